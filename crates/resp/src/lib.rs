@@ -71,4 +71,4 @@ pub use limits::{
     DEFAULT_MAX_MULTIBULK_LEN, UNAUTHENTICATED_MAX_BULK_LEN, UNAUTHENTICATED_MAX_MULTIBULK_LEN,
 };
 pub use num::parse_i64;
-pub use request::RequestDecoder;
+pub use request::{Request, RequestDecoder};

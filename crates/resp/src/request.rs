@@ -123,21 +123,41 @@ impl RequestDecoder {
         Some(end.saturating_sub(buf_len))
     }
 
-    /// Decodes the next request at the front of `buf`.
+    /// Decodes the next request at the front of `buf` into a new vector of
+    /// arguments.
     ///
     /// - `Ok(Some(args))`: a complete, non-empty request was removed from
     ///   `buf`.
     /// - `Ok(None)`: more bytes are needed; `buf` is unchanged.
     /// - `Err(e)`: the stream is malformed. Reply with `e` and close the
     ///   connection, as Redis does.
+    ///
+    /// A server should prefer [`RequestDecoder::decode_into`], which reuses
+    /// one [`Request`] and costs one reference count per request instead of
+    /// one per argument.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, RequestError> {
+        let mut request = Request::default();
+        Ok(self
+            .decode_into(buf, &mut request)?
+            .then(|| request.to_vec()))
+    }
+
+    /// Decodes the next request at the front of `buf` into `request`,
+    /// replacing what it held. Returns `Ok(true)` when a request was decoded,
+    /// `Ok(false)` when more bytes are needed (`buf` and `request` are then
+    /// unchanged), and an error as [`RequestDecoder::decode`] does.
+    pub fn decode_into(
+        &mut self,
+        buf: &mut BytesMut,
+        request: &mut Request,
+    ) -> Result<bool, RequestError> {
         loop {
             let mut pending = match self.pending {
                 Some(p) => p,
                 None => match buf.first() {
-                    None => return Ok(None),
+                    None => return Ok(false),
                     Some(b'*') => match self.multibulk_header(buf)? {
-                        None => return Ok(None),
+                        None => return Ok(false),
                         Some(p) if p.remaining == 0 => {
                             buf.advance(p.pos);
                             continue;
@@ -145,9 +165,12 @@ impl RequestDecoder {
                         Some(p) => p,
                     },
                     Some(_) => match self.inline(buf)? {
-                        None => return Ok(None),
+                        None => return Ok(false),
                         Some(args) if args.is_empty() => continue,
-                        Some(args) => return Ok(Some(args)),
+                        Some(args) => {
+                            request.set_inline(&args);
+                            return Ok(true);
+                        }
                     },
                 },
             };
@@ -158,16 +181,12 @@ impl RequestDecoder {
                 return Err(e);
             }
             if pending.remaining > 0 {
-                return Ok(None);
+                return Ok(false);
             }
-            let frame = buf.split_to(pending.pos).freeze();
-            let args = self
-                .spans
-                .iter()
-                .map(|&(at, len)| frame.slice(at..at + len))
-                .collect();
+            request.frame = buf.split_to(pending.pos).freeze();
+            std::mem::swap(&mut request.spans, &mut self.spans);
             self.reset();
-            return Ok(Some(args));
+            return Ok(true);
         }
     }
 
@@ -261,5 +280,82 @@ impl RequestDecoder {
         let args = split_args(line).ok_or(RequestError::UnbalancedQuotes)?;
         buf.advance(newline + 1);
         Ok(Some(args))
+    }
+}
+
+/// One decoded request: its arguments, borrowed from one shared buffer.
+///
+/// Holds the request's bytes (split off the read buffer without copying) and
+/// where each argument lies in them. Reuse one `Request` per connection with
+/// [`RequestDecoder::decode_into`]: decoding then allocates nothing.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use ferrodis_resp::{Request, RequestDecoder};
+///
+/// let mut decoder = RequestDecoder::default();
+/// let mut request = Request::default();
+/// let mut buf = BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\nPING\r\n"[..]);
+/// assert!(decoder.decode_into(&mut buf, &mut request).unwrap());
+/// assert_eq!(request.len(), 2);
+/// assert_eq!(request.arg(0), Some(&b"GET"[..]));
+/// assert_eq!(request.arg_bytes(1).unwrap(), "foo");
+/// assert!(decoder.decode_into(&mut buf, &mut request).unwrap());
+/// assert_eq!(request.args().collect::<Vec<_>>(), vec![&b"PING"[..]]);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    frame: Bytes,
+    /// `(offset, len)` of each argument in `frame`.
+    spans: Vec<(usize, usize)>,
+}
+
+impl Request {
+    /// The number of arguments, the command name included.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there are no arguments (never true for a decoded request).
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Argument `i` (0 is the command name).
+    pub fn arg(&self, i: usize) -> Option<&[u8]> {
+        let &(at, len) = self.spans.get(i)?;
+        self.frame.get(at..at + len)
+    }
+
+    /// Argument `i` as `Bytes` sharing the request's memory. Note that it
+    /// keeps the whole read buffer chunk alive: copy small values that are
+    /// kept long.
+    pub fn arg_bytes(&self, i: usize) -> Option<Bytes> {
+        let &(at, len) = self.spans.get(i)?;
+        (at + len <= self.frame.len()).then(|| self.frame.slice(at..at + len))
+    }
+
+    /// The arguments in order.
+    pub fn args(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        self.spans
+            .iter()
+            .map(|&(at, len)| self.frame.get(at..at + len).unwrap_or_default())
+    }
+
+    /// The arguments as `Bytes` sharing the request's memory.
+    pub fn to_vec(&self) -> Vec<Bytes> {
+        (0..self.len()).filter_map(|i| self.arg_bytes(i)).collect()
+    }
+
+    /// Replaces the content with `args` (an inline request, already split
+    /// and unescaped), packed into one buffer.
+    fn set_inline(&mut self, args: &[Bytes]) {
+        let mut frame = BytesMut::with_capacity(args.iter().map(Bytes::len).sum());
+        self.spans.clear();
+        for a in args {
+            self.spans.push((frame.len(), a.len()));
+            frame.extend_from_slice(a);
+        }
+        self.frame = frame.freeze();
     }
 }
