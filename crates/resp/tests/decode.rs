@@ -150,7 +150,9 @@ fn doubles_encode_as_resp3_text() {
 
 #[test]
 fn reply_fast_path_matches_frames() {
-    let cases: Vec<(fn(&mut BytesMut, Protocol), Frame, Frame)> = vec![
+    /// A reply writer, and what it must write in RESP2 and in RESP3.
+    type Case = (fn(&mut BytesMut, Protocol), Frame, Frame);
+    let cases: Vec<Case> = vec![
         (|o, p| reply::null(o, p), Frame::NullBulk, Frame::Null),
         (
             |o, p| reply::null_array(o, p),

@@ -1,0 +1,61 @@
+//! Repository hygiene that the compiler does not check.
+
+use ferrodis_suite::{rust_files, workspace_root};
+
+/// Every Rust file starts with a `//!` comment saying what it is for.
+#[test]
+fn every_rust_file_has_a_module_doc() {
+    let root = workspace_root();
+    let mut missing = Vec::new();
+    for dir in ["crates", "bins", "tests", "benches", "fuzz"] {
+        for file in rust_files(&root.join(dir)) {
+            let text = std::fs::read_to_string(&file).expect("read source file");
+            if !text.trim_start().starts_with("//!") {
+                missing.push(file.strip_prefix(root).unwrap_or(&file).display().to_string());
+            }
+        }
+    }
+    assert!(missing.is_empty(), "files without a //! header: {missing:#?}");
+}
+
+/// Library crates never use `unwrap()`/`expect()` outside tests, and only
+/// the binaries may print.
+#[test]
+fn library_code_has_no_unwrap_or_print() {
+    let root = workspace_root();
+    let mut offenders = Vec::new();
+    for file in rust_files(&root.join("crates")) {
+        let path = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+        if path.contains("/tests/") || path.contains("/benches/") || path.contains("/examples/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).expect("read source file");
+        // Unit tests sit at the end of a file, after `#[cfg(test)]`.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for (n, line) in code.lines().enumerate() {
+            let line = line.trim_start();
+            if line.starts_with("//") {
+                continue;
+            }
+            for bad in [".unwrap()", ".expect(", "println!", "eprintln!", "dbg!("] {
+                if line.contains(bad) {
+                    offenders.push(format!("{path}:{}: {line}", n + 1));
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}
+
+/// Every crate meant for crates.io carries the metadata publishing needs.
+#[test]
+fn published_crates_have_metadata() {
+    let root = workspace_root();
+    for dir in ["crates/resp", "crates/slots", "crates/store", "crates/persist", "crates/bus", "crates/repl", "crates/failover", "bins/node", "bins/cli", "bins/trib"] {
+        let manifest = std::fs::read_to_string(root.join(dir).join("Cargo.toml")).expect("read manifest");
+        for key in ["description", "license.workspace", "repository.workspace", "readme"] {
+            assert!(manifest.contains(key), "{dir}/Cargo.toml lacks {key}");
+        }
+        assert!(root.join(dir).join("README.md").exists(), "{dir} lacks README.md");
+    }
+}
