@@ -66,7 +66,9 @@ fn unauthenticated_limits_match_redis() {
         let theirs = redis.exchange(input, Duration::from_millis(500));
         let mut decoder = RequestDecoder::default();
         decoder.set_auth_required(true);
-        let err = decoder.decode(&mut BytesMut::from(input)).expect_err("limit");
+        let err = decoder
+            .decode(&mut BytesMut::from(input))
+            .expect_err("limit");
         assert_eq!(format!("-ERR {err}\r\n").as_bytes(), &theirs[..]);
     }
 }
@@ -95,7 +97,15 @@ fn inline_arguments_match_redis() {
             .expect("complete");
         assert_eq!(args.len(), 2, "line {:?}", String::from_utf8_lossy(line));
         let mut reply = BytesMut::from(&theirs[..]);
-        let echoed = FrameDecoder::default().decode(&mut reply).expect("reply").expect("complete");
-        assert_eq!(echoed, ferrodis_resp::Frame::Bulk(args[1].clone()), "line {:?}", String::from_utf8_lossy(line));
+        let echoed = FrameDecoder::default()
+            .decode(&mut reply)
+            .expect("reply")
+            .expect("complete");
+        assert_eq!(
+            echoed,
+            ferrodis_resp::Frame::Bulk(args[1].clone()),
+            "line {:?}",
+            String::from_utf8_lossy(line)
+        );
     }
 }

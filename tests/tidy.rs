@@ -11,11 +11,19 @@ fn every_rust_file_has_a_module_doc() {
         for file in rust_files(&root.join(dir)) {
             let text = std::fs::read_to_string(&file).expect("read source file");
             if !text.trim_start().starts_with("//!") {
-                missing.push(file.strip_prefix(root).unwrap_or(&file).display().to_string());
+                missing.push(
+                    file.strip_prefix(root)
+                        .unwrap_or(&file)
+                        .display()
+                        .to_string(),
+                );
             }
         }
     }
-    assert!(missing.is_empty(), "files without a //! header: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "files without a //! header: {missing:#?}"
+    );
 }
 
 /// Library crates never use `unwrap()`/`expect()` outside tests, and only
@@ -25,7 +33,11 @@ fn library_code_has_no_unwrap_or_print() {
     let root = workspace_root();
     let mut offenders = Vec::new();
     for file in rust_files(&root.join("crates")) {
-        let path = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+        let path = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         if path.contains("/tests/") || path.contains("/benches/") || path.contains("/examples/") {
             continue;
         }
@@ -51,11 +63,31 @@ fn library_code_has_no_unwrap_or_print() {
 #[test]
 fn published_crates_have_metadata() {
     let root = workspace_root();
-    for dir in ["crates/resp", "crates/slots", "crates/store", "crates/persist", "crates/bus", "crates/repl", "crates/failover", "bins/node", "bins/cli", "bins/trib"] {
-        let manifest = std::fs::read_to_string(root.join(dir).join("Cargo.toml")).expect("read manifest");
-        for key in ["description", "license.workspace", "repository.workspace", "readme"] {
+    for dir in [
+        "crates/resp",
+        "crates/slots",
+        "crates/store",
+        "crates/persist",
+        "crates/bus",
+        "crates/repl",
+        "crates/failover",
+        "bins/node",
+        "bins/cli",
+        "bins/trib",
+    ] {
+        let manifest =
+            std::fs::read_to_string(root.join(dir).join("Cargo.toml")).expect("read manifest");
+        for key in [
+            "description",
+            "license.workspace",
+            "repository.workspace",
+            "readme",
+        ] {
             assert!(manifest.contains(key), "{dir}/Cargo.toml lacks {key}");
         }
-        assert!(root.join(dir).join("README.md").exists(), "{dir} lacks README.md");
+        assert!(
+            root.join(dir).join("README.md").exists(),
+            "{dir} lacks README.md"
+        );
     }
 }

@@ -97,7 +97,11 @@ impl Server {
     pub fn wait_ready(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "server on port {} did not start", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "server on port {} did not start",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -115,7 +119,9 @@ impl Server {
     /// it or has been quiet for `quiet`.
     pub fn exchange(&self, bytes: &[u8], quiet: Duration) -> Vec<u8> {
         let mut stream = self.connect();
-        stream.set_read_timeout(Some(quiet)).expect("set read timeout");
+        stream
+            .set_read_timeout(Some(quiet))
+            .expect("set read timeout");
         stream.write_all(bytes).expect("write");
         let mut out = Vec::new();
         let mut chunk = [0u8; 4096];

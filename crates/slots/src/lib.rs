@@ -22,3 +22,8 @@
 //!   panics on it: every malformed input is a typed error.
 //! - Depends on no other workspace crate.
 #![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod key;
+
+pub use key::{hash_tag, key_slot, Slot, SLOT_COUNT};

@@ -1,21 +1,65 @@
 //! # ferrodis-store
 //!
-//! The embeddable keyspace: Redis' data types (strings, lists, hashes, sets,
-//! sorted sets, ...) behind a typed, thread-safe Rust API (`Arc<Store>` with
-//! `&self` methods), usable from any Rust program as well as from
-//! `ferrodis-node`.
+//! The embeddable keyspace: Redis' data types behind a typed, thread-safe
+//! Rust API (`Arc<Store>` with `&self` methods), usable from any Rust
+//! program as well as from `ferrodis-node`.
 //!
-//! What it will hold (the storage-engine issue fills it in):
+//! ```
+//! use std::sync::Arc;
+//! use ferrodis_store::{SetOptions, Store, TtlUpdate};
 //!
-//! - A keyspace sharded by hash slot, so that counting, listing and dropping
-//!   the keys of one slot costs in proportion to that slot, and threads
-//!   working on different slots rarely contend.
-//! - Millisecond expiry (lazy on access plus an active cycle), `maxmemory`
-//!   with Redis' eviction policies, and memory accounting.
+//! let store = Arc::new(Store::new());
+//! let db = store.db(0).unwrap();
+//! db.set(b"counter", b"41", SetOptions::default()).unwrap();
+//! assert_eq!(db.incr_by(b"counter", 1).unwrap(), 42);
 //!
-//! ## Architecture invariants
+//! // Expiry is in absolute Unix milliseconds.
+//! let later = db.now_ms() + 60_000;
+//! let opts = SetOptions { ttl: TtlUpdate::At(later), ..Default::default() };
+//! db.set(b"session", b"data", opts).unwrap();
+//! ```
 //!
-//! - No sockets and no files: persistence and networking live elsewhere.
-//! - Never speaks RESP: commands are typed method calls, replies are typed
-//!   values. The node translates.
+//! # Layout
+//!
+//! - `store`: [`Store`], its [`Db`] handles, clocks, statistics and the
+//!   active expire cycle.
+//! - `keyspace`: one database as 16384 per-slot tables, each behind its own
+//!   lock: slot-level work touches one table, and threads on different
+//!   slots rarely contend.
+//! - `value`: the value types and the per-key entry.
+//! - `strings`, `keys`: the typed operations, grouped like Redis' commands.
+//! - `dict`: a chained hash table with incremental rehashing and Redis'
+//!   SCAN cursor, used for the keyspace and large collections.
+//! - `zset`: the ordered index of sorted sets.
+//! - `smallbytes`: byte strings stored inline when short.
+//! - `glob`: Redis' glob-style patterns (KEYS, SCAN MATCH, CONFIG GET).
+//!
+//! # Architecture invariants
+//!
+//! - No sockets and no files, no RESP: the node translates commands into
+//!   these typed calls and their results into replies.
+//! - Expired keys are never returned: every lookup goes through one lazy
+//!   expiry check, and [`Store::active_expire_cycle`] reclaims the rest.
+//! - Operations on several keys lock their slots in ascending order.
 #![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+mod access;
+pub mod dict;
+mod error;
+pub mod glob;
+mod keys;
+mod keyspace;
+mod smallbytes;
+mod store;
+mod strings;
+mod value;
+pub mod zset;
+
+pub use error::StoreError;
+pub use keys::{ExpireCondition, ObjectInfo, Ttl};
+pub use keyspace::WatchFlag;
+pub use smallbytes::{SmallBytes, INLINE_CAPACITY};
+pub use store::{Clock, Db, ManualClock, Settings, Stats, Store, StoreBuilder, SystemClock};
+pub use strings::{GetExTtl, SetCondition, SetOptions, SetOutcome, TtlUpdate};
+pub use value::{ListValue, StrValue, Value, ValueType};

@@ -1,0 +1,406 @@
+//! `Store`: the databases, the clock, statistics and background upkeep.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+
+use crate::error::StoreError;
+use crate::keyspace::{Keyspace, SlotTable};
+
+/// Where the store reads the time from: the system clock, or a clock the
+/// caller moves (simulations, tests).
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+}
+
+/// A clock that only moves when told to.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicU64);
+
+impl ManualClock {
+    /// A clock reading `ms`.
+    pub fn new(ms: u64) -> ManualClock {
+        ManualClock(AtomicU64::new(ms))
+    }
+
+    /// Moves the clock forward by `ms`.
+    pub fn advance(&self, ms: u64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// Sets the clock.
+    pub fn set(&self, ms: u64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl<C: Clock> Clock for Arc<C> {
+    fn now_ms(&self) -> u64 {
+        (**self).now_ms()
+    }
+}
+
+/// Counters `INFO stats` reports.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Keys removed because their TTL passed.
+    pub expired_keys: AtomicU64,
+    /// Keys removed to honour `maxmemory`.
+    pub evicted_keys: AtomicU64,
+    /// Lookups of existing keys.
+    pub keyspace_hits: AtomicU64,
+    /// Lookups of missing keys.
+    pub keyspace_misses: AtomicU64,
+}
+
+impl Stats {
+    pub(crate) fn expired(&self) {
+        self.expired_keys.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Settings the store consults on every operation.
+#[derive(Debug)]
+pub struct Settings {
+    /// `proto-max-bulk-len`: the longest string a command may build.
+    pub proto_max_bulk_len: AtomicUsize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            proto_max_bulk_len: AtomicUsize::new(512 * 1024 * 1024),
+        }
+    }
+}
+
+/// How to build a [`Store`].
+#[derive(Debug, Clone)]
+pub struct StoreBuilder {
+    databases: usize,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl Default for StoreBuilder {
+    fn default() -> Self {
+        StoreBuilder {
+            databases: 16,
+            clock: None,
+        }
+    }
+}
+
+impl StoreBuilder {
+    /// The number of logical databases (`databases`, default 16; cluster
+    /// mode uses 1).
+    pub fn databases(mut self, n: usize) -> Self {
+        self.databases = n.max(1);
+        self
+    }
+
+    /// The clock to read time from (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Builds the store.
+    pub fn build(self) -> Store {
+        Store {
+            dbs: (0..self.databases).map(|_| OnceLock::new()).collect(),
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            stats: Stats::default(),
+            settings: Settings::default(),
+            expire_cursor: Mutex::new(0),
+            rng: Mutex::new(0x9E37_79B9_7F4A_7C15),
+            started: Instant::now(),
+        }
+    }
+}
+
+/// The embeddable keyspace: logical databases of keys, thread-safe.
+///
+/// Share it as `Arc<Store>`; every method takes `&self`. Operate on a
+/// database through [`Store::db`].
+///
+/// ```
+/// use ferrodis_store::Store;
+///
+/// let store = Store::new();
+/// let db = store.db(0).unwrap();
+/// db.set(b"greeting", b"hello", Default::default()).unwrap();
+/// assert_eq!(db.get(b"greeting").unwrap(), Some(b"hello".to_vec()));
+/// ```
+#[derive(Debug)]
+pub struct Store {
+    dbs: Box<[OnceLock<Keyspace>]>,
+    clock: Arc<dyn Clock>,
+    stats: Stats,
+    settings: Settings,
+    /// Where the active expire cycle resumes: database * 16384 + slot.
+    expire_cursor: Mutex<usize>,
+    rng: Mutex<u64>,
+    started: Instant,
+}
+
+impl std::fmt::Debug for Keyspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyspace").finish_non_exhaustive()
+    }
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::new()
+    }
+}
+
+/// A handle on one database of a [`Store`], with the time of the command it
+/// serves: every operation through one handle sees the same "now", as Redis
+/// freezes time for the duration of a command.
+#[derive(Debug, Clone, Copy)]
+pub struct Db<'s> {
+    pub(crate) store: &'s Store,
+    pub(crate) keys: &'s Keyspace,
+    pub(crate) index: usize,
+    pub(crate) now: u64,
+}
+
+impl Store {
+    /// A store with 16 databases on the system clock.
+    pub fn new() -> Store {
+        StoreBuilder::default().build()
+    }
+
+    /// A builder for other settings.
+    pub fn builder() -> StoreBuilder {
+        StoreBuilder::default()
+    }
+
+    /// The number of databases.
+    pub fn databases(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// Database `index`, or `DbIndexOutOfRange`.
+    pub fn db(&self, index: usize) -> Result<Db<'_>, StoreError> {
+        let slot = self.dbs.get(index).ok_or(StoreError::DbIndexOutOfRange)?;
+        Ok(Db {
+            store: self,
+            keys: slot.get_or_init(Keyspace::new),
+            index,
+            now: self.clock.now_ms(),
+        })
+    }
+
+    /// Database `index` at a given time (Unix ms), for callers that freeze
+    /// time across several operations (MULTI/EXEC).
+    pub fn db_at(&self, index: usize, now_ms: u64) -> Result<Db<'_>, StoreError> {
+        let mut db = self.db(index)?;
+        db.now = now_ms;
+        Ok(db)
+    }
+
+    /// The current time, by the store's clock (Unix ms).
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Settings consulted on every operation.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Databases that have been used so far, with their index.
+    pub(crate) fn used_dbs(&self) -> impl Iterator<Item = (usize, &Keyspace)> {
+        self.dbs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| d.get().map(|k| (i, k)))
+    }
+
+    /// Per database: `(index, keys, keys with a TTL)`, for databases that
+    /// hold keys (INFO keyspace).
+    pub fn keyspace_info(&self) -> Vec<(usize, usize, usize)> {
+        self.used_dbs()
+            .map(|(i, k)| (i, k.len(), k.volatile()))
+            .filter(|(_, n, _)| *n > 0)
+            .collect()
+    }
+
+    /// Removes every key of every database (FLUSHALL). Returns how many.
+    pub fn flush_all(&self) -> usize {
+        self.used_dbs().map(|(_, k)| flush(k)).sum()
+    }
+
+    /// Swaps the contents of two databases (SWAPDB).
+    pub fn swap_dbs(&self, a: usize, b: usize) -> Result<(), StoreError> {
+        let (ka, kb) = (self.db(a)?.keys, self.db(b)?.keys);
+        if a == b {
+            return Ok(());
+        }
+        // Lock both tables of each slot, lower database first.
+        let (first, second) = if a < b { (ka, kb) } else { (kb, ka) };
+        for s in 0..first.slot_count() {
+            let mut x = first.slot(s).lock();
+            let mut y = second.slot(s).lock();
+            std::mem::swap(&mut x.dict, &mut y.dict);
+            std::mem::swap(&mut x.volatile, &mut y.volatile);
+            x.touch_all();
+            y.touch_all();
+        }
+        Ok(())
+    }
+
+    /// A pseudo-random number (xorshift), for sampling.
+    pub(crate) fn random(&self) -> u64 {
+        let mut s = self.rng.lock();
+        let mut x = *s;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *s = x;
+        x
+    }
+
+    /// Seconds since the store started, for LRU clocks.
+    pub(crate) fn lru_clock(&self) -> u32 {
+        self.started.elapsed().as_secs() as u32
+    }
+
+    /// One run of the active expire cycle, as Redis runs it `hz` times a
+    /// second: visit slots holding keys with a TTL, sample up to 20 of those
+    /// keys in each, delete the expired ones, and sample the same slot again
+    /// while more than a quarter of a sample had expired. Stops after
+    /// `budget`. Returns how many keys were removed.
+    pub fn active_expire_cycle(&self, budget: Duration) -> usize {
+        let start = Instant::now();
+        let dbs: Vec<(usize, &Keyspace)> = self.used_dbs().collect();
+        if dbs.is_empty() {
+            return 0;
+        }
+        let slots_per_db = ferrodis_slots::SLOT_COUNT as usize;
+        let total = self.dbs.len() * slots_per_db;
+        let mut cursor = *self.expire_cursor.lock();
+        let mut removed = 0;
+        let mut visited = 0;
+        while visited < total {
+            let (db, slot) = (cursor / slots_per_db, cursor % slots_per_db);
+            cursor = (cursor + 1) % total;
+            visited += 1;
+            let Some((_, keys)) = dbs.iter().find(|(i, _)| *i == db) else {
+                continue;
+            };
+            let now = self.clock.now_ms();
+            let mut table = keys.slot(slot).lock();
+            while table.volatile > 0 {
+                let n = expire_sample(&mut table, now, || self.random());
+                removed += n.0;
+                for _ in 0..n.0 {
+                    self.stats.expired();
+                }
+                if n.0 * 4 <= n.1 {
+                    break;
+                }
+            }
+            drop(table);
+            if visited % 64 == 0 && start.elapsed() >= budget {
+                break;
+            }
+        }
+        *self.expire_cursor.lock() = cursor;
+        removed
+    }
+}
+
+/// Samples up to 20 keys of `table` that have a TTL and deletes the expired
+/// ones. Returns `(deleted, sampled with a TTL)`.
+fn expire_sample(table: &mut SlotTable, now: u64, mut rng: impl FnMut() -> u64) -> (usize, usize) {
+    let sample: Vec<(Vec<u8>, bool)> = table
+        .dict
+        .sample(20, &mut rng)
+        .into_iter()
+        .filter(|(_, e)| e.expire_at != 0)
+        .map(|(k, e)| (k.to_vec(), e.is_expired(now)))
+        .collect();
+    let mut deleted = 0;
+    for (key, expired) in &sample {
+        if *expired && table.remove(key).is_some() {
+            deleted += 1;
+        }
+    }
+    if sample.is_empty() && table.volatile > 0 {
+        // No volatile key in the sample: look at all of them (the slot is
+        // small next to 20 samples per volatile key).
+        let expired: Vec<Vec<u8>> = table
+            .dict
+            .iter()
+            .filter(|(_, e)| e.is_expired(now))
+            .map(|(k, _)| k.to_vec())
+            .collect();
+        for key in &expired {
+            table.remove(key);
+        }
+        return (expired.len(), table.volatile + expired.len());
+    }
+    (deleted, sample.len())
+}
+
+fn flush(keys: &Keyspace) -> usize {
+    (0..keys.slot_count())
+        .map(|s| keys.slot(s).lock().clear())
+        .sum()
+}
+
+impl Db<'_> {
+    /// This database's index.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The time operations through this handle use (Unix ms).
+    pub fn now_ms(&self) -> u64 {
+        self.now
+    }
+
+    /// The number of keys (DBSIZE).
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the database holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes every key (FLUSHDB). Returns how many.
+    pub fn flush(&self) -> usize {
+        flush(self.keys)
+    }
+}
