@@ -1,8 +1,25 @@
 //! `ferrodis-node`: the Ferrodis server, started like `redis-server`:
 //! `ferrodis-node [/path/to/redis.conf] [--name value ...]`.
+//!
+//! The binary stays thin: it reads the configuration, builds the store,
+//! binds the listeners and runs the worker threads (`net`), which dispatch
+//! commands through one table (`commands`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod client;
+mod commands;
+mod config;
+mod log;
+mod net;
+mod shared;
+
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use ferrodis_store::Store;
+
+use crate::config::Config;
+use crate::shared::Shared;
 
 const USAGE: &str = "\
 Usage: ferrodis-node [/path/to/redis.conf] [options] [-]
@@ -22,18 +39,79 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("-h" | "--help") => {
             print!("{USAGE}");
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
         Some("-v" | "--version") => {
             println!("ferrodis-node v={}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
-        _ => {
-            eprintln!(
-                "ferrodis-node: the server is not built yet in this version; \
-                 see README.md for what works today"
-            );
+        _ => {}
+    }
+    let config = match Config::from_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("\n{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match serve(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::warning(&e.to_string());
             ExitCode::FAILURE
         }
     }
+}
+
+fn serve(config: Config) -> std::io::Result<()> {
+    log::init(config.loglevel(), config.logfile())?;
+    log::notice("oO0OoO0OoO0Oo Ferrodis is starting oO0OoO0OoO0Oo");
+    log::notice(&format!(
+        "Ferrodis version={}, bits=64, pid={}, just started",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    ));
+    for name in config.not_implemented_set() {
+        log::warning(&format!("Configuration directive '{name}' is accepted but not implemented yet; it has no effect"));
+    }
+    if !config.dir().is_empty() {
+        std::env::set_current_dir(config.dir())?;
+    }
+    let databases = if config.cluster_enabled() {
+        1
+    } else {
+        config.databases()
+    };
+    let store = Arc::new(Store::builder().databases(databases).build());
+    store.settings().proto_max_bulk_len.store(
+        config.proto_max_bulk_len() as usize,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    let listeners = net::bind(&config.bind(), config.port())?;
+    let pidfile = config.pidfile().to_owned();
+    if !pidfile.is_empty() {
+        std::fs::write(&pidfile, format!("{}\n", std::process::id()))?;
+    }
+    // `io-threads N` sets the number of worker threads; 0 (the default
+    // when unset) means one per core.
+    let workers = match config.io_threads() {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .clamp(1, 64);
+    let shared = Arc::new(Shared::new(store, config));
+    let handles = net::start_workers(&shared, &listeners, workers)?;
+    log::notice(&format!("Server initialized, {workers} worker threads"));
+    log::notice(&format!(
+        "Ready to accept connections tcp on port {}",
+        shared.port
+    ));
+    for h in handles {
+        let _ = h.join();
+    }
+    if !pidfile.is_empty() {
+        let _ = std::fs::remove_file(&pidfile);
+    }
+    log::warning("Ferrodis is now ready to exit, bye bye...");
+    Ok(())
 }

@@ -27,7 +27,8 @@
 //!   lock: slot-level work touches one table, and threads on different
 //!   slots rarely contend.
 //! - `value`: the value types and the per-key entry.
-//! - `strings`, `keys`: the typed operations, grouped like Redis' commands.
+//! - `strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`: the typed
+//!   operations, grouped like Redis' commands, each with its value type.
 //! - `dict`: a chained hash table with incremental rehashing and Redis'
 //!   SCAN cursor, used for the keyspace and large collections.
 //! - `zset`: the ordered index of sorted sets.
@@ -48,18 +49,26 @@ mod access;
 pub mod dict;
 mod error;
 pub mod glob;
+mod hashes;
 mod keys;
 mod keyspace;
+mod lists;
+mod sets;
 mod smallbytes;
 mod store;
 mod strings;
 mod value;
 pub mod zset;
+mod zsets;
 
 pub use error::StoreError;
+pub use hashes::HashValue;
 pub use keys::{ExpireCondition, ObjectInfo, Ttl};
 pub use keyspace::WatchFlag;
+pub use lists::ListValue;
+pub use sets::SetValue;
 pub use smallbytes::{SmallBytes, INLINE_CAPACITY};
 pub use store::{Clock, Db, ManualClock, Settings, Stats, Store, StoreBuilder, SystemClock};
 pub use strings::{GetExTtl, SetCondition, SetOptions, SetOutcome, TtlUpdate};
-pub use value::{ListValue, StrValue, Value, ValueType};
+pub use value::{StrValue, Value, ValueType};
+pub use zsets::ZSetValue;

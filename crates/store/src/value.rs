@@ -1,8 +1,10 @@
 //! The values a key can hold, and the per-key entry around them.
 
-use std::collections::VecDeque;
-
+use crate::hashes::HashValue;
+use crate::lists::ListValue;
+use crate::sets::SetValue;
 use crate::smallbytes::SmallBytes;
+use crate::zsets::ZSetValue;
 
 /// A Redis string: an integer when it is the canonical text of one (as
 /// Redis' `int` encoding), bytes otherwise.
@@ -95,12 +97,6 @@ pub(crate) fn itoa_buf(n: i64) -> ItoaBuf {
     }
 }
 
-/// A list: a double-ended queue of elements.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ListValue {
-    pub(crate) items: VecDeque<SmallBytes>,
-}
-
 /// The type of a value, as `TYPE` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValueType {
@@ -149,6 +145,12 @@ pub enum Value {
     String(StrValue),
     /// A list.
     List(Box<ListValue>),
+    /// A hash.
+    Hash(Box<HashValue>),
+    /// A set.
+    Set(Box<SetValue>),
+    /// A sorted set.
+    ZSet(Box<ZSetValue>),
 }
 
 impl Value {
@@ -157,6 +159,9 @@ impl Value {
         match self {
             Value::String(_) => ValueType::String,
             Value::List(_) => ValueType::List,
+            Value::Hash(_) => ValueType::Hash,
+            Value::Set(_) => ValueType::Set,
+            Value::ZSet(_) => ValueType::ZSet,
         }
     }
 
@@ -168,7 +173,10 @@ impl Value {
             // Redis' embstr holds strings up to 44 bytes.
             Value::String(StrValue::Raw(b)) if b.len() <= 44 => "embstr",
             Value::String(StrValue::Raw(_)) => "raw",
-            Value::List(_) => "quicklist",
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(v) => v.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -177,11 +185,10 @@ impl Value {
         match self {
             Value::String(StrValue::Int(_)) => 0,
             Value::String(StrValue::Raw(b)) => b.heap_size(),
-            Value::List(l) => {
-                std::mem::size_of::<ListValue>()
-                    + l.items.capacity() * std::mem::size_of::<SmallBytes>()
-                    + l.items.iter().map(SmallBytes::heap_size).sum::<usize>()
-            }
+            Value::List(l) => l.heap_size(),
+            Value::Hash(h) => h.heap_size(),
+            Value::Set(v) => v.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
         }
     }
 }

@@ -1,0 +1,85 @@
+//! One client connection: its socket, buffers and session state.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use ferrodis_resp::{Protocol, Request, RequestDecoder};
+use ferrodis_store::WatchFlag;
+
+use crate::shared::ClientMeta;
+
+/// `CLIENT REPLY ON|OFF|SKIP`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    Skip,
+    /// Skipping the reply of the current command.
+    Skipping,
+}
+
+/// A transaction being queued (MULTI ... EXEC).
+#[derive(Debug, Default)]
+pub(crate) struct Multi {
+    pub(crate) queued: Vec<Request>,
+    /// A command was rejected while queueing: EXEC will abort.
+    pub(crate) errored: bool,
+}
+
+/// A connected client.
+pub(crate) struct Client {
+    pub(crate) meta: Arc<ClientMeta>,
+    pub(crate) stream: mio::net::TcpStream,
+    pub(crate) rbuf: BytesMut,
+    pub(crate) wbuf: BytesMut,
+    pub(crate) decoder: RequestDecoder,
+    pub(crate) request: Request,
+    pub(crate) db: usize,
+    pub(crate) proto: Protocol,
+    pub(crate) authenticated: bool,
+    pub(crate) close_after_reply: bool,
+    pub(crate) reply_mode: ReplyMode,
+    pub(crate) multi: Option<Multi>,
+    pub(crate) watched: Vec<(usize, Vec<u8>)>,
+    pub(crate) watch_flag: WatchFlag,
+    /// Whether WRITABLE interest is registered.
+    pub(crate) want_write: bool,
+}
+
+impl Client {
+    pub(crate) fn new(
+        meta: Arc<ClientMeta>,
+        stream: mio::net::TcpStream,
+        auth_required: bool,
+        max_bulk: usize,
+    ) -> Client {
+        let mut decoder = RequestDecoder::new(ferrodis_resp::Limits {
+            max_bulk_len: max_bulk,
+            ..ferrodis_resp::Limits::default()
+        });
+        decoder.set_auth_required(auth_required);
+        Client {
+            meta,
+            stream,
+            rbuf: BytesMut::with_capacity(16 * 1024),
+            wbuf: BytesMut::with_capacity(16 * 1024),
+            decoder,
+            request: Request::default(),
+            db: 0,
+            proto: Protocol::Resp2,
+            authenticated: !auth_required,
+            close_after_reply: false,
+            reply_mode: ReplyMode::On,
+            multi: None,
+            watched: Vec::new(),
+            watch_flag: Arc::new(AtomicBool::new(false)),
+            want_write: false,
+        }
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.meta.id
+    }
+}

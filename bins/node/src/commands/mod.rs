@@ -1,0 +1,374 @@
+//! The command table and dispatch.
+//!
+//! One table drives everything a command needs to be run and described:
+//! name, arity (as `COMMAND` reports it: positive = exact, negative =
+//! minimum), flags, key positions (first, last, step) and the handler. The
+//! handlers are grouped by family in the submodules; each writes its reply
+//! through [`Ctx`].
+
+mod connection;
+mod hashes;
+mod keys;
+mod lists;
+mod pubsub;
+mod server;
+mod sets;
+mod strings;
+mod zsets;
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
+
+use bytes::BytesMut;
+use ferrodis_resp::{reply, Protocol, Request};
+use ferrodis_store::{Db, StoreError};
+
+use crate::client::{Client, Multi, ReplyMode};
+use crate::shared::Shared;
+
+/// Command flags, as `COMMAND INFO` lists them.
+pub(crate) mod flags {
+    pub(crate) const WRITE: u32 = 1;
+    pub(crate) const READONLY: u32 = 1 << 1;
+    pub(crate) const DENYOOM: u32 = 1 << 2;
+    pub(crate) const ADMIN: u32 = 1 << 3;
+    pub(crate) const PUBSUB: u32 = 1 << 4;
+    pub(crate) const NOSCRIPT: u32 = 1 << 5;
+    pub(crate) const BLOCKING: u32 = 1 << 6;
+    pub(crate) const LOADING: u32 = 1 << 7;
+    pub(crate) const STALE: u32 = 1 << 8;
+    pub(crate) const NO_AUTH: u32 = 1 << 9;
+    pub(crate) const FAST: u32 = 1 << 10;
+    pub(crate) const NO_MULTI: u32 = 1 << 11;
+    pub(crate) const ALLOW_BUSY: u32 = 1 << 12;
+
+    /// Flag names in `COMMAND` order.
+    pub(crate) const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (NO_AUTH, "no_auth"),
+        (FAST, "fast"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// A command handler.
+pub(crate) type Handler = fn(&mut Ctx<'_>, &Request);
+
+/// One row of the command table.
+pub(crate) struct Spec {
+    /// Lowercase name.
+    pub(crate) name: &'static str,
+    /// Exact argument count when positive, minimum when negative (the
+    /// command name counts).
+    pub(crate) arity: i32,
+    pub(crate) flags: u32,
+    /// Key positions: first, last (negative counts from the end), step.
+    pub(crate) keys: (i32, i32, i32),
+    pub(crate) handler: Handler,
+}
+
+impl Spec {
+    pub(crate) fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+
+    fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        let arity = i64::from(self.arity);
+        if arity >= 0 {
+            argc == arity
+        } else {
+            argc >= -arity
+        }
+    }
+}
+
+/// Shorthand for table rows.
+pub(crate) const fn spec(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    handler: Handler,
+) -> Spec {
+    Spec {
+        name,
+        arity,
+        flags,
+        keys,
+        handler,
+    }
+}
+
+/// Every command, by lowercase name.
+pub(crate) fn table() -> &'static HashMap<&'static str, Spec> {
+    static TABLE: OnceLock<HashMap<&'static str, Spec>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut all = Vec::new();
+        all.extend(connection::specs());
+        all.extend(server::specs());
+        all.extend(keys::specs());
+        all.extend(strings::specs());
+        all.extend(lists::specs());
+        all.extend(hashes::specs());
+        all.extend(sets::specs());
+        all.extend(zsets::specs());
+        all.extend(pubsub::specs());
+        all.into_iter().map(|s| (s.name, s)).collect()
+    })
+}
+
+/// Looks up a command by name, case-insensitively, without allocating for
+/// short names.
+pub(crate) fn lookup(name: &[u8]) -> Option<&'static Spec> {
+    let mut buf = [0u8; 32];
+    let lower = buf.get_mut(..name.len())?;
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    let lower = std::str::from_utf8(lower).ok()?;
+    table().get(lower)
+}
+
+/// What a handler works with: the server, the client and its output.
+pub(crate) struct Ctx<'a> {
+    pub(crate) shared: &'a Shared,
+    pub(crate) client: &'a mut Client,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn out(&mut self) -> &mut BytesMut {
+        &mut self.client.wbuf
+    }
+
+    pub(crate) fn proto(&self) -> Protocol {
+        self.client.proto
+    }
+
+    /// The client's current database, at this command's time.
+    pub(crate) fn db(&self) -> Db<'a> {
+        // The client's index is checked by SELECT, so this cannot fail; fall
+        // back to database 0 if it somehow does.
+        let shared: &'a Shared = self.shared;
+        shared
+            .store
+            .db(self.client.db)
+            .or_else(|_| shared.store.db(0))
+            .unwrap_or_else(|_| unreachable_db())
+    }
+
+    pub(crate) fn ok(&mut self) {
+        reply::ok(self.out());
+    }
+
+    pub(crate) fn simple(&mut self, text: &str) {
+        reply::simple(self.out(), text.as_bytes());
+    }
+
+    /// An error reply; `text` starts with the error code (`ERR ...`).
+    pub(crate) fn error(&mut self, text: &str) {
+        self.shared
+            .counters
+            .total_error_replies
+            .fetch_add(1, Ordering::Relaxed);
+        if let Some(m) = &mut self.client.multi {
+            // Errors while queueing abort the transaction at EXEC; errors
+            // inside EXEC do not (the flag is cleared before EXEC runs).
+            m.errored = true;
+        }
+        reply::error(self.out(), text.as_bytes());
+    }
+
+    pub(crate) fn store_error(&mut self, e: StoreError) {
+        self.error(&e.to_string());
+    }
+
+    pub(crate) fn syntax_error(&mut self) {
+        self.error("ERR syntax error");
+    }
+
+    pub(crate) fn not_integer(&mut self) {
+        self.error("ERR value is not an integer or out of range");
+    }
+
+    pub(crate) fn int(&mut self, n: i64) {
+        reply::integer(self.out(), n);
+    }
+
+    pub(crate) fn uint(&mut self, n: usize) {
+        reply::integer(self.out(), i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    pub(crate) fn bulk(&mut self, data: &[u8]) {
+        reply::bulk(self.out(), data);
+    }
+
+    pub(crate) fn null(&mut self) {
+        let p = self.proto();
+        reply::null(self.out(), p);
+    }
+
+    pub(crate) fn null_array(&mut self) {
+        let p = self.proto();
+        reply::null_array(self.out(), p);
+    }
+
+    pub(crate) fn array(&mut self, n: usize) {
+        reply::array_len(self.out(), n);
+    }
+
+    pub(crate) fn map(&mut self, n: usize) {
+        let p = self.proto();
+        reply::map_len(self.out(), n, p);
+    }
+
+    pub(crate) fn set(&mut self, n: usize) {
+        let p = self.proto();
+        reply::set_len(self.out(), n, p);
+    }
+
+    pub(crate) fn verbatim(&mut self, text: &[u8]) {
+        let p = self.proto();
+        reply::verbatim(self.out(), *b"txt", text, p);
+    }
+
+    pub(crate) fn optional_bulk(&mut self, data: Option<&[u8]>) {
+        match data {
+            Some(d) => self.bulk(d),
+            None => self.null(),
+        }
+    }
+
+    pub(crate) fn bulks<'b>(&mut self, items: impl ExactSizeIterator<Item = &'b [u8]>) {
+        self.array(items.len());
+        for i in items {
+            self.bulk(i);
+        }
+    }
+}
+
+fn unreachable_db() -> Db<'static> {
+    // Only reachable if a store has no database at all, which StoreBuilder
+    // prevents (it keeps at least one).
+    static EMPTY: OnceLock<ferrodis_store::Store> = OnceLock::new();
+    let store = EMPTY.get_or_init(|| ferrodis_store::Store::builder().databases(1).build());
+    match store.db(0) {
+        Ok(db) => db,
+        Err(_) => std::process::abort(),
+    }
+}
+
+/// Argument `i` of the request (empty if missing: arity checks run first).
+pub(crate) fn arg(req: &Request, i: usize) -> &[u8] {
+    req.arg(i).unwrap_or_default()
+}
+
+/// Parses an integer argument with Redis' strict rules.
+pub(crate) fn int_arg(req: &Request, i: usize) -> Option<i64> {
+    ferrodis_resp::parse_i64(arg(req, i))
+}
+
+/// Whether argument `i` equals `word`, ignoring ASCII case.
+pub(crate) fn is(req: &Request, i: usize, word: &str) -> bool {
+    arg(req, i).eq_ignore_ascii_case(word.as_bytes())
+}
+
+/// Commands a client may run before authenticating.
+fn allowed_without_auth(spec: &Spec) -> bool {
+    spec.has(flags::NO_AUTH)
+}
+
+/// Runs one request from `client`, writing its reply.
+pub(crate) fn dispatch(shared: &Shared, client: &mut Client, req: &Request) {
+    shared
+        .counters
+        .commands_processed
+        .fetch_add(1, Ordering::Relaxed);
+    if client.reply_mode == ReplyMode::Skip {
+        client.reply_mode = ReplyMode::Skipping;
+    }
+    let mark = client.wbuf.len();
+    run(shared, client, req);
+    match client.reply_mode {
+        ReplyMode::Off => client.wbuf.truncate(mark),
+        ReplyMode::Skipping => {
+            client.wbuf.truncate(mark);
+            client.reply_mode = ReplyMode::On;
+        }
+        _ => {}
+    }
+}
+
+fn run(shared: &Shared, client: &mut Client, req: &Request) {
+    let name = arg(req, 0);
+    let mut ctx = Ctx { shared, client };
+    let Some(spec) = lookup(name) else {
+        let mut args = String::new();
+        for a in req.args().skip(1) {
+            if args.len() >= 128 {
+                break;
+            }
+            let room = 128 - args.len();
+            let text = String::from_utf8_lossy(a);
+            let text: String = text.chars().take(room).collect();
+            args.push_str(&format!("'{text}' "));
+        }
+        let shown: String = String::from_utf8_lossy(name).chars().take(128).collect();
+        ctx.error(&format!(
+            "ERR unknown command '{shown}', with args beginning with: {args}"
+        ));
+        return;
+    };
+    *ctx.client.meta.last_cmd.lock() = spec.name;
+    if !ctx.client.authenticated && !allowed_without_auth(spec) {
+        ctx.error("NOAUTH Authentication required.");
+        return;
+    }
+    if !spec.arity_ok(req.len()) {
+        ctx.error(&format!(
+            "ERR wrong number of arguments for '{}' command",
+            spec.name
+        ));
+        return;
+    }
+    if ctx.client.multi.is_some()
+        && !matches!(
+            spec.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
+    {
+        if spec.has(flags::NO_MULTI) {
+            ctx.error("ERR Command not allowed inside a transaction");
+            return;
+        }
+        if let Some(m) = &mut ctx.client.multi {
+            m.queued.push(req.clone());
+        }
+        ctx.simple("QUEUED");
+        return;
+    }
+    (spec.handler)(&mut ctx, req);
+}
+
+/// Runs the queued commands of a transaction (EXEC).
+pub(crate) fn exec(ctx: &mut Ctx<'_>, multi: Multi) {
+    ctx.array(multi.queued.len());
+    for req in &multi.queued {
+        run(ctx.shared, ctx.client, req);
+    }
+}
+
+/// Cleans up after a client that disconnected.
+pub(crate) fn on_disconnect(shared: &Shared, client: &mut Client) {
+    let mut ctx = Ctx { shared, client };
+    connection::unwatch_all(&mut ctx);
+}

@@ -1,0 +1,569 @@
+//! Server commands: INFO, CONFIG, COMMAND, DBSIZE, FLUSHDB, FLUSHALL, TIME,
+//! SWAPDB, SHUTDOWN, LASTSAVE, DEBUG (the subset tests use), SLOWLOG and
+//! LATENCY (empty logs).
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use ferrodis_resp::Request;
+
+use super::flags::*;
+use super::{arg, int_arg, is, lookup, spec, table, Ctx, Spec};
+use crate::shared::{unix_ms, WorkerMsg};
+
+/// The Redis version Ferrodis is compatible with, reported where clients
+/// and tools look for `redis_version`.
+pub(crate) const REDIS_VERSION: &str = "7.0.15";
+
+pub(super) fn specs() -> Vec<Spec> {
+    vec![
+        spec("info", -1, LOADING | STALE, (0, 0, 0), info),
+        spec(
+            "config",
+            -2,
+            ADMIN | NOSCRIPT | LOADING | STALE,
+            (0, 0, 0),
+            config,
+        ),
+        spec("command", -1, LOADING | STALE, (0, 0, 0), command),
+        spec("dbsize", 1, READONLY | FAST, (0, 0, 0), dbsize),
+        spec("flushdb", -1, WRITE, (0, 0, 0), flushdb),
+        spec("flushall", -1, WRITE, (0, 0, 0), flushall),
+        spec("time", 1, LOADING | STALE | FAST, (0, 0, 0), time),
+        spec("swapdb", 3, WRITE | FAST, (0, 0, 0), swapdb),
+        spec(
+            "shutdown",
+            -1,
+            ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
+            (0, 0, 0),
+            shutdown,
+        ),
+        spec("lastsave", 1, LOADING | STALE | FAST, (0, 0, 0), lastsave),
+        spec(
+            "debug",
+            -2,
+            ADMIN | NOSCRIPT | LOADING | STALE,
+            (0, 0, 0),
+            debug,
+        ),
+        spec("slowlog", -2, ADMIN | LOADING | STALE, (0, 0, 0), slowlog),
+        spec(
+            "latency",
+            -2,
+            ADMIN | NOSCRIPT | LOADING | STALE,
+            (0, 0, 0),
+            latency,
+        ),
+    ]
+}
+
+fn dbsize(ctx: &mut Ctx<'_>, _req: &Request) {
+    let n = ctx.db().len();
+    ctx.uint(n);
+}
+
+/// FLUSHDB/FLUSHALL take an optional ASYNC or SYNC.
+fn flush_mode_ok(ctx: &mut Ctx<'_>, req: &Request) -> bool {
+    match req.len() {
+        1 => true,
+        2 if is(req, 1, "async") || is(req, 1, "sync") => true,
+        _ => {
+            ctx.syntax_error();
+            false
+        }
+    }
+}
+
+fn flushdb(ctx: &mut Ctx<'_>, req: &Request) {
+    if flush_mode_ok(ctx, req) {
+        ctx.db().flush();
+        ctx.ok();
+    }
+}
+
+fn flushall(ctx: &mut Ctx<'_>, req: &Request) {
+    if flush_mode_ok(ctx, req) {
+        ctx.shared.store.flush_all();
+        ctx.ok();
+    }
+}
+
+fn time(ctx: &mut Ctx<'_>, _req: &Request) {
+    let us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    ctx.array(2);
+    ctx.bulk((us / 1_000_000).to_string().as_bytes());
+    ctx.bulk((us % 1_000_000).to_string().as_bytes());
+}
+
+fn swapdb(ctx: &mut Ctx<'_>, req: &Request) {
+    if ctx.shared.config.read().cluster_enabled() {
+        ctx.error("ERR SWAPDB is not allowed in cluster mode");
+        return;
+    }
+    let (Some(a), Some(b)) = (int_arg(req, 1), int_arg(req, 2)) else {
+        let which = if int_arg(req, 1).is_none() {
+            "first"
+        } else {
+            "second"
+        };
+        ctx.error(&format!("ERR invalid {which} DB index"));
+        return;
+    };
+    let n = ctx.shared.store.databases() as i64;
+    if a < 0 || a >= n || b < 0 || b >= n {
+        ctx.error("ERR DB index is out of range");
+        return;
+    }
+    match ctx.shared.store.swap_dbs(a as usize, b as usize) {
+        Ok(()) => ctx.ok(),
+        Err(e) => ctx.store_error(e),
+    }
+}
+
+fn shutdown(ctx: &mut Ctx<'_>, req: &Request) {
+    for a in req.args().skip(1) {
+        let a = a.to_ascii_lowercase();
+        if !matches!(&a[..], b"nosave" | b"save" | b"now" | b"force" | b"abort") {
+            ctx.syntax_error();
+            return;
+        }
+    }
+    if is(req, 1, "abort") {
+        ctx.error("ERR No shutdown in progress.");
+        return;
+    }
+    crate::log::warning("User requested shutdown...");
+    ctx.shared.shutdown.store(true, Ordering::Relaxed);
+    for w in ctx.shared.workers.read().iter() {
+        w.send(WorkerMsg::Shutdown);
+    }
+    // Redis closes the connection without a reply on success.
+    ctx.client.close_after_reply = true;
+}
+
+fn lastsave(ctx: &mut Ctx<'_>, _req: &Request) {
+    ctx.int(ctx.shared.started_unix as i64);
+}
+
+fn debug(ctx: &mut Ctx<'_>, req: &Request) {
+    let sub = arg(req, 1).to_ascii_lowercase();
+    match &sub[..] {
+        b"sleep" if req.len() == 3 => {
+            let secs: f64 = std::str::from_utf8(arg(req, 2))
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0.0);
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.0)));
+            ctx.ok();
+        }
+        b"set-active-expire" if req.len() == 3 => ctx.ok(),
+        b"object" if req.len() == 3 => match ctx.db().object(arg(req, 2)) {
+            Some(info) => {
+                let text = format!(
+                    "Value at:0x0 refcount:1 encoding:{} serializedlength:0 lru:0 lru_seconds_idle:{}",
+                    info.encoding, info.idle_seconds
+                );
+                ctx.simple(&text);
+            }
+            None => ctx.error("ERR no such key"),
+        },
+        _ => ctx.error(&format!(
+            "ERR unknown subcommand '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(arg(req, 1))
+        )),
+    }
+}
+
+fn slowlog(ctx: &mut Ctx<'_>, req: &Request) {
+    let sub = arg(req, 1).to_ascii_lowercase();
+    match &sub[..] {
+        b"get" => ctx.array(0),
+        b"len" => ctx.int(0),
+        b"reset" => ctx.ok(),
+        _ => ctx.error(&format!(
+            "ERR unknown subcommand '{}'. Try SLOWLOG HELP.",
+            String::from_utf8_lossy(arg(req, 1))
+        )),
+    }
+}
+
+fn latency(ctx: &mut Ctx<'_>, req: &Request) {
+    let sub = arg(req, 1).to_ascii_lowercase();
+    match &sub[..] {
+        b"latest" | b"history" => ctx.array(0),
+        b"reset" => ctx.int(0),
+        _ => ctx.error(&format!(
+            "ERR unknown subcommand '{}'. Try LATENCY HELP.",
+            String::from_utf8_lossy(arg(req, 1))
+        )),
+    }
+}
+
+fn config(ctx: &mut Ctx<'_>, req: &Request) {
+    let sub = arg(req, 1).to_ascii_lowercase();
+    match &sub[..] {
+        b"get" if req.len() >= 3 => {
+            let patterns: Vec<&[u8]> = req.args().skip(2).collect();
+            let pairs = ctx.shared.config.read().get(&patterns);
+            ctx.map(pairs.len());
+            for (k, v) in pairs {
+                ctx.bulk(k.as_bytes());
+                ctx.bulk(v.as_bytes());
+            }
+        }
+        b"set" if req.len() >= 4 && req.len() % 2 == 0 => {
+            let pairs: Vec<(&[u8], &[u8])> = (2..req.len())
+                .step_by(2)
+                .map(|i| (arg(req, i), arg(req, i + 1)))
+                .collect();
+            let result = ctx.shared.config.write().set(&pairs);
+            match result {
+                Ok(changed) => {
+                    apply_config(ctx, &changed);
+                    ctx.ok();
+                }
+                Err(e) => ctx.error(&e),
+            }
+        }
+        b"resetstat" if req.len() == 2 => {
+            let c = &ctx.shared.counters;
+            for a in [
+                &c.commands_processed,
+                &c.connections_received,
+                &c.rejected_connections,
+                &c.net_input_bytes,
+                &c.net_output_bytes,
+                &c.total_error_replies,
+            ] {
+                a.store(0, Ordering::Relaxed);
+            }
+            let s = ctx.shared.store.stats();
+            for a in [
+                &s.expired_keys,
+                &s.evicted_keys,
+                &s.keyspace_hits,
+                &s.keyspace_misses,
+            ] {
+                a.store(0, Ordering::Relaxed);
+            }
+            ctx.ok();
+        }
+        b"rewrite" if req.len() == 2 => {
+            let result = ctx.shared.config.read().rewrite();
+            match result {
+                Ok(()) => ctx.ok(),
+                Err(e) => {
+                    let text = e.to_string();
+                    if text.starts_with("ERR") {
+                        ctx.error(&text);
+                    } else {
+                        ctx.error(&format!("ERR Rewriting config file: {text}"));
+                    }
+                }
+            }
+        }
+        b"get" | b"set" | b"resetstat" | b"rewrite" => ctx.error(&format!(
+            "ERR wrong number of arguments for 'config|{}' command",
+            String::from_utf8_lossy(&sub)
+        )),
+        _ => ctx.error(&format!(
+            "ERR unknown subcommand '{}'. Try CONFIG HELP.",
+            String::from_utf8_lossy(arg(req, 1))
+        )),
+    }
+}
+
+/// Pushes changed settings to where they are consulted.
+fn apply_config(ctx: &mut Ctx<'_>, changed: &[String]) {
+    let cfg = ctx.shared.config.read();
+    for name in changed {
+        if name == "proto-max-bulk-len" {
+            let len = cfg.proto_max_bulk_len() as usize;
+            ctx.shared
+                .store
+                .settings()
+                .proto_max_bulk_len
+                .store(len, Ordering::Relaxed);
+            let limits = ferrodis_resp::Limits {
+                max_bulk_len: len,
+                ..*ctx.client.decoder.limits()
+            };
+            ctx.client.decoder.set_limits(limits);
+        }
+    }
+}
+
+fn command(ctx: &mut Ctx<'_>, req: &Request) {
+    let sub = arg(req, 1).to_ascii_lowercase();
+    match (&sub[..], req.len()) {
+        (_, 1) => {
+            let all: Vec<&Spec> = table().values().collect();
+            ctx.array(all.len());
+            for s in all {
+                command_entry(ctx, s);
+            }
+        }
+        (b"count", 2) => ctx.uint(table().len()),
+        (b"list", _) => {
+            let mut names: Vec<&str> = table().keys().copied().collect();
+            names.sort_unstable();
+            ctx.bulks(names.iter().map(|n| n.as_bytes()));
+        }
+        (b"info", _) => {
+            let names: Vec<&[u8]> = if req.len() == 2 {
+                table().keys().map(|k| k.as_bytes()).collect()
+            } else {
+                req.args().skip(2).collect()
+            };
+            ctx.array(names.len());
+            for n in names {
+                match lookup(n) {
+                    Some(s) => command_entry(ctx, s),
+                    None => ctx.null_array(),
+                }
+            }
+        }
+        (b"docs", _) => {
+            let names: Vec<&[u8]> = req.args().skip(2).collect();
+            let found: Vec<&Spec> = names.iter().filter_map(|n| lookup(n)).collect();
+            ctx.map(found.len());
+            for s in found {
+                ctx.bulk(s.name.as_bytes());
+                ctx.map(0);
+            }
+        }
+        (b"getkeys", n) if n >= 3 => {
+            let Some(s) = lookup(arg(req, 2)) else {
+                ctx.error("ERR Invalid command specified");
+                return;
+            };
+            let argc = n - 2;
+            if !s.arity_ok(argc) {
+                ctx.error("ERR Invalid number of arguments specified for command");
+                return;
+            }
+            let keys = key_positions(s, argc);
+            if keys.is_empty() {
+                ctx.error("ERR The command has no key arguments");
+                return;
+            }
+            ctx.bulks(keys.iter().map(|&i| arg(req, i + 2)));
+        }
+        _ => ctx.error(&format!(
+            "ERR unknown subcommand '{}'. Try COMMAND HELP.",
+            String::from_utf8_lossy(arg(req, 1))
+        )),
+    }
+}
+
+/// The argument positions of a command's keys, from its table row.
+pub(crate) fn key_positions(s: &Spec, argc: usize) -> Vec<usize> {
+    let (first, last, step) = s.keys;
+    if first <= 0 || step <= 0 {
+        return Vec::new();
+    }
+    let last = if last < 0 { argc as i32 + last } else { last };
+    (first..=last.min(argc as i32 - 1))
+        .step_by(step as usize)
+        .map(|i| i as usize)
+        .collect()
+}
+
+fn command_entry(ctx: &mut Ctx<'_>, s: &Spec) {
+    let flag_names: Vec<&str> = NAMES
+        .iter()
+        .filter(|(f, _)| s.flags & f != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    ctx.array(10);
+    ctx.bulk(s.name.as_bytes());
+    ctx.int(i64::from(s.arity));
+    ctx.set(flag_names.len());
+    for f in flag_names {
+        ctx.simple(f);
+    }
+    ctx.int(i64::from(s.keys.0));
+    ctx.int(i64::from(s.keys.1));
+    ctx.int(i64::from(s.keys.2));
+    ctx.set(0);
+    ctx.array(0);
+    ctx.array(0);
+    ctx.array(0);
+}
+
+fn info(ctx: &mut Ctx<'_>, req: &Request) {
+    let wanted: Vec<String> = req
+        .args()
+        .skip(1)
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
+    let text = info_text(ctx, &wanted);
+    ctx.verbatim(text.as_bytes());
+}
+
+/// INFO's text for the requested sections (default, all, everything, or
+/// names).
+pub(crate) fn info_text(ctx: &Ctx<'_>, wanted: &[String]) -> String {
+    const DEFAULT: &[&str] = &[
+        "server",
+        "clients",
+        "memory",
+        "persistence",
+        "stats",
+        "replication",
+        "cpu",
+        "modules",
+        "errorstats",
+        "cluster",
+        "keyspace",
+    ];
+    let all = wanted.iter().any(|w| w == "all" || w == "everything");
+    let default = wanted.is_empty() || wanted.iter().any(|w| w == "default");
+    let show = |name: &str| {
+        all || (default && DEFAULT.contains(&name)) || wanted.iter().any(|w| w == name)
+    };
+    let sh = ctx.shared;
+    let cfg = sh.config.read();
+    let c = &sh.counters;
+    let st = sh.store.stats();
+    let uptime = sh.started.elapsed().as_secs();
+    let mut out = String::new();
+    let mut section = |title: &str, body: String| {
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        let _ = write!(out, "# {title}\r\n{body}");
+    };
+    if show("server") {
+        section(
+            "Server",
+            format!(
+                "redis_version:{REDIS_VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:{}\r\nferrodis_version:{}\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:\r\nio_threads_active:0\r\n",
+                if cfg.cluster_enabled() { "cluster" } else { "standalone" },
+                env!("CARGO_PKG_VERSION"),
+                std::env::consts::OS,
+                std::env::consts::ARCH,
+                std::process::id(),
+                sh.run_id,
+                sh.port,
+                unix_ms() * 1000,
+                uptime / 86400,
+                cfg.hz(),
+                cfg.hz(),
+                uptime % (1 << 24),
+                std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+            ),
+        );
+    }
+    if show("clients") {
+        section(
+            "Clients",
+            format!(
+                "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                c.connected_clients.load(Ordering::Relaxed),
+                cfg.maxclients()
+            ),
+        );
+    }
+    if show("memory") {
+        let rss = rss_bytes();
+        section(
+            "Memory",
+            format!(
+                "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\n",
+                human(rss),
+                human(rss),
+                cfg.maxmemory(),
+                human(cfg.maxmemory()),
+                cfg.maxmemory_policy()
+            ),
+        );
+    }
+    if show("persistence") {
+        section(
+            "Persistence",
+            format!(
+                "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n",
+                sh.started_unix
+            ),
+        );
+    }
+    if show("stats") {
+        section(
+            "Stats",
+            format!(
+                "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\ntotal_error_replies:{}\r\n",
+                c.connections_received.load(Ordering::Relaxed),
+                c.commands_processed.load(Ordering::Relaxed),
+                c.net_input_bytes.load(Ordering::Relaxed),
+                c.net_output_bytes.load(Ordering::Relaxed),
+                c.rejected_connections.load(Ordering::Relaxed),
+                st.expired_keys.load(Ordering::Relaxed),
+                st.evicted_keys.load(Ordering::Relaxed),
+                st.keyspace_hits.load(Ordering::Relaxed),
+                st.keyspace_misses.load(Ordering::Relaxed),
+                c.total_error_replies.load(Ordering::Relaxed),
+            ),
+        );
+    }
+    if show("replication") {
+        section(
+            "Replication",
+            format!(
+                "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+                sh.run_id
+            ),
+        );
+    }
+    if show("cpu") {
+        section("CPU", "used_cpu_sys:0.000000\r\nused_cpu_user:0.000000\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n".to_owned());
+    }
+    if show("modules") {
+        section("Modules", String::new());
+    }
+    if show("errorstats") {
+        section("Errorstats", String::new());
+    }
+    if show("cluster") {
+        section(
+            "Cluster",
+            format!("cluster_enabled:{}\r\n", u8::from(cfg.cluster_enabled())),
+        );
+    }
+    if show("keyspace") {
+        let mut body = String::new();
+        for (db, keys, expires) in sh.store.keyspace_info() {
+            let _ = write!(body, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+        }
+        section("Keyspace", body);
+    }
+    out
+}
+
+/// Resident set size from /proc (0 where unavailable).
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// `1.50M`-style sizes, as Redis prints them.
+fn human(n: u64) -> String {
+    let f = n as f64;
+    if n < 1024 {
+        format!("{n}B")
+    } else if n < 1024 * 1024 {
+        format!("{:.2}K", f / 1024.0)
+    } else if n < 1024 * 1024 * 1024 {
+        format!("{:.2}M", f / (1024.0 * 1024.0))
+    } else {
+        format!("{:.2}G", f / (1024.0 * 1024.0 * 1024.0))
+    }
+}

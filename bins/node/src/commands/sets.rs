@@ -1,0 +1,7 @@
+//! Sets commands (being written).
+
+use super::Spec;
+
+pub(super) fn specs() -> Vec<Spec> {
+    Vec::new()
+}

@@ -1,0 +1,477 @@
+//! The network side: listeners and worker threads, each running a mio
+//! event loop over its own share of the connections.
+//!
+//! Every worker registers a clone of each listening socket, so an incoming
+//! connection is accepted by whichever worker wakes first, and then stays
+//! on that worker. Workers run commands directly against the shared store;
+//! its per-slot locks let them proceed in parallel. Other threads reach a
+//! worker through its inbox and [`mio::Waker`].
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use crossbeam::channel::{unbounded, Receiver};
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use parking_lot::Mutex;
+
+use crate::client::Client;
+use crate::commands;
+use crate::log;
+use crate::shared::{unix_ms, ClientMeta, Shared, WorkerHandle, WorkerMsg};
+
+const WAKER: Token = Token(usize::MAX - 1);
+/// Listener tokens count down from here.
+const LISTENER_BASE: usize = usize::MAX - 2;
+/// How much to read at once.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Binds the configured addresses. A `-` before an address makes it
+/// optional (as `bind * -::*` in Redis).
+pub(crate) fn bind(addrs: &[String], port: u16) -> io::Result<Vec<std::net::TcpListener>> {
+    let mut out = Vec::new();
+    let addrs: Vec<String> = if addrs.is_empty() {
+        vec!["*".to_owned(), "-::*".to_owned()]
+    } else {
+        addrs.to_vec()
+    };
+    for a in &addrs {
+        let (optional, a) = match a.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, a.as_str()),
+        };
+        let ip = match a {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            other => other,
+        };
+        let addr: SocketAddr = match format!("{ip}:{port}")
+            .parse()
+            .or_else(|_| format!("[{ip}]:{port}").parse())
+        {
+            Ok(addr) => addr,
+            Err(_) if optional => continue,
+            Err(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("invalid bind address '{a}'"),
+                ))
+            }
+        };
+        match std::net::TcpListener::bind(addr) {
+            Ok(l) => {
+                l.set_nonblocking(true)?;
+                out.push(l);
+            }
+            Err(e) if optional => {
+                log::verbose(&format!("Could not bind optional address {addr}: {e}"))
+            }
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("Could not create server TCP listening socket {addr}: {e}"),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Starts `n` workers over `listeners`; returns their join handles.
+pub(crate) fn start_workers(
+    shared: &Arc<Shared>,
+    listeners: &[std::net::TcpListener],
+    n: usize,
+) -> io::Result<Vec<std::thread::JoinHandle<()>>> {
+    let mut handles = Vec::new();
+    for index in 0..n {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (tx, rx) = unbounded();
+        shared.workers.write().push(WorkerHandle { tx, waker });
+        let mut mine = Vec::new();
+        for (i, l) in listeners.iter().enumerate() {
+            let mut l = TcpListener::from_std(l.try_clone()?);
+            poll.registry()
+                .register(&mut l, Token(LISTENER_BASE - i), Interest::READABLE)?;
+            mine.push(l);
+        }
+        let shared = Arc::clone(shared);
+        let handle = std::thread::Builder::new()
+            .name(format!("worker-{index}"))
+            .spawn(move || {
+                let mut worker = Worker {
+                    index,
+                    shared,
+                    poll,
+                    listeners: mine,
+                    inbox: rx,
+                    clients: Vec::new(),
+                    free: Vec::new(),
+                };
+                if let Err(e) = worker.run() {
+                    log::warning(&format!("worker {index} stopped: {e}"));
+                }
+            })?;
+        handles.push(handle);
+    }
+    Ok(handles)
+}
+
+struct Worker {
+    index: usize,
+    shared: Arc<Shared>,
+    poll: Poll,
+    listeners: Vec<TcpListener>,
+    inbox: Receiver<WorkerMsg>,
+    /// Clients by token; `None` marks a free slot.
+    clients: Vec<Option<Client>>,
+    free: Vec<usize>,
+}
+
+impl Worker {
+    fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let mut last_cron = Instant::now();
+        loop {
+            let hz = self.shared.config.read().hz().clamp(1, 500);
+            let period = Duration::from_millis(1000 / u64::from(hz));
+            match self.poll.poll(&mut events, Some(period)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => self.drain_inbox(),
+                    Token(t) if t > LISTENER_BASE - self.listeners.len() && t <= LISTENER_BASE => {
+                        self.accept(LISTENER_BASE - t)
+                    }
+                    Token(t) => {
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.on_readable(t);
+                        }
+                        if event.is_writable() {
+                            self.flush(t);
+                        }
+                    }
+                }
+            }
+            if self.shared.shutdown.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            if last_cron.elapsed() >= period {
+                last_cron = Instant::now();
+                self.cron(period);
+            }
+        }
+    }
+
+    /// Periodic work: the active expire cycle (worker 0 only, as Redis runs
+    /// it from its single cron) and client timeouts.
+    fn cron(&mut self, period: Duration) {
+        if self.index == 0 {
+            // Redis spends at most 25% of the cron period expiring keys.
+            self.shared.store.active_expire_cycle(period / 4);
+        }
+        let timeout = self.shared.config.read().timeout();
+        if timeout > 0 {
+            let now = unix_ms();
+            let idle: Vec<usize> = self
+                .clients
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| c.as_ref().map(|c| (i, c)))
+                .filter(|(_, c)| {
+                    c.meta.subscriptions.load(Ordering::Relaxed) == 0
+                        && now.saturating_sub(c.meta.last_interaction_ms.load(Ordering::Relaxed))
+                            > timeout * 1000
+                })
+                .map(|(i, _)| i)
+                .collect();
+            for i in idle {
+                self.close(i);
+            }
+        }
+    }
+
+    fn drain_inbox(&mut self) {
+        while let Ok(msg) = self.inbox.try_recv() {
+            match msg {
+                WorkerMsg::Deliver { client, bytes } => {
+                    if let Some(t) = self.token_of(client) {
+                        if let Some(Some(c)) = self.clients.get_mut(t) {
+                            c.wbuf.extend_from_slice(&bytes);
+                        }
+                        self.flush(t);
+                    }
+                }
+                WorkerMsg::Kill { client } => {
+                    if let Some(t) = self.token_of(client) {
+                        self.close(t);
+                    }
+                }
+                WorkerMsg::Shutdown => self.shared.shutdown.store(true, Ordering::Relaxed),
+            }
+        }
+    }
+
+    fn token_of(&self, id: u64) -> Option<usize> {
+        self.clients
+            .iter()
+            .position(|c| c.as_ref().is_some_and(|c| c.id() == id))
+    }
+
+    fn accept(&mut self, listener: usize) {
+        loop {
+            let Some(l) = self.listeners.get(listener) else {
+                return;
+            };
+            let (mut stream, addr) = match l.accept() {
+                Ok(s) => s,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::warning(&format!("Accepting client connection: {e}"));
+                    return;
+                }
+            };
+            let shared = Arc::clone(&self.shared);
+            shared
+                .counters
+                .connections_received
+                .fetch_add(1, Ordering::Relaxed);
+            let maxclients = shared.config.read().maxclients();
+            let connected = shared.counters.connected_clients.load(Ordering::Relaxed);
+            if connected as u64 >= maxclients {
+                // Redis writes the error and closes.
+                let _ = stream.write_all(b"-ERR max number of clients reached\r\n");
+                shared
+                    .counters
+                    .rejected_connections
+                    .fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let _ = stream.set_nodelay(true);
+            let token = match self.free.pop() {
+                Some(t) => t,
+                None => {
+                    self.clients.push(None);
+                    self.clients.len() - 1
+                }
+            };
+            if self
+                .poll
+                .registry()
+                .register(&mut stream, Token(token), Interest::READABLE)
+                .is_err()
+            {
+                self.free.push(token);
+                continue;
+            }
+            let meta = Arc::new(ClientMeta {
+                id: shared.next_id(),
+                addr,
+                laddr: stream.local_addr().unwrap_or(addr),
+                fd: stream.as_raw_fd(),
+                worker: self.index,
+                created: Instant::now(),
+                name: Mutex::new(None),
+                last_interaction_ms: AtomicU64::new(unix_ms()),
+                db: AtomicUsize::new(0),
+                resp: AtomicU8::new(2),
+                last_cmd: Mutex::new("NULL"),
+                multi: AtomicU64::new(u64::MAX),
+                subscriptions: AtomicUsize::new(0),
+                psubscriptions: AtomicUsize::new(0),
+                qbuf: AtomicUsize::new(0),
+                obl: AtomicUsize::new(0),
+                killed: AtomicBool::new(false),
+                no_evict: AtomicBool::new(false),
+            });
+            let (auth_required, max_bulk) = {
+                let cfg = shared.config.read();
+                (
+                    cfg.requirepass().is_some(),
+                    cfg.proto_max_bulk_len() as usize,
+                )
+            };
+            shared.clients.write().insert(meta.id, Arc::clone(&meta));
+            shared
+                .counters
+                .connected_clients
+                .fetch_add(1, Ordering::Relaxed);
+            if let Some(slot) = self.clients.get_mut(token) {
+                *slot = Some(Client::new(meta, stream, auth_required, max_bulk));
+            }
+        }
+    }
+
+    fn on_readable(&mut self, token: usize) {
+        let shared = Arc::clone(&self.shared);
+        let Some(Some(client)) = self.clients.get_mut(token) else {
+            return;
+        };
+        let mut closed = false;
+        loop {
+            if let Some(need) = client.decoder.bytes_needed(client.rbuf.len()) {
+                client.rbuf.reserve(need.min(64 * 1024 * 1024));
+            }
+            client.rbuf.reserve(READ_CHUNK);
+            let len = client.rbuf.len();
+            let cap = client.rbuf.capacity();
+            client.rbuf.resize(cap, 0);
+            match client.stream.read(&mut client.rbuf[len..]) {
+                Ok(0) => {
+                    client.rbuf.truncate(len);
+                    closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    client.rbuf.truncate(len + n);
+                    shared
+                        .counters
+                        .net_input_bytes
+                        .fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    client.rbuf.truncate(len);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    client.rbuf.truncate(len);
+                }
+                Err(_) => {
+                    client.rbuf.truncate(len);
+                    closed = true;
+                    break;
+                }
+            }
+            // Run what has arrived before reading more, so a fast writer
+            // cannot grow the buffer without bound.
+            if client.rbuf.len() >= READ_CHUNK * 4 {
+                process(&shared, client);
+                if client.close_after_reply {
+                    break;
+                }
+            }
+        }
+        process(&shared, client);
+        if closed {
+            self.close(token);
+        } else {
+            self.flush(token);
+        }
+    }
+
+    /// Writes pending output; registers for writability if the socket is
+    /// full; closes the client if it asked to be closed.
+    fn flush(&mut self, token: usize) {
+        let shared = Arc::clone(&self.shared);
+        let Some(Some(client)) = self.clients.get_mut(token) else {
+            return;
+        };
+        while !client.wbuf.is_empty() {
+            match client.stream.write(&client.wbuf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let _ = client.wbuf.split_to(n);
+                    shared
+                        .counters
+                        .net_output_bytes
+                        .fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.close(token);
+                    return;
+                }
+            }
+        }
+        let pending = !client.wbuf.is_empty();
+        client.meta.obl.store(client.wbuf.len(), Ordering::Relaxed);
+        if !pending && client.close_after_reply {
+            self.close(token);
+            return;
+        }
+        if pending != client.want_write {
+            let interest = if pending {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            if self
+                .poll
+                .registry()
+                .reregister(&mut client.stream, Token(token), interest)
+                .is_ok()
+            {
+                client.want_write = pending;
+            }
+        }
+        if client.meta.killed.load(Ordering::Relaxed) {
+            self.close(token);
+        }
+    }
+
+    fn close(&mut self, token: usize) {
+        let Some(slot) = self.clients.get_mut(token) else {
+            return;
+        };
+        let Some(mut client) = slot.take() else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut client.stream);
+        commands::on_disconnect(&self.shared, &mut client);
+        self.shared.clients.write().remove(&client.id());
+        self.shared
+            .counters
+            .connected_clients
+            .fetch_sub(1, Ordering::Relaxed);
+        self.free.push(token);
+    }
+}
+
+/// Runs every complete request in the client's read buffer.
+fn process(shared: &Shared, client: &mut Client) {
+    let mut rbuf = std::mem::take(&mut client.rbuf);
+    let mut req = std::mem::take(&mut client.request);
+    loop {
+        if client.close_after_reply {
+            rbuf.clear();
+            break;
+        }
+        match client.decoder.decode_into(&mut rbuf, &mut req) {
+            Ok(true) => {
+                commands::dispatch(shared, client, &req);
+            }
+            Ok(false) => break,
+            Err(e) => {
+                ferrodis_resp::reply::error(&mut client.wbuf, format!("ERR {e}").as_bytes());
+                client.close_after_reply = true;
+                log::verbose(&format!(
+                    "Protocol error ({e}) from client id={}",
+                    client.id()
+                ));
+                rbuf.clear();
+                break;
+            }
+        }
+    }
+    client
+        .meta
+        .last_interaction_ms
+        .store(unix_ms(), Ordering::Relaxed);
+    client.meta.qbuf.store(rbuf.len(), Ordering::Relaxed);
+    if rbuf.is_empty() && rbuf.capacity() > 1024 * 1024 {
+        rbuf = BytesMut::with_capacity(READ_CHUNK);
+    }
+    client.rbuf = rbuf;
+    client.request = req;
+}

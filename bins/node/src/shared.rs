@@ -1,0 +1,150 @@
+//! State shared by every worker thread: the store, the configuration, the
+//! registry of connected clients and server-wide counters.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use ferrodis_store::Store;
+use parking_lot::{Mutex, RwLock};
+
+use crate::config::Config;
+
+/// What other threads may see of a client (CLIENT LIST, CLIENT KILL). The
+/// owning worker updates it with relaxed atomics as commands run.
+#[derive(Debug)]
+pub(crate) struct ClientMeta {
+    pub(crate) id: u64,
+    pub(crate) addr: SocketAddr,
+    pub(crate) laddr: SocketAddr,
+    pub(crate) fd: i32,
+    pub(crate) worker: usize,
+    pub(crate) created: Instant,
+    pub(crate) name: Mutex<Option<Vec<u8>>>,
+    pub(crate) last_interaction_ms: AtomicU64,
+    pub(crate) db: AtomicUsize,
+    pub(crate) resp: AtomicU8,
+    pub(crate) last_cmd: Mutex<&'static str>,
+    pub(crate) multi: AtomicU64,
+    pub(crate) subscriptions: AtomicUsize,
+    pub(crate) psubscriptions: AtomicUsize,
+    pub(crate) qbuf: AtomicUsize,
+    pub(crate) obl: AtomicUsize,
+    /// Set by CLIENT KILL; the owner closes the connection.
+    pub(crate) killed: AtomicBool,
+    /// CLIENT NO-EVICT state, reported in flags.
+    pub(crate) no_evict: AtomicBool,
+}
+
+/// Server-wide counters for INFO.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) connections_received: AtomicU64,
+    pub(crate) commands_processed: AtomicU64,
+    pub(crate) rejected_connections: AtomicU64,
+    pub(crate) net_input_bytes: AtomicU64,
+    pub(crate) net_output_bytes: AtomicU64,
+    pub(crate) connected_clients: AtomicUsize,
+    pub(crate) total_error_replies: AtomicU64,
+}
+
+/// A message to a worker thread.
+#[derive(Debug)]
+pub(crate) enum WorkerMsg {
+    /// Bytes to append to a client's output (pub/sub messages, MONITOR).
+    Deliver { client: u64, bytes: bytes::Bytes },
+    /// Look at the client's `killed` flag.
+    Kill { client: u64 },
+    /// Stop serving: the server is shutting down.
+    Shutdown,
+}
+
+/// A worker's inbox.
+pub(crate) struct WorkerHandle {
+    pub(crate) tx: crossbeam::channel::Sender<WorkerMsg>,
+    pub(crate) waker: Arc<mio::Waker>,
+}
+
+impl WorkerHandle {
+    pub(crate) fn send(&self, msg: WorkerMsg) {
+        if self.tx.send(msg).is_ok() {
+            // A failed wake means the worker is gone; nothing to do.
+            let _ = self.waker.wake();
+        }
+    }
+}
+
+/// Everything the workers share.
+pub(crate) struct Shared {
+    pub(crate) store: Arc<Store>,
+    pub(crate) config: RwLock<Config>,
+    pub(crate) clients: RwLock<HashMap<u64, Arc<ClientMeta>>>,
+    pub(crate) workers: RwLock<Vec<WorkerHandle>>,
+    pub(crate) counters: Counters,
+    pub(crate) next_client_id: AtomicU64,
+    pub(crate) started: Instant,
+    pub(crate) started_unix: u64,
+    pub(crate) run_id: String,
+    pub(crate) port: u16,
+    pub(crate) shutdown: AtomicBool,
+    /// Clients paused until this Unix ms (CLIENT PAUSE), and whether only
+    /// writes are paused.
+    pub(crate) pause_until_ms: AtomicU64,
+    pub(crate) pause_writes_only: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn new(store: Arc<Store>, config: Config) -> Shared {
+        let port = config.port();
+        Shared {
+            store,
+            config: RwLock::new(config),
+            clients: RwLock::new(HashMap::new()),
+            workers: RwLock::new(Vec::new()),
+            counters: Counters::default(),
+            next_client_id: AtomicU64::new(1),
+            started: Instant::now(),
+            started_unix: unix_ms() / 1000,
+            run_id: random_hex(40),
+            port,
+            shutdown: AtomicBool::new(false),
+            pause_until_ms: AtomicU64::new(0),
+            pause_writes_only: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_client_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Sends `msg` to the worker that owns `client`.
+    pub(crate) fn send_to_owner(&self, client: &ClientMeta, msg: WorkerMsg) {
+        if let Some(w) = self.workers.read().get(client.worker) {
+            w.send(msg);
+        }
+    }
+}
+
+/// Unix time in milliseconds.
+pub(crate) fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `n` random lowercase hex digits (run ids, node ids).
+pub(crate) fn random_hex(n: usize) -> String {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u64(unix_ms());
+        h.write_usize(out.len());
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out.truncate(n);
+    out
+}
