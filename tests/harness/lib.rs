@@ -140,3 +140,163 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// The `ferrodis-node` binary of this workspace, built on first use so the
+/// tests always run the current code.
+pub fn node_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+            let status = Command::new(cargo)
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "ferrodis-node",
+                    "--bin",
+                    "ferrodis-node",
+                ])
+                .current_dir(workspace_root())
+                .status()
+                .expect("run cargo build for ferrodis-node");
+            assert!(status.success(), "building ferrodis-node failed");
+            let exe = std::env::current_exe().expect("test executable path");
+            // target/<profile>/deps/<test> → target/<profile>/ferrodis-node
+            let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+            let debug = profile_dir.join("ferrodis-node");
+            if debug.exists() {
+                debug
+            } else {
+                workspace_root().join("target/debug/ferrodis-node")
+            }
+        })
+        .clone()
+}
+
+impl Server {
+    /// Starts a `ferrodis-node` on a free port with `extra` options, in a
+    /// fresh temporary directory, and waits until it accepts connections.
+    pub fn ferrodis(extra: &[&str]) -> Server {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("ferrodis-test-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create test dir");
+        let mut args = vec![
+            "--port".to_owned(),
+            port.to_string(),
+            "--bind".to_owned(),
+            "127.0.0.1".to_owned(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let child = Command::new(node_binary())
+            .args(&args)
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ferrodis-node");
+        let server = Server { child, port };
+        server.wait_ready(Duration::from_secs(20));
+        server
+    }
+
+    /// A RESP client connected to this server.
+    pub fn client(&self) -> Client {
+        Client::new(self.connect())
+    }
+}
+
+/// A minimal blocking RESP client for tests: sends commands, decodes one
+/// reply per command.
+pub struct Client {
+    stream: TcpStream,
+    buf: bytes::BytesMut,
+    decoder: ferrodis_resp::FrameDecoder,
+}
+
+impl Client {
+    /// Wraps a connected stream.
+    pub fn new(stream: TcpStream) -> Client {
+        Client {
+            stream,
+            buf: bytes::BytesMut::new(),
+            decoder: ferrodis_resp::FrameDecoder::default(),
+        }
+    }
+
+    /// Sends a command, returns its reply.
+    pub fn call<A: AsRef<[u8]>>(&mut self, args: &[A]) -> ferrodis_resp::Frame {
+        self.send(args);
+        self.read()
+    }
+
+    /// Sends a command without waiting for the reply.
+    pub fn send<A: AsRef<[u8]>>(&mut self, args: &[A]) {
+        let frame = ferrodis_resp::Frame::command(
+            args.iter()
+                .map(|a| bytes::Bytes::copy_from_slice(a.as_ref())),
+        );
+        self.stream
+            .write_all(&frame.to_bytes())
+            .expect("send command");
+    }
+
+    /// Sends raw bytes.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send bytes");
+    }
+
+    /// Reads one reply (panics after the read timeout).
+    pub fn read(&mut self) -> ferrodis_resp::Frame {
+        loop {
+            if let Some(f) = self.decoder.decode(&mut self.buf).expect("valid reply") {
+                return f;
+            }
+            let mut chunk = [0u8; 16384];
+            let n = self.stream.read(&mut chunk).expect("read reply");
+            assert!(n > 0, "connection closed");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Reads raw bytes (0 when the server closed the connection).
+    pub fn read_raw(&mut self, buf: &mut [u8]) -> usize {
+        self.stream.read(buf).unwrap_or(0)
+    }
+
+    /// Calls a command given as one space-separated string (no quoting).
+    pub fn cmd(&mut self, line: &str) -> ferrodis_resp::Frame {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        self.call(&args)
+    }
+}
+
+/// Short constructors for expected replies.
+pub mod reply {
+    use ferrodis_resp::Frame;
+
+    /// `+text`
+    pub fn simple(s: &str) -> Frame {
+        Frame::Simple(bytes::Bytes::copy_from_slice(s.as_bytes()))
+    }
+    /// `-text`
+    pub fn error(s: &str) -> Frame {
+        Frame::Error(bytes::Bytes::copy_from_slice(s.as_bytes()))
+    }
+    /// `$text`
+    pub fn bulk(s: &str) -> Frame {
+        Frame::Bulk(bytes::Bytes::copy_from_slice(s.as_bytes()))
+    }
+    /// `:n`
+    pub fn int(n: i64) -> Frame {
+        Frame::Integer(n)
+    }
+    /// `+OK`
+    pub fn ok() -> Frame {
+        simple("OK")
+    }
+    /// An array of bulks.
+    pub fn bulks(items: &[&str]) -> Frame {
+        Frame::Array(items.iter().map(|s| bulk(s)).collect())
+    }
+}

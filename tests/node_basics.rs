@@ -1,0 +1,199 @@
+//! A real `ferrodis-node` process answering connection, string, key and
+//! transaction commands as Redis 7 does.
+
+use ferrodis_resp::Frame;
+use ferrodis_suite::reply::{bulk, bulks, error, int, ok, simple};
+use ferrodis_suite::Server;
+
+#[test]
+fn connection_commands() {
+    let node = Server::ferrodis(&[]);
+    let mut c = node.client();
+    assert_eq!(c.cmd("PING"), simple("PONG"));
+    assert_eq!(c.cmd("PING hello"), bulk("hello"));
+    assert_eq!(c.cmd("ECHO x"), bulk("x"));
+    assert_eq!(c.cmd("SELECT 16"), error("ERR DB index is out of range"));
+    assert_eq!(
+        c.cmd("SELECT x"),
+        error("ERR value is not an integer or out of range")
+    );
+    assert_eq!(c.cmd("SELECT 3"), ok());
+    assert_eq!(c.cmd("CLIENT SETNAME tester"), ok());
+    assert_eq!(c.cmd("CLIENT GETNAME"), bulk("tester"));
+    assert_eq!(
+        c.cmd("NOSUCH a b"),
+        error("ERR unknown command 'NOSUCH', with args beginning with: 'a' 'b' ")
+    );
+    assert_eq!(
+        c.cmd("GET"),
+        error("ERR wrong number of arguments for 'get' command")
+    );
+    // HELLO 3 switches to RESP3: maps and nulls change shape.
+    let Frame::Map(hello) = c.cmd("HELLO 3") else {
+        panic!("HELLO 3 must reply with a map")
+    };
+    assert!(hello.contains(&(bulk("proto"), int(3))));
+    assert_eq!(c.cmd("GET missing"), Frame::Null);
+    assert_eq!(
+        c.cmd("HELLO 4"),
+        error("NOPROTO unsupported protocol version")
+    );
+}
+
+#[test]
+fn strings_and_expiry() {
+    let node = Server::ferrodis(&[]);
+    let mut c = node.client();
+    assert_eq!(c.cmd("SET k v"), ok());
+    assert_eq!(c.cmd("SET k v2 NX"), Frame::NullBulk);
+    assert_eq!(c.cmd("SET k v3 XX GET"), bulk("v"));
+    assert_eq!(
+        c.cmd("SET k v EX 0"),
+        error("ERR invalid expire time in 'set' command")
+    );
+    assert_eq!(c.cmd("SET k v NX XX"), error("ERR syntax error"));
+    assert_eq!(
+        c.cmd("INCR k"),
+        error("ERR value is not an integer or out of range")
+    );
+    assert_eq!(c.cmd("INCRBY n 5"), int(5));
+    assert_eq!(c.cmd("DECRBY n 7"), int(-2));
+    assert_eq!(c.cmd("INCRBYFLOAT f 10.5"), bulk("10.5"));
+    assert_eq!(c.cmd("APPEND n 0"), int(3));
+    assert_eq!(c.cmd("GET n"), bulk("-20"));
+    assert_eq!(c.cmd("GETRANGE k 0 -1"), bulk("v3"));
+    assert_eq!(c.cmd("SETRANGE s 3 x"), int(4));
+    assert_eq!(
+        c.call(&["GET", "s"]),
+        Frame::Bulk(bytes::Bytes::from_static(b"\0\0\0x"))
+    );
+    assert_eq!(c.cmd("MSET a 1 b 2"), ok());
+    assert_eq!(
+        c.cmd("MGET a b nosuch"),
+        Frame::Array(vec![bulk("1"), bulk("2"), Frame::NullBulk])
+    );
+    assert_eq!(c.cmd("PSETEX t 100 v"), ok());
+    let Frame::Integer(pttl) = c.cmd("PTTL t") else {
+        panic!("PTTL must be an integer")
+    };
+    assert!(pttl > 0 && pttl <= 100, "{pttl}");
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    assert_eq!(c.cmd("GET t"), Frame::NullBulk);
+    assert_eq!(c.cmd("TTL t"), int(-2));
+    assert_eq!(c.cmd("TTL a"), int(-1));
+}
+
+#[test]
+fn keys_and_scan() {
+    let node = Server::ferrodis(&[]);
+    let mut c = node.client();
+    for i in 0..100 {
+        c.cmd(&format!("SET key:{i} {i}"));
+    }
+    assert_eq!(c.cmd("DBSIZE"), int(100));
+    assert_eq!(c.cmd("EXISTS key:1 key:2 nosuch key:1"), int(3));
+    assert_eq!(c.cmd("TYPE key:1"), simple("string"));
+    assert_eq!(c.cmd("TYPE nosuch"), simple("none"));
+    let mut cursor = "0".to_owned();
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        let Frame::Array(parts) = c.cmd(&format!("SCAN {cursor} COUNT 7 MATCH key:1*")) else {
+            panic!("SCAN reply")
+        };
+        let (Frame::Bulk(next), Frame::Array(keys)) = (&parts[0], &parts[1]) else {
+            panic!("SCAN reply shape")
+        };
+        for k in keys {
+            let Frame::Bulk(k) = k else { panic!("key") };
+            seen.insert(String::from_utf8_lossy(k).into_owned());
+        }
+        cursor = String::from_utf8_lossy(next).into_owned();
+        if cursor == "0" {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 11, "{seen:?}");
+    assert_eq!(c.cmd("RENAME key:1 renamed"), ok());
+    assert_eq!(c.cmd("RENAME nosuch x"), error("ERR no such key"));
+    assert_eq!(c.cmd("EXPIRE renamed 100 XX"), int(0));
+    assert_eq!(c.cmd("EXPIRE renamed 100 NX"), int(1));
+    assert_eq!(c.cmd("EXPIRE renamed 50 GT"), int(0));
+    assert_eq!(
+        c.cmd("EXPIRE renamed 50 NX XX"),
+        error("ERR NX and XX, GT or LT options at the same time are not compatible")
+    );
+    assert_eq!(c.cmd("PERSIST renamed"), int(1));
+    assert_eq!(c.cmd("OBJECT ENCODING renamed"), bulk("int"));
+    assert_eq!(c.cmd("COPY renamed copied DB 1"), int(1));
+    assert_eq!(c.cmd("MOVE renamed 1"), int(1));
+    assert_eq!(c.cmd("SELECT 1"), ok());
+    let Frame::Array(mut keys) = c.cmd("KEYS *") else {
+        panic!("KEYS reply")
+    };
+    keys.sort_by_key(|k| format!("{k:?}"));
+    assert_eq!(keys, vec![bulk("copied"), bulk("renamed")]);
+    assert_eq!(c.cmd("FLUSHALL"), ok());
+    assert_eq!(c.cmd("DBSIZE"), int(0));
+}
+
+#[test]
+fn transactions_and_watch() {
+    let node = Server::ferrodis(&[]);
+    let mut a = node.client();
+    let mut b = node.client();
+    assert_eq!(a.cmd("MULTI"), ok());
+    assert_eq!(a.cmd("SET x 1"), simple("QUEUED"));
+    assert_eq!(a.cmd("INCR x"), simple("QUEUED"));
+    assert_eq!(a.cmd("EXEC"), Frame::Array(vec![ok(), int(2)]));
+    // A queueing error aborts EXEC.
+    assert_eq!(a.cmd("MULTI"), ok());
+    assert_eq!(
+        a.cmd("GET"),
+        error("ERR wrong number of arguments for 'get' command")
+    );
+    assert_eq!(
+        a.cmd("EXEC"),
+        error("EXECABORT Transaction discarded because of previous errors.")
+    );
+    // A watched key modified by another client makes EXEC return null.
+    assert_eq!(a.cmd("WATCH x"), ok());
+    assert_eq!(b.cmd("SET x 10"), ok());
+    assert_eq!(a.cmd("MULTI"), ok());
+    assert_eq!(a.cmd("INCR x"), simple("QUEUED"));
+    assert_eq!(a.cmd("EXEC"), Frame::NullArray);
+    assert_eq!(a.cmd("EXEC"), error("ERR EXEC without MULTI"));
+    assert_eq!(a.cmd("DISCARD"), error("ERR DISCARD without MULTI"));
+}
+
+#[test]
+fn authentication() {
+    let node = Server::ferrodis(&["--requirepass", "secret"]);
+    let mut c = node.client();
+    assert_eq!(c.cmd("GET x"), error("NOAUTH Authentication required."));
+    assert_eq!(
+        c.cmd("AUTH wrong"),
+        error("WRONGPASS invalid username-password pair or user is disabled.")
+    );
+    assert_eq!(c.cmd("AUTH secret"), ok());
+    assert_eq!(c.cmd("GET x"), Frame::NullBulk);
+    let mut d = node.client();
+    assert_eq!(d.cmd("AUTH default secret"), ok());
+}
+
+#[test]
+fn protocol_error_closes_the_connection() {
+    let node = Server::ferrodis(&[]);
+    let mut c = node.client();
+    c.send_raw(b"*1\r\nx3\r\n");
+    assert_eq!(c.read(), error("ERR Protocol error: expected '$', got 'x'"));
+    // The server closes the connection after the error.
+    let mut rest = [0u8; 16];
+    let n = c.read_raw(&mut rest);
+    assert_eq!(n, 0);
+    // Other clients are unaffected.
+    assert_eq!(
+        node.client().cmd("MGET a"),
+        Frame::Array(vec![Frame::NullBulk])
+    );
+    assert_eq!(bulks(&["a"]), Frame::Array(vec![bulk("a")]));
+}
