@@ -36,8 +36,8 @@ fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+rpid=; fpid=
+cleanup() { kill $rpid $fpid 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 start() { # name port -> pid
@@ -49,7 +49,6 @@ start() { # name port -> pid
         (cd "$work/$name" && exec "$OLDPWD/$node" --port "$port" --bind 127.0.0.1) >"$work/$name.log" 2>&1 &
     fi
     local pid=$!
-    pids+=("$pid")
     for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
     echo "$pid"
 }

@@ -54,6 +54,7 @@ pub(super) fn specs() -> Vec<Spec> {
             (0, 0, 0),
             latency,
         ),
+        spec("function", -2, NOSCRIPT, (0, 0, 0), function),
     ]
 }
 
@@ -196,6 +197,29 @@ fn latency(ctx: &mut Ctx<'_>, req: &Request) {
         b"reset" => ctx.int(0),
         _ => ctx.error(&format!(
             "ERR unknown subcommand '{}'. Try LATENCY HELP.",
+            String::from_utf8_lossy(arg(req, 1))
+        )),
+    }
+}
+
+/// FUNCTION: Ferrodis has no scripting engine yet, so the library set is
+/// always empty; FLUSH and LIST answer as Redis does on an empty set.
+fn function(ctx: &mut Ctx<'_>, req: &Request) {
+    let sub = arg(req, 1).to_ascii_lowercase();
+    match (&sub[..], req.len()) {
+        (b"flush", 2) => ctx.ok(),
+        (b"flush", 3) if is(req, 2, "async") || is(req, 2, "sync") => ctx.ok(),
+        (b"flush", _) => ctx.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"),
+        (b"list", _) => ctx.array(0),
+        (b"stats", 2) => {
+            ctx.map(2);
+            ctx.bulk(b"running_script");
+            ctx.null();
+            ctx.bulk(b"engines");
+            ctx.map(0);
+        }
+        _ => ctx.error(&format!(
+            "ERR unknown subcommand '{}'. Try FUNCTION HELP.",
             String::from_utf8_lossy(arg(req, 1))
         )),
     }
