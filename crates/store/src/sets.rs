@@ -466,9 +466,14 @@ impl Db<'_> {
                 return (Vec::new(), false);
             }
             if count >= set.len() {
-                let all = set.members();
+                // Redis replies through SUNION's result set, an intset
+                // (ascending) when it can be one.
+                let mut all = SetValue::new();
+                set.for_each(|m| {
+                    all.insert(m, max);
+                });
                 *set = SetValue::new();
-                return (all, true);
+                return (all.members(), true);
             }
             (set.pop_random(count, max, &mut rng), true)
         })
