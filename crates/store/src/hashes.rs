@@ -275,8 +275,11 @@ pub(crate) fn pick_indices(n: usize, k: usize, rng: &mut impl FnMut() -> u64) ->
     out
 }
 
+/// Field/value pairs, as HGETALL, HRANDFIELD and HSCAN return them.
+pub type FieldValues = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// One step of an HSCAN: the next cursor and the pairs found.
-pub type HashScan = (u64, Vec<(Vec<u8>, Vec<u8>)>);
+pub type HashScan = (u64, FieldValues);
 
 impl Db<'_> {
     /// The current listpack limits.
@@ -363,6 +366,7 @@ impl Db<'_> {
 
     /// `HMGET key field [field ...]`: one value (or `None`) per field; a
     /// missing key gives all `None`.
+    #[allow(clippy::type_complexity)]
     pub fn hmget(&self, key: &[u8], fields: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         self.read_hash(key, |h| {
             fields
@@ -373,7 +377,7 @@ impl Db<'_> {
     }
 
     /// `HGETALL key`: every field with its value.
-    pub fn hgetall(&self, key: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn hgetall(&self, key: &[u8]) -> Result<FieldValues, StoreError> {
         self.read_hash(key, |h| {
             h.map_or_else(Vec::new, |h| {
                 h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()
@@ -488,11 +492,7 @@ impl Db<'_> {
     /// values. A positive `count` gives distinct fields (at most all of
     /// them); a negative one gives exactly `-count` fields, possibly
     /// repeated.
-    pub fn hrandfield_count(
-        &self,
-        key: &[u8],
-        count: i64,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn hrandfield_count(&self, key: &[u8], count: i64) -> Result<FieldValues, StoreError> {
         let mut rng = || self.store.random();
         self.read_hash(key, |h| {
             let Some(h) = h else {

@@ -62,7 +62,7 @@ pub mod zset;
 mod zsets;
 
 pub use error::StoreError;
-pub use hashes::{HashScan, HashValue};
+pub use hashes::{FieldValues, HashScan, HashValue};
 pub use keys::{ExpireCondition, ObjectInfo, Ttl};
 pub use keyspace::WatchFlag;
 pub use lists::ListValue;

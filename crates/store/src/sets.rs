@@ -545,10 +545,8 @@ impl Db<'_> {
                 table.touch(src);
             }
         }
-        let added = match locked_set(self, &mut locked, dst, Access::Peek)? {
-            Some(set) => Some(set.insert(member, max)),
-            None => None,
-        };
+        let added =
+            locked_set(self, &mut locked, dst, Access::Peek)?.map(|set| set.insert(member, max));
         if let Some(table) = locked.table(dst) {
             match added {
                 Some(true) => table.touch(dst),

@@ -199,7 +199,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, req: &Request) {
         return;
     }
     let with_values = req.len() == 4;
-    if with_values && (count < -(i64::MAX / 2) || count > i64::MAX / 2) {
+    if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
         ctx.error("ERR value is out of range");
         return;
     }
