@@ -40,6 +40,11 @@ impl Config {
             ("maxmemory-policy", "noeviction"),
             ("save", ""),
             ("appendonly", "no"),
+            ("hash-max-listpack-entries", "128"),
+            ("hash-max-listpack-value", "64"),
+            ("hash-max-ziplist-entries", "128"),
+            ("hash-max-ziplist-value", "64"),
+            ("set-max-intset-entries", "512"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

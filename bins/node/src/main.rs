@@ -87,6 +87,7 @@ fn serve(config: Config) -> std::io::Result<()> {
         config.proto_max_bulk_len() as usize,
         std::sync::atomic::Ordering::Relaxed,
     );
+    commands::apply_encoding_settings(&store, &config);
     let listeners = net::bind(&config.bind(), config.port())?;
     let pidfile = config.pidfile().to_owned();
     if !pidfile.is_empty() {

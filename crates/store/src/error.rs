@@ -15,6 +15,12 @@ pub enum StoreError {
     /// An increment would overflow a 64-bit integer.
     #[error("ERR increment or decrement would overflow")]
     Overflow,
+    /// A hash field that must hold an integer (HINCRBY) does not.
+    #[error("ERR hash value is not an integer")]
+    HashValueNotInteger,
+    /// A hash field that must hold a float (HINCRBYFLOAT) does not.
+    #[error("ERR hash value is not a float")]
+    HashValueNotFloat,
     /// A string that must be a float is not.
     #[error("ERR value is not a valid float")]
     NotFloat,

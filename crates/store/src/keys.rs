@@ -328,6 +328,14 @@ impl Db<'_> {
         })
     }
 
+    /// `MEMORY USAGE key`: approximate bytes held by the key and its value,
+    /// `None` if the key does not exist.
+    pub fn memory_usage(&self, key: &[u8]) -> Option<usize> {
+        let mut table = self.keys.lock(key);
+        let e = self.live(&mut table, key, Access::Peek)?;
+        Some(key.len() + std::mem::size_of_val(e) + e.value.heap_size())
+    }
+
     /// `WATCH key`: `flag` is raised when `key` is next modified (or the
     /// database flushed or swapped).
     pub fn watch(&self, key: &[u8], flag: WatchFlag) {

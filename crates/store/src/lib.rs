@@ -62,11 +62,11 @@ pub mod zset;
 mod zsets;
 
 pub use error::StoreError;
-pub use hashes::HashValue;
+pub use hashes::{FieldValues, HashScan, HashValue};
 pub use keys::{ExpireCondition, ObjectInfo, Ttl};
 pub use keyspace::WatchFlag;
 pub use lists::ListValue;
-pub use sets::SetValue;
+pub use sets::{SetScan, SetValue};
 pub use smallbytes::{SmallBytes, INLINE_CAPACITY};
 pub use store::{Clock, Db, ManualClock, Settings, Stats, Store, StoreBuilder, SystemClock};
 pub use strings::{GetExTtl, SetCondition, SetOptions, SetOutcome, TtlUpdate};

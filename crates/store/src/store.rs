@@ -85,12 +85,22 @@ impl Stats {
 pub struct Settings {
     /// `proto-max-bulk-len`: the longest string a command may build.
     pub proto_max_bulk_len: AtomicUsize,
+    /// `hash-max-listpack-entries`: the most fields a listpack hash holds.
+    pub hash_max_listpack_entries: AtomicUsize,
+    /// `hash-max-listpack-value`: the longest field or value (bytes) a
+    /// listpack hash holds.
+    pub hash_max_listpack_value: AtomicUsize,
+    /// `set-max-intset-entries`: the most members an intset holds.
+    pub set_max_intset_entries: AtomicUsize,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             proto_max_bulk_len: AtomicUsize::new(512 * 1024 * 1024),
+            hash_max_listpack_entries: AtomicUsize::new(128),
+            hash_max_listpack_value: AtomicUsize::new(64),
+            set_max_intset_entries: AtomicUsize::new(512),
         }
     }
 }

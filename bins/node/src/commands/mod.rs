@@ -16,6 +16,8 @@ mod sets;
 mod strings;
 mod zsets;
 
+pub(crate) use server::apply_encoding_settings;
+
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;

@@ -47,6 +47,7 @@ pub(super) fn specs() -> Vec<Spec> {
             debug,
         ),
         spec("slowlog", -2, ADMIN | LOADING | STALE, (0, 0, 0), slowlog),
+        spec("memory", -2, READONLY, (2, 2, 1), memory),
         spec(
             "latency",
             -2,
@@ -177,6 +178,29 @@ fn debug(ctx: &mut Ctx<'_>, req: &Request) {
     }
 }
 
+fn memory(ctx: &mut Ctx<'_>, req: &Request) {
+    let sub = arg(req, 1).to_ascii_lowercase();
+    match &sub[..] {
+        // MEMORY USAGE key [SAMPLES count]: the count only tunes Redis'
+        // sampling; sizes here are tracked exactly.
+        b"usage" if req.len() == 3 || (req.len() == 5 && is(req, 3, "samples")) => {
+            if req.len() == 5 && int_arg(req, 4).is_none() {
+                ctx.not_integer();
+                return;
+            }
+            match ctx.db().memory_usage(arg(req, 2)) {
+                Some(n) => ctx.uint(n),
+                None => ctx.null(),
+            }
+        }
+        b"usage" => ctx.syntax_error(),
+        _ => ctx.error(&format!(
+            "ERR unknown subcommand '{}'. Try MEMORY HELP.",
+            String::from_utf8_lossy(arg(req, 1))
+        )),
+    }
+}
+
 fn slowlog(ctx: &mut Ctx<'_>, req: &Request) {
     let sub = arg(req, 1).to_ascii_lowercase();
     match &sub[..] {
@@ -299,8 +323,56 @@ fn config(ctx: &mut Ctx<'_>, req: &Request) {
     }
 }
 
+/// The store's encoding thresholds, by configuration name (Redis 7 keeps
+/// the `ziplist` names as aliases of the `listpack` ones).
+const ENCODING_SETTINGS: &[(&str, &str)] = &[
+    ("hash-max-listpack-entries", "hash-max-ziplist-entries"),
+    ("hash-max-listpack-value", "hash-max-ziplist-value"),
+    ("set-max-intset-entries", "set-max-intset-entries"),
+];
+
+/// Copies the encoding thresholds from the configuration into the store's
+/// settings (at startup and after CONFIG SET).
+pub(crate) fn apply_encoding_settings(store: &ferrodis_store::Store, cfg: &crate::config::Config) {
+    let s = store.settings();
+    for (i, (name, alias)) in ENCODING_SETTINGS.iter().enumerate() {
+        let value = cfg.get_str(name).or_else(|| cfg.get_str(alias));
+        let Some(n) = value.and_then(|v| v.parse::<usize>().ok()) else {
+            continue;
+        };
+        let target = match i {
+            0 => &s.hash_max_listpack_entries,
+            1 => &s.hash_max_listpack_value,
+            _ => &s.set_max_intset_entries,
+        };
+        target.store(n, Ordering::Relaxed);
+    }
+}
+
 /// Pushes changed settings to where they are consulted.
 fn apply_config(ctx: &mut Ctx<'_>, changed: &[String]) {
+    // Keep an alias and its name equal, then apply the thresholds.
+    let mut aliased = Vec::new();
+    for name in changed {
+        for (a, b) in ENCODING_SETTINGS {
+            if name == a || name == b {
+                let other = if name == a { b } else { a };
+                let value = ctx.shared.config.read().get_str(name).map(str::to_owned);
+                if let Some(v) = value {
+                    aliased.push(((*other).to_owned(), v));
+                }
+            }
+        }
+    }
+    if !aliased.is_empty() {
+        let pairs: Vec<(&[u8], &[u8])> = aliased
+            .iter()
+            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
+            .collect();
+        // Both names are known settings, so this cannot fail.
+        let _ = ctx.shared.config.write().set(&pairs);
+        apply_encoding_settings(&ctx.shared.store, &ctx.shared.config.read());
+    }
     let cfg = ctx.shared.config.read();
     for name in changed {
         if name == "proto-max-bulk-len" {
