@@ -44,6 +44,10 @@ pub(crate) struct Client {
     pub(crate) multi: Option<Multi>,
     pub(crate) watched: Vec<(usize, Vec<u8>)>,
     pub(crate) watch_flag: WatchFlag,
+    /// Subscribed channels, patterns and shard channels.
+    pub(crate) channels: std::collections::BTreeSet<bytes::Bytes>,
+    pub(crate) patterns: std::collections::BTreeSet<bytes::Bytes>,
+    pub(crate) shard_channels: std::collections::BTreeSet<bytes::Bytes>,
     /// Whether WRITABLE interest is registered.
     pub(crate) want_write: bool,
 }
@@ -75,11 +79,19 @@ impl Client {
             multi: None,
             watched: Vec::new(),
             watch_flag: Arc::new(AtomicBool::new(false)),
+            channels: Default::default(),
+            patterns: Default::default(),
+            shard_channels: Default::default(),
             want_write: false,
         }
     }
 
     pub(crate) fn id(&self) -> u64 {
         self.meta.id
+    }
+
+    /// Total subscriptions of every kind.
+    pub(crate) fn subscriptions(&self) -> usize {
+        self.channels.len() + self.patterns.len() + self.shard_channels.len()
     }
 }

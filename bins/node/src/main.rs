@@ -11,6 +11,7 @@ mod commands;
 mod config;
 mod log;
 mod net;
+mod pubsub;
 mod shared;
 
 use std::process::ExitCode;

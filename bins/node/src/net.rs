@@ -112,6 +112,7 @@ pub(crate) fn start_workers(
                     listeners: mine,
                     inbox: rx,
                     clients: Vec::new(),
+                    tokens: std::collections::HashMap::new(),
                     free: Vec::new(),
                 };
                 if let Err(e) = worker.run() {
@@ -131,6 +132,8 @@ struct Worker {
     inbox: Receiver<WorkerMsg>,
     /// Clients by token; `None` marks a free slot.
     clients: Vec<Option<Client>>,
+    /// Tokens by client id.
+    tokens: std::collections::HashMap<u64, usize>,
     free: Vec<usize>,
 }
 
@@ -203,10 +206,22 @@ impl Worker {
     fn drain_inbox(&mut self) {
         while let Ok(msg) = self.inbox.try_recv() {
             match msg {
-                WorkerMsg::Deliver { client, bytes } => {
+                WorkerMsg::Publish {
+                    client,
+                    kind,
+                    pattern,
+                    channel,
+                    message,
+                } => {
                     if let Some(t) = self.token_of(client) {
                         if let Some(Some(c)) = self.clients.get_mut(t) {
-                            c.wbuf.extend_from_slice(&bytes);
+                            commands::deliver_message(
+                                c,
+                                kind,
+                                pattern.as_deref(),
+                                &channel,
+                                &message,
+                            );
                         }
                         self.flush(t);
                     }
@@ -222,9 +237,7 @@ impl Worker {
     }
 
     fn token_of(&self, id: u64) -> Option<usize> {
-        self.clients
-            .iter()
-            .position(|c| c.as_ref().is_some_and(|c| c.id() == id))
+        self.tokens.get(&id).copied()
     }
 
     fn accept(&mut self, listener: usize) {
@@ -302,6 +315,7 @@ impl Worker {
                 )
             };
             shared.clients.write().insert(meta.id, Arc::clone(&meta));
+            self.tokens.insert(meta.id, token);
             shared
                 .counters
                 .connected_clients
@@ -430,6 +444,7 @@ impl Worker {
         let _ = self.poll.registry().deregister(&mut client.stream);
         commands::on_disconnect(&self.shared, &mut client);
         self.shared.clients.write().remove(&client.id());
+        self.tokens.remove(&client.id());
         self.shared
             .counters
             .connected_clients

@@ -53,8 +53,14 @@ pub(crate) struct Counters {
 /// A message to a worker thread.
 #[derive(Debug)]
 pub(crate) enum WorkerMsg {
-    /// Bytes to append to a client's output (pub/sub messages, MONITOR).
-    Deliver { client: u64, bytes: bytes::Bytes },
+    /// A pub/sub message for a subscribed client.
+    Publish {
+        client: u64,
+        kind: crate::pubsub::Kind,
+        pattern: Option<bytes::Bytes>,
+        channel: bytes::Bytes,
+        message: bytes::Bytes,
+    },
     /// Look at the client's `killed` flag.
     Kill { client: u64 },
     /// Stop serving: the server is shutting down.
@@ -93,6 +99,7 @@ pub(crate) struct Shared {
     /// writes are paused.
     pub(crate) pause_until_ms: AtomicU64,
     pub(crate) pause_writes_only: AtomicBool,
+    pub(crate) pubsub: crate::pubsub::Registry,
 }
 
 impl Shared {
@@ -112,6 +119,7 @@ impl Shared {
             shutdown: AtomicBool::new(false),
             pause_until_ms: AtomicU64::new(0),
             pause_writes_only: AtomicBool::new(false),
+            pubsub: crate::pubsub::Registry::default(),
         }
     }
 

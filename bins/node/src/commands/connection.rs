@@ -78,6 +78,13 @@ pub(super) fn specs() -> Vec<Spec> {
 }
 
 fn ping(ctx: &mut Ctx<'_>, req: &Request) {
+    // Subscribed RESP2 clients get a two-element array, as Redis sends.
+    if ctx.client.proto == Protocol::Resp2 && ctx.client.subscriptions() > 0 && req.len() <= 2 {
+        ctx.array(2);
+        ctx.bulk(b"pong");
+        ctx.bulk(req.arg(1).unwrap_or_default());
+        return;
+    }
     match req.len() {
         1 => ctx.simple("PONG"),
         2 => ctx.bulk(arg(req, 1)),
@@ -223,6 +230,7 @@ fn quit(ctx: &mut Ctx<'_>, _req: &Request) {
 
 fn reset(ctx: &mut Ctx<'_>, _req: &Request) {
     discard_multi(ctx);
+    super::pubsub::unsubscribe_all(ctx);
     ctx.client.db = 0;
     ctx.client.meta.db.store(0, Ordering::Relaxed);
     ctx.client.proto = Protocol::Resp2;

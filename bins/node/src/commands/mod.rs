@@ -335,6 +335,29 @@ fn run(shared: &Shared, client: &mut Client, req: &Request) {
         ctx.error("NOAUTH Authentication required.");
         return;
     }
+    // A RESP2 client in subscribed mode may only (un)subscribe, ping,
+    // quit or reset; RESP3 clients may run anything.
+    if ctx.client.proto == Protocol::Resp2
+        && ctx.client.subscriptions() > 0
+        && !matches!(
+            spec.name,
+            "subscribe"
+                | "unsubscribe"
+                | "psubscribe"
+                | "punsubscribe"
+                | "ssubscribe"
+                | "sunsubscribe"
+                | "ping"
+                | "quit"
+                | "reset"
+        )
+    {
+        ctx.error(&format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            spec.name
+        ));
+        return;
+    }
     if !spec.arity_ok(req.len()) {
         ctx.error(&format!(
             "ERR wrong number of arguments for '{}' command",
@@ -373,4 +396,16 @@ pub(crate) fn exec(ctx: &mut Ctx<'_>, multi: Multi) {
 pub(crate) fn on_disconnect(shared: &Shared, client: &mut Client) {
     let mut ctx = Ctx { shared, client };
     connection::unwatch_all(&mut ctx);
+    pubsub::unsubscribe_all(&mut ctx);
+}
+
+/// Frames a pub/sub message for a subscribed client.
+pub(crate) fn deliver_message(
+    client: &mut Client,
+    kind: crate::pubsub::Kind,
+    pattern: Option<&[u8]>,
+    channel: &[u8],
+    message: &[u8],
+) {
+    pubsub::deliver(client, kind, pattern, channel, message);
 }
