@@ -52,4 +52,8 @@ pub enum StoreError {
     /// The `BUSYKEY` error of RESTORE and COPY.
     #[error("BUSYKEY Target key name already exists.")]
     BusyKey,
+    /// A sorted set score would be NaN (ZADD INCR / ZINCRBY of `inf` and
+    /// `-inf`).
+    #[error("ERR resulting score is not a number (NaN)")]
+    ScoreNotANumber,
 }

@@ -71,4 +71,8 @@ pub use smallbytes::{SmallBytes, INLINE_CAPACITY};
 pub use store::{Clock, Db, ManualClock, Settings, Stats, Store, StoreBuilder, SystemClock};
 pub use strings::{GetExTtl, SetCondition, SetOptions, SetOutcome, TtlUpdate};
 pub use value::{StrValue, Value, ValueType};
-pub use zsets::ZSetValue;
+pub use zset::{LexBound, ScoreBound};
+pub use zsets::{
+    format_score, Aggregate, ScoredMember, ZAddCondition, ZAddOptions, ZAddOutcome, ZAddStep,
+    ZIter, ZRangeBy, ZRangeSpec, ZScanPage, ZSetLimits, ZSetOp, ZSetValue,
+};

@@ -92,6 +92,12 @@ pub struct Settings {
     pub hash_max_listpack_value: AtomicUsize,
     /// `set-max-intset-entries`: the most members an intset holds.
     pub set_max_intset_entries: AtomicUsize,
+    /// `zset-max-listpack-entries`: the most members of a listpack-encoded
+    /// sorted set.
+    pub zset_max_listpack_entries: AtomicUsize,
+    /// `zset-max-listpack-value`: the longest member (bytes) of a
+    /// listpack-encoded sorted set.
+    pub zset_max_listpack_value: AtomicUsize,
 }
 
 impl Default for Settings {
@@ -101,6 +107,8 @@ impl Default for Settings {
             hash_max_listpack_entries: AtomicUsize::new(128),
             hash_max_listpack_value: AtomicUsize::new(64),
             set_max_intset_entries: AtomicUsize::new(512),
+            zset_max_listpack_entries: AtomicUsize::new(128),
+            zset_max_listpack_value: AtomicUsize::new(64),
         }
     }
 }
