@@ -45,6 +45,10 @@ impl Config {
             ("hash-max-ziplist-entries", "128"),
             ("hash-max-ziplist-value", "64"),
             ("set-max-intset-entries", "512"),
+            ("zset-max-listpack-entries", "128"),
+            ("zset-max-listpack-value", "64"),
+            ("zset-max-ziplist-entries", "128"),
+            ("zset-max-ziplist-value", "64"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -329,6 +329,8 @@ const ENCODING_SETTINGS: &[(&str, &str)] = &[
     ("hash-max-listpack-entries", "hash-max-ziplist-entries"),
     ("hash-max-listpack-value", "hash-max-ziplist-value"),
     ("set-max-intset-entries", "set-max-intset-entries"),
+    ("zset-max-listpack-entries", "zset-max-ziplist-entries"),
+    ("zset-max-listpack-value", "zset-max-ziplist-value"),
 ];
 
 /// Copies the encoding thresholds from the configuration into the store's
@@ -343,7 +345,9 @@ pub(crate) fn apply_encoding_settings(store: &ferrodis_store::Store, cfg: &crate
         let target = match i {
             0 => &s.hash_max_listpack_entries,
             1 => &s.hash_max_listpack_value,
-            _ => &s.set_max_intset_entries,
+            2 => &s.set_max_intset_entries,
+            3 => &s.zset_max_listpack_entries,
+            _ => &s.zset_max_listpack_value,
         };
         target.store(n, Ordering::Relaxed);
     }
