@@ -1305,13 +1305,30 @@ impl Db<'_> {
                 return;
             }
             let count = usize::try_from(count).unwrap_or(usize::MAX);
+            if count == 0 {
+                return;
+            }
             if count >= size {
-                for (i, (m, s)) in z.iter().enumerate() {
+                // The whole set, highest first, as Redis' iterator walks it.
+                for (i, (m, s)) in z.iter().rev().enumerate() {
                     f(i, size, m, s);
                 }
                 return;
             }
-            // Distinct ranks: a partial Fisher-Yates shuffle.
+            if count.saturating_mul(3) <= size {
+                // Few of many: draw ranks until enough distinct ones.
+                let mut picked = std::collections::HashSet::with_capacity(count);
+                while picked.len() < count {
+                    let r = (self.store.random() % size as u64) as usize;
+                    if picked.insert(r) {
+                        if let Some((m, s)) = z.get_by_rank(r) {
+                            f(picked.len() - 1, count, m, s);
+                        }
+                    }
+                }
+                return;
+            }
+            // Most of them: a partial Fisher-Yates shuffle of all ranks.
             let mut ranks: Vec<usize> = (0..size).collect();
             for i in 0..count {
                 let j = i + (self.store.random() % (size - i) as u64) as usize;
