@@ -73,6 +73,6 @@ pub use strings::{GetExTtl, SetCondition, SetOptions, SetOutcome, TtlUpdate};
 pub use value::{StrValue, Value, ValueType};
 pub use zset::{LexBound, ScoreBound};
 pub use zsets::{
-    format_score, Aggregate, ScoredMember, ZAddCondition, ZAddOptions, ZAddOutcome, ZAddStep,
-    ZIter, ZRangeBy, ZRangeSpec, ZScanPage, ZSetLimits, ZSetOp, ZSetValue,
+    format_score, Aggregate, Popped, ScoredMember, ZAddCondition, ZAddOptions, ZAddOutcome,
+    ZAddStep, ZIter, ZRangeBy, ZRangeSpec, ZScanPage, ZSetLimits, ZSetOp, ZSetValue,
 };

@@ -29,6 +29,9 @@ use crate::zset::{self, LexBound, ScoreBound, SortedSet};
 /// A member with its score, owned.
 pub type ScoredMember = (Vec<u8>, f64);
 
+/// What ZMPOP popped: the key and its elements.
+pub type Popped = (Vec<u8>, Vec<ScoredMember>);
+
 /// The encoding thresholds (`zset-max-listpack-entries`,
 /// `zset-max-listpack-value`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -825,15 +828,14 @@ impl ZSetValue {
                     ScoreBound::inclusive(v)
                 };
                 let mut items = Vec::new();
-                let mut taken = 0usize;
                 let mut last = f64::NAN;
                 let mut next = 0u64;
-                for (m, s) in z.range_by_score(start, ScoreBound::POS_INF, false, 0, None) {
+                let page = z.range_by_score(start, ScoreBound::POS_INF, false, 0, None);
+                for (taken, (m, s)) in page.enumerate() {
                     if taken >= count.max(1) && s != last {
                         next = score_to_cursor(s);
                         break;
                     }
-                    taken += 1;
                     last = s;
                     if keep(m) {
                         items.push((m.to_vec(), format_score(s).into_bytes()));
@@ -1248,7 +1250,7 @@ impl Db<'_> {
         keys: &[&[u8]],
         max: bool,
         count: usize,
-    ) -> Result<Option<(Vec<u8>, Vec<ScoredMember>)>, StoreError> {
+    ) -> Result<Option<Popped>, StoreError> {
         let mut locked = self.keys.lock_many(keys.iter().copied());
         for key in keys {
             let Some(table) = locked.table(key) else {

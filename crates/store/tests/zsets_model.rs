@@ -11,6 +11,9 @@ use ferrodis_store::{
 };
 use proptest::prelude::*;
 
+/// Scored members, as the model keeps them.
+type Items = Vec<(f64, Vec<u8>)>;
+
 const MAX_ENTRIES: usize = 5;
 const MAX_VALUE: usize = 3;
 
@@ -81,7 +84,7 @@ enum Op {
     Rank(u8, Vec<u8>, bool),
     Pop(u8, bool, usize),
     MPop(Vec<u8>, bool, usize),
-    SetOp {
+    Combine {
         op: u8,
         keys: Vec<u8>,
         weights: Option<Vec<f64>>,
@@ -183,7 +186,7 @@ fn op() -> impl Strategy<Value = Op> {
         )
             .prop_map(|(op, keys, use_w, w, agg, dst)| {
                 let weights = use_w.then(|| w[..keys.len()].to_vec());
-                Op::SetOp { op, keys, weights, agg, dst }
+                Op::Combine { op, keys, weights, agg, dst }
             }),
         1 => (keys, 0usize..3).prop_map(|(k, l)| Op::InterCard(k, l)),
         1 => (k.clone(), k.clone(), range(), any::<bool>())
@@ -342,7 +345,7 @@ impl Model {
         weights: Option<&[f64]>,
         agg: Aggregate,
     ) -> Vec<(f64, Vec<u8>)> {
-        let mut srcs: Vec<(Vec<(f64, Vec<u8>)>, f64)> = keys
+        let mut srcs: Vec<(Items, f64)> = keys
             .iter()
             .enumerate()
             .map(|(i, k)| {
@@ -697,7 +700,7 @@ fn run(ops: Vec<Op>) {
                     }
                 }
             }
-            Op::SetOp {
+            Op::Combine {
                 op,
                 keys: ks,
                 weights,

@@ -326,7 +326,7 @@ fn zadd(ctx: &mut Ctx<'_>, req: &Request) {
         ctx.error("ERR XX and NX options at the same time are not compatible");
         return;
     }
-    if (gt && nx) || (lt && nx) || (gt && lt) {
+    if (nx && (gt || lt)) || (gt && lt) {
         ctx.error("ERR GT, LT, and/or NX options at the same time are not compatible");
         return;
     }
