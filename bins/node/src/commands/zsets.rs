@@ -849,18 +849,18 @@ fn zscan(ctx: &mut Ctx<'_>, req: &Request) {
         return;
     }
     // As in Redis, a missing key answers before the options are read.
-    match ctx.db().zcard(arg(req, 1)) {
-        Err(e) => {
-            ctx.store_error(e);
-            return;
-        }
-        Ok(0) => {
+    match ctx.db().value_type(arg(req, 1)) {
+        None => {
             ctx.array(2);
             ctx.bulk(b"0");
             ctx.array(0);
             return;
         }
-        Ok(_) => {}
+        Some(ValueType::ZSet) => {}
+        Some(_) => {
+            ctx.store_error(ferrodis_store::StoreError::WrongType);
+            return;
+        }
     }
     let Some(a) = super::keys::parse_scan(ctx, req, 2, false) else {
         return;
