@@ -428,6 +428,15 @@ fn set_operations() {
         c.cmd("ZINTERCARD 1 a{t} WITHSCORES"),
         error("ERR syntax error")
     );
+    // Plain sets are inputs whose members score 1.
+    c.cmd("SADD p{t} y q");
+    assert_eq!(
+        c.cmd("ZUNION 2 a{t} p{t} WEIGHTS 1 10 WITHSCORES"),
+        bulks(&["x", "1", "z", "3", "q", "10", "y", "12"])
+    );
+    assert_eq!(c.cmd("ZINTER 2 p{t} a{t} WITHSCORES"), bulks(&["y", "3"]));
+    assert_eq!(c.cmd("ZDIFFSTORE d{t} 2 p{t} a{t}"), int(1));
+    assert_eq!(c.cmd("ZRANGE d{t} 0 -1 WITHSCORES"), bulks(&["q", "1"]));
     c.cmd("SET s{t} x");
     assert_eq!(c.cmd("ZUNION 2 a{t} s{t}"), error(WRONGTYPE));
     // The type error comes before option errors, as in Redis.
@@ -581,6 +590,10 @@ const SCRIPT: &[&str] = &[
     "ZINTER 2 a{t} b{t} AGGREGATE MAX WITHSCORES",
     "ZDIFF 2 b{t} a{t} WITHSCORES",
     "ZUNIONSTORE d{t} 2 a{t} b{t}",
+    "SADD p{t} y v 7",
+    "ZUNION 3 a{t} p{t} b{t} WEIGHTS 2 3 4 AGGREGATE MIN WITHSCORES",
+    "ZINTERSTORE i{t} 2 p{t} a{t}",
+    "ZRANGE i{t} 0 -1 WITHSCORES",
     "ZRANGESTORE r{t} d{t} 0 1",
     "ZRANGE r{t} 0 -1 WITHSCORES",
     "ZMPOP 2 nope{t} d{t} MIN COUNT 2",

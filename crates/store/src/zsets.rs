@@ -21,6 +21,7 @@ use crate::access::{expect_type, Access};
 use crate::error::StoreError;
 use crate::glob::glob_match;
 use crate::keyspace::SlotTable;
+use crate::sets::SetValue;
 use crate::smallbytes::SmallBytes;
 use crate::store::Db;
 use crate::value::Value;
@@ -922,6 +923,36 @@ fn listpack_score_text(s: f64) -> String {
     format_score(s)
 }
 
+/// A ZUNION/ZINTER/ZDIFF input: a sorted set, or a plain set whose members
+/// all score 1.
+enum Input<'a> {
+    Sorted(&'a ZSetValue),
+    Plain(&'a SetValue),
+}
+
+impl Input<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Input::Sorted(z) => z.len(),
+            Input::Plain(s) => s.len(),
+        }
+    }
+
+    fn score(&self, member: &[u8]) -> Option<f64> {
+        match self {
+            Input::Sorted(z) => z.score(member),
+            Input::Plain(s) => s.contains(member).then_some(1.0),
+        }
+    }
+
+    fn for_each(&self, f: &mut dyn FnMut(&[u8], f64)) {
+        match self {
+            Input::Sorted(z) => z.iter().for_each(|(m, s)| f(m, s)),
+            Input::Plain(s) => s.for_each(|m| f(m, 1.0)),
+        }
+    }
+}
+
 /// A source of a ZUNION/ZINTER/ZDIFF after the type check.
 struct Source<'k> {
     key: &'k [u8],
@@ -1424,9 +1455,8 @@ impl Db<'_> {
                     None => 0,
                     Some(e) => match &e.value {
                         Value::ZSet(z) => z.len(),
-                        // Plain sets are valid inputs (score 1) once the set
-                        // type exposes its members; until then they are
-                        // refused like any other type.
+                        // Plain sets are inputs too, every member scoring 1.
+                        Value::Set(set) => set.len(),
                         _ => return Err(StoreError::WrongType),
                     },
                 },
@@ -1440,11 +1470,13 @@ impl Db<'_> {
             // Smallest first, as Redis orders its inputs.
             sources.sort_by_key(|s| s.len);
         }
-        let mut visit = |key: &[u8], f: &mut dyn FnMut(&ZSetValue)| {
+        let mut visit = |key: &[u8], f: &mut dyn FnMut(Input<'_>)| {
             if let Some(table) = locked.table(key) {
                 if let Some(e) = self.live(table, key, Access::Peek) {
-                    if let Value::ZSet(z) = &e.value {
-                        f(z);
+                    match &e.value {
+                        Value::ZSet(z) => f(Input::Sorted(z)),
+                        Value::Set(set) => f(Input::Plain(set)),
+                        _ => {}
                     }
                 }
             }
@@ -1457,16 +1489,14 @@ impl Db<'_> {
                     return Ok(Vec::new());
                 }
                 visit(first.key, &mut |z| {
-                    items = z
-                        .iter()
-                        .map(|(m, s)| {
-                            let mut v = first.weight * s;
-                            if v.is_nan() {
-                                v = 0.0;
-                            }
-                            (SmallBytes::new(m), v)
-                        })
-                        .collect();
+                    items.reserve(z.len());
+                    z.for_each(&mut |m, s| {
+                        let mut v = first.weight * s;
+                        if v.is_nan() {
+                            v = 0.0;
+                        }
+                        items.push((SmallBytes::new(m), v));
+                    });
                 });
                 for src in &sources[1..] {
                     if items.is_empty() {
@@ -1496,7 +1526,7 @@ impl Db<'_> {
                     }
                     visit(src.key, &mut |z| {
                         acc.reserve(z.len());
-                        for (m, s) in z.iter() {
+                        z.for_each(&mut |m, s| {
                             let mut v = src.weight * s;
                             if v.is_nan() {
                                 v = 0.0;
@@ -1507,7 +1537,7 @@ impl Db<'_> {
                                     acc.insert(SmallBytes::new(m), v);
                                 }
                             }
-                        }
+                        });
                     });
                 }
                 items = acc.into_iter().collect();
@@ -1519,7 +1549,8 @@ impl Db<'_> {
                 }
                 let first_key = first.key;
                 visit(first_key, &mut |z| {
-                    items = z.iter().map(|(m, s)| (SmallBytes::new(m), s)).collect();
+                    items.reserve(z.len());
+                    z.for_each(&mut |m, s| items.push((SmallBytes::new(m), s)));
                 });
                 for src in &sources[1..] {
                     if items.is_empty() {

@@ -916,3 +916,30 @@ fn nan_results_are_refused() {
     );
     assert_eq!(db.zcard(b"n"), Ok(0));
 }
+
+#[test]
+fn plain_sets_are_inputs_scoring_one() {
+    let store = Store::new();
+    let db = store.db(0).unwrap();
+    db.zadd(b"{t}z", &[(5.0, b"a"), (6.0, b"b")], ZAddOptions::default())
+        .unwrap();
+    db.sadd(b"{t}s", &[b"a", b"c"]).unwrap();
+    let keys: [&[u8]; 2] = [b"{t}z", b"{t}s"];
+    assert_eq!(
+        db.zset_op(ZSetOp::Union, &keys, Some(&[1.0, 2.0]), Aggregate::Sum),
+        Ok(vec![
+            (b"c".to_vec(), 2.0),
+            (b"b".to_vec(), 6.0),
+            (b"a".to_vec(), 7.0)
+        ])
+    );
+    assert_eq!(
+        db.zset_op(ZSetOp::Inter, &keys, None, Aggregate::Max),
+        Ok(vec![(b"a".to_vec(), 5.0)])
+    );
+    assert_eq!(
+        db.zset_op(ZSetOp::Diff, &[b"{t}s", b"{t}z"], None, Aggregate::Sum),
+        Ok(vec![(b"c".to_vec(), 1.0)])
+    );
+    assert_eq!(db.zintercard(&keys, 0), Ok(1));
+}
