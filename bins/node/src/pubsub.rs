@@ -120,7 +120,7 @@ impl Registry {
         self.map(kind)
             .read()
             .keys()
-            .filter(|c| pattern.is_none_or(|p| ferrodis_store::glob::glob_match(p, c, false)))
+            .filter(|c| pattern.map_or(true, |p| ferrodis_store::glob::glob_match(p, c, false)))
             .cloned()
             .collect()
     }

@@ -79,7 +79,7 @@ fn update_meta(ctx: &mut Ctx<'_>) {
 
 fn do_subscribe(ctx: &mut Ctx<'_>, req: &Request, kind: Kind) {
     if ctx.client.multi.is_some() {
-        ctx.error(&format!("ERR Command not allowed inside a transaction"));
+        ctx.error("ERR Command not allowed inside a transaction");
         return;
     }
     let who = Subscriber {
