@@ -162,6 +162,24 @@ fn transactions_and_watch() {
     assert_eq!(a.cmd("INCR x"), simple("QUEUED"));
     assert_eq!(a.cmd("EXEC"), Frame::NullArray);
     assert_eq!(a.cmd("EXEC"), error("ERR EXEC without MULTI"));
+    // An error from a command run at once (not queued) does not abort.
+    assert_eq!(a.cmd("MULTI"), ok());
+    assert_eq!(a.cmd("MULTI"), error("ERR MULTI calls can not be nested"));
+    assert_eq!(a.cmd("PING"), simple("QUEUED"));
+    assert_eq!(a.cmd("EXEC"), Frame::Array(vec![simple("PONG")]));
+    // FLUSHALL touches only watched keys that existed.
+    assert_eq!(a.cmd("DEL nosuch"), int(0));
+    assert_eq!(a.cmd("WATCH nosuch"), ok());
+    assert_eq!(b.cmd("FLUSHALL"), ok());
+    assert_eq!(a.cmd("MULTI"), ok());
+    assert_eq!(a.cmd("PING"), simple("QUEUED"));
+    assert_eq!(a.cmd("EXEC"), Frame::Array(vec![simple("PONG")]));
+    assert_eq!(a.cmd("SET w 1"), ok());
+    assert_eq!(a.cmd("WATCH w"), ok());
+    assert_eq!(b.cmd("FLUSHDB"), ok());
+    assert_eq!(a.cmd("MULTI"), ok());
+    assert_eq!(a.cmd("PING"), simple("QUEUED"));
+    assert_eq!(a.cmd("EXEC"), Frame::NullArray);
     assert_eq!(a.cmd("DISCARD"), error("ERR DISCARD without MULTI"));
 }
 

@@ -50,6 +50,8 @@ pub(crate) struct Client {
     pub(crate) shard_channels: std::collections::BTreeSet<bytes::Bytes>,
     /// Whether WRITABLE interest is registered.
     pub(crate) want_write: bool,
+    /// Whether the running command replied with an error.
+    pub(crate) command_failed: bool,
 }
 
 impl Client {
@@ -83,6 +85,7 @@ impl Client {
             patterns: Default::default(),
             shard_channels: Default::default(),
             want_write: false,
+            command_failed: false,
         }
     }
 

@@ -100,6 +100,8 @@ pub(crate) struct Shared {
     pub(crate) pause_until_ms: AtomicU64,
     pub(crate) pause_writes_only: AtomicBool,
     pub(crate) pubsub: crate::pubsub::Registry,
+    /// Error replies by error code (`INFO errorstats`).
+    pub(crate) error_stats: Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl Shared {
@@ -120,6 +122,7 @@ impl Shared {
             pause_until_ms: AtomicU64::new(0),
             pause_writes_only: AtomicBool::new(false),
             pubsub: crate::pubsub::Registry::default(),
+            error_stats: Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 

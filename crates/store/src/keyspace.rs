@@ -101,12 +101,26 @@ impl SlotTable {
         }
     }
 
-    /// Raises every watcher of this slot (FLUSHDB, SWAPDB).
-    pub(crate) fn touch_all(&mut self) {
-        if let Some(watchers) = self.watchers.take() {
-            for flag in watchers.into_values().flatten() {
-                flag.store(true, Ordering::Release);
+    /// Raises the watchers of keys that exist in this table or in `other`
+    /// (FLUSHDB empties a table; SWAPDB replaces it: only watched keys
+    /// that existed before or exist after are touched, as in Redis).
+    pub(crate) fn touch_present(&mut self, other: Option<&Dict<SmallBytes, Entry>>) {
+        let Some(watchers) = &mut self.watchers else {
+            return;
+        };
+        let dict = &self.dict;
+        watchers.retain(|key, flags| {
+            let present =
+                dict.contains_key(&key[..]) || other.is_some_and(|o| o.contains_key(&key[..]));
+            if present {
+                for flag in flags.iter() {
+                    flag.store(true, Ordering::Release);
+                }
             }
+            !present
+        });
+        if watchers.is_empty() {
+            self.watchers = None;
         }
     }
 
@@ -137,9 +151,9 @@ impl SlotTable {
     /// Drops every key (the watchers stay registered and are raised).
     pub(crate) fn clear(&mut self) -> usize {
         let n = self.dict.len();
+        self.touch_present(None);
         self.dict = Dict::new();
         self.volatile = 0;
-        self.touch_all();
         n
     }
 }

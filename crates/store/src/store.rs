@@ -290,8 +290,13 @@ impl Store {
             let mut y = second.slot(s).lock();
             std::mem::swap(&mut x.dict, &mut y.dict);
             std::mem::swap(&mut x.volatile, &mut y.volatile);
-            x.touch_all();
-            y.touch_all();
+            // Touch keys that exist in either database, before or after.
+            let other = std::mem::take(&mut y.dict);
+            x.touch_present(Some(&other));
+            y.dict = other;
+            let other = std::mem::take(&mut x.dict);
+            y.touch_present(Some(&other));
+            x.dict = other;
         }
         Ok(())
     }

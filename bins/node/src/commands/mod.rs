@@ -19,7 +19,7 @@ mod zsets;
 pub(crate) use server::apply_encoding_settings;
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use bytes::BytesMut;
@@ -66,6 +66,15 @@ pub(crate) mod flags {
 /// A command handler.
 pub(crate) type Handler = fn(&mut Ctx<'_>, &Request);
 
+/// Per-command counters for `INFO commandstats`.
+#[derive(Default)]
+pub(crate) struct CommandStats {
+    pub(crate) calls: AtomicU64,
+    pub(crate) usec: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+    pub(crate) failed: AtomicU64,
+}
+
 /// One row of the command table.
 pub(crate) struct Spec {
     /// Lowercase name.
@@ -77,6 +86,7 @@ pub(crate) struct Spec {
     /// Key positions: first, last (negative counts from the end), step.
     pub(crate) keys: (i32, i32, i32),
     pub(crate) handler: Handler,
+    pub(crate) stats: CommandStats,
 }
 
 impl Spec {
@@ -96,7 +106,7 @@ impl Spec {
 }
 
 /// Shorthand for table rows.
-pub(crate) const fn spec(
+pub(crate) fn spec(
     name: &'static str,
     arity: i32,
     flags: u32,
@@ -109,6 +119,12 @@ pub(crate) const fn spec(
         flags,
         keys,
         handler,
+        stats: CommandStats {
+            calls: AtomicU64::new(0),
+            usec: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+        },
     }
 }
 
@@ -182,12 +198,27 @@ impl<'a> Ctx<'a> {
             .counters
             .total_error_replies
             .fetch_add(1, Ordering::Relaxed);
+        let code = text.split(' ').next().unwrap_or("ERR");
+        *self
+            .shared
+            .error_stats
+            .lock()
+            .entry(code.to_owned())
+            .or_insert(0) += 1;
+        self.client.command_failed = true;
+        reply::error(self.out(), text.as_bytes());
+    }
+
+    /// Rejects the command before it runs: counts it, and, inside MULTI,
+    /// makes EXEC abort (Redis' `flagTransaction`).
+    fn reject(&mut self, spec: Option<&Spec>, text: &str) {
+        if let Some(spec) = spec {
+            spec.stats.rejected.fetch_add(1, Ordering::Relaxed);
+        }
         if let Some(m) = &mut self.client.multi {
-            // Errors while queueing abort the transaction at EXEC; errors
-            // inside EXEC do not (the flag is cleared before EXEC runs).
             m.errored = true;
         }
-        reply::error(self.out(), text.as_bytes());
+        self.error(text);
     }
 
     pub(crate) fn store_error(&mut self, e: StoreError) {
@@ -300,6 +331,27 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, req: &Request) {
     }
     let mark = client.wbuf.len();
     run(shared, client, req);
+    // Pub/sub confirmations are pushes: Redis sends them even when replies
+    // are switched off.
+    let pushing = req.arg(0).is_some_and(|n| {
+        let n = n.to_ascii_lowercase();
+        n.ends_with(b"subscribe")
+            && matches!(
+                &n[..],
+                b"subscribe"
+                    | b"unsubscribe"
+                    | b"psubscribe"
+                    | b"punsubscribe"
+                    | b"ssubscribe"
+                    | b"sunsubscribe"
+            )
+    });
+    if pushing {
+        if client.reply_mode == ReplyMode::Skipping {
+            client.reply_mode = ReplyMode::On;
+        }
+        return;
+    }
     match client.reply_mode {
         ReplyMode::Off => client.wbuf.truncate(mark),
         ReplyMode::Skipping => {
@@ -325,14 +377,15 @@ fn run(shared: &Shared, client: &mut Client, req: &Request) {
             args.push_str(&format!("'{text}' "));
         }
         let shown: String = String::from_utf8_lossy(name).chars().take(128).collect();
-        ctx.error(&format!(
-            "ERR unknown command '{shown}', with args beginning with: {args}"
-        ));
+        ctx.reject(
+            None,
+            &format!("ERR unknown command '{shown}', with args beginning with: {args}"),
+        );
         return;
     };
     *ctx.client.meta.last_cmd.lock() = spec.name;
     if !ctx.client.authenticated && !allowed_without_auth(spec) {
-        ctx.error("NOAUTH Authentication required.");
+        ctx.reject(Some(spec), "NOAUTH Authentication required.");
         return;
     }
     // A RESP2 client in subscribed mode may only (un)subscribe, ping,
@@ -352,17 +405,20 @@ fn run(shared: &Shared, client: &mut Client, req: &Request) {
                 | "reset"
         )
     {
-        ctx.error(&format!(
-            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-            spec.name
-        ));
+        ctx.reject(
+            Some(spec),
+            &format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                spec.name
+            ),
+        );
         return;
     }
     if !spec.arity_ok(req.len()) {
-        ctx.error(&format!(
-            "ERR wrong number of arguments for '{}' command",
-            spec.name
-        ));
+        ctx.reject(
+            Some(spec),
+            &format!("ERR wrong number of arguments for '{}' command", spec.name),
+        );
         return;
     }
     if ctx.client.multi.is_some()
@@ -372,7 +428,7 @@ fn run(shared: &Shared, client: &mut Client, req: &Request) {
         )
     {
         if spec.has(flags::NO_MULTI) {
-            ctx.error("ERR Command not allowed inside a transaction");
+            ctx.reject(Some(spec), "ERR Command not allowed inside a transaction");
             return;
         }
         if let Some(m) = &mut ctx.client.multi {
@@ -381,7 +437,17 @@ fn run(shared: &Shared, client: &mut Client, req: &Request) {
         ctx.simple("QUEUED");
         return;
     }
+    ctx.client.command_failed = false;
+    let start = std::time::Instant::now();
     (spec.handler)(&mut ctx, req);
+    let stats = &spec.stats;
+    stats.calls.fetch_add(1, Ordering::Relaxed);
+    stats
+        .usec
+        .fetch_add(start.elapsed().as_micros() as u64, Ordering::Relaxed);
+    if ctx.client.command_failed {
+        stats.failed.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Runs the queued commands of a transaction (EXEC).

@@ -623,8 +623,37 @@ pub(crate) fn info_text(ctx: &Ctx<'_>, wanted: &[String]) -> String {
     if show("modules") {
         section("Modules", String::new());
     }
+    if all || wanted.iter().any(|w| w == "commandstats") {
+        let mut body = String::new();
+        let mut specs: Vec<&Spec> = table().values().collect();
+        specs.sort_by_key(|s| s.name);
+        for s in specs {
+            let calls = s.stats.calls.load(Ordering::Relaxed);
+            let rejected = s.stats.rejected.load(Ordering::Relaxed);
+            let failed = s.stats.failed.load(Ordering::Relaxed);
+            if calls + rejected + failed == 0 {
+                continue;
+            }
+            let usec = s.stats.usec.load(Ordering::Relaxed);
+            let per_call = if calls == 0 {
+                0.0
+            } else {
+                usec as f64 / calls as f64
+            };
+            let _ = write!(
+                body,
+                "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per_call:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
+                s.name
+            );
+        }
+        section("Commandstats", body);
+    }
     if show("errorstats") {
-        section("Errorstats", String::new());
+        let mut body = String::new();
+        for (code, n) in sh.error_stats.lock().iter() {
+            let _ = write!(body, "errorstat_{code}:count={n}\r\n");
+        }
+        section("Errorstats", body);
     }
     if show("cluster") {
         section(
