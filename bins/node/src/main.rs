@@ -66,6 +66,16 @@ fn main() -> ExitCode {
 
 fn serve(config: Config) -> std::io::Result<()> {
     log::init(config.loglevel(), config.logfile())?;
+    // A panic anywhere is a bug: log it like Redis logs a crash and stop the
+    // whole process, rather than lose one worker thread and hang its
+    // clients.
+    std::panic::set_hook(Box::new(|info| {
+        log::warning(&format!(
+            "=== FERRODIS BUG REPORT START ===\n{info}\n{}",
+            std::backtrace::Backtrace::force_capture()
+        ));
+        std::process::abort();
+    }));
     log::notice("oO0OoO0OoO0Oo Ferrodis is starting oO0OoO0OoO0Oo");
     log::notice(&format!(
         "Ferrodis version={}, bits=64, pid={}, just started",
