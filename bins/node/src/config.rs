@@ -2634,7 +2634,6 @@ impl RewriteState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
@@ -3863,32 +3862,101 @@ mod tests {
         );
     }
 
-    proptest! {
-        #[test]
-        fn repr_reads_back_with_split_args(value in proptest::collection::vec(any::<u8>(), 0..40)) {
-            let quoted = repr(&value);
-            let parsed = split_args(&quoted).unwrap();
-            prop_assert_eq!(parsed.len(), 1);
-            prop_assert_eq!(parsed[0].to_vec(), value);
+    /// A small deterministic pseudo-random generator (xorshift64*), for
+    /// property checks over many inputs without extra dependencies.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
         }
 
-        #[test]
-        fn rewritten_memory_reads_back(bytes in 0i64..i64::MAX) {
-            prop_assert_eq!(memtoull(format_memory(bytes).as_bytes()), Some(bytes as u64));
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
         }
+    }
 
-        #[test]
-        fn get_output_sets_back_to_itself(index in 0usize..PARAMS.len(), raw in "[a-z0-9%. -]{0,12}") {
-            // Whatever CONFIG SET accepts, CONFIG GET shows in a form CONFIG
-            // SET accepts again with the same result.
-            let param = &PARAMS[index];
-            prop_assume!(!param.immutable() && !param.protected());
-            let mut c = Config::new();
-            if c.set(&[(param.name.as_bytes(), raw.as_bytes())]).is_ok() {
-                let shown = get1(&c, param.name);
-                let mut again = Config::new();
-                prop_assert!(again.set(&[(param.name.as_bytes(), shown.as_bytes())]).is_ok());
-                prop_assert_eq!(get1(&again, param.name), shown);
+    #[test]
+    fn repr_reads_back_with_split_args() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..5000 {
+            let len = rng.below(40);
+            let value: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            let parsed = split_args(&repr(&value)).unwrap();
+            assert_eq!(parsed.len(), 1, "{value:?}");
+            assert_eq!(parsed[0].to_vec(), value);
+        }
+    }
+
+    #[test]
+    fn rewritten_memory_reads_back() {
+        let mut rng = Rng(7);
+        for _ in 0..5000 {
+            let bytes = (rng.next() >> (1 + rng.below(63))) as i64;
+            let rounded = bytes & !((1 << rng.below(40)) - 1);
+            for v in [bytes, rounded] {
+                assert_eq!(memtoull(format_memory(v).as_bytes()), Some(v as u64), "{v}");
+            }
+        }
+    }
+
+    #[test]
+    fn get_output_sets_back_to_itself() {
+        // Whatever CONFIG SET accepts, CONFIG GET shows in a form CONFIG SET
+        // accepts again with the same result.
+        let fixed = [
+            "",
+            "0",
+            "1",
+            "-1",
+            "7",
+            "yes",
+            "NO",
+            "10%",
+            "1mb",
+            "3k",
+            "100 1",
+            "100 1 200 2",
+            "normal 1 2 3",
+            "pubsub 1mb 2mb 3",
+            "everysec",
+            "allkeys-lru",
+            "save now",
+            "KEA",
+            "1.5 99",
+            "127.0.0.1 -::1",
+            "a b",
+            "{title} {port}",
+            "local",
+            "1 2 3",
+        ];
+        let alphabet = b"abcdeghklmnstxyzAEK$0123456789%. -";
+        let mut rng = Rng(42);
+        for param in PARAMS.iter().filter(|p| !p.immutable() && !p.protected()) {
+            let random: Vec<String> = (0..40)
+                .map(|_| {
+                    let len = rng.below(12);
+                    (0..len)
+                        .map(|_| char::from(alphabet[rng.below(alphabet.len())]))
+                        .collect()
+                })
+                .collect();
+            for raw in fixed.iter().map(|s| s.to_string()).chain(random) {
+                let mut c = Config::new();
+                if c.set(&[(param.name.as_bytes(), raw.as_bytes())]).is_ok() {
+                    let shown = get1(&c, param.name);
+                    let mut again = Config::new();
+                    let result = again.set(&[(param.name.as_bytes(), shown.as_bytes())]);
+                    assert!(
+                        result.is_ok(),
+                        "{} {raw:?} -> {shown:?}: {result:?}",
+                        param.name
+                    );
+                    assert_eq!(get1(&again, param.name), shown, "{} {raw:?}", param.name);
+                }
             }
         }
     }
