@@ -112,6 +112,12 @@ fn serve(config: Config) -> std::io::Result<()> {
     }
     .clamp(1, 64);
     let shared = Arc::new(Shared::new(store, config));
+    shared
+        .store
+        .set_notifier(Arc::new(pubsub::KeyspacePublisher {
+            shared: Arc::downgrade(&shared),
+        }));
+    pubsub::apply_notify_flags(&shared);
     let handles = net::start_workers(&shared, &listeners, workers)?;
     log::notice(&format!("Server initialized, {workers} worker threads"));
     log::notice(&format!(

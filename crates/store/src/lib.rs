@@ -53,6 +53,7 @@ mod hashes;
 mod keys;
 mod keyspace;
 mod lists;
+pub mod notify;
 mod sets;
 mod smallbytes;
 mod store;

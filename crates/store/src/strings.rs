@@ -3,6 +3,7 @@
 
 use crate::access::{check_len, expect_type, Access};
 use crate::error::StoreError;
+use crate::notify::class;
 use crate::smallbytes::SmallBytes;
 use crate::store::Db;
 use crate::value::{StrValue, Value};
@@ -122,12 +123,18 @@ impl Db<'_> {
         };
         if expire_at != 0 && expire_at <= now {
             // Already expired: the write is a delete (Redis propagates DEL).
-            table.remove(key);
+            if table.remove(key).is_some() {
+                self.notify(class::GENERIC, "del", key);
+            }
             return Ok(SetOutcome { written: true, old });
         }
         let mut entry = self.entry(Value::String(StrValue::from_bytes(value)));
         entry.expire_at = expire_at;
-        table.insert(key, entry);
+        self.put(&mut table, key, entry);
+        self.notify(class::STRING, "set", key);
+        if expire_at != 0 {
+            self.notify(class::GENERIC, "expire", key);
+        }
         Ok(SetOutcome { written: true, old })
     }
 
@@ -139,6 +146,7 @@ impl Db<'_> {
         };
         let value = expect_type!(entry, String)?.to_vec();
         table.remove(key);
+        self.notify(class::GENERIC, "del", key);
         Ok(Some(value))
     }
 
@@ -152,13 +160,18 @@ impl Db<'_> {
         match ttl {
             GetExTtl::Keep => {}
             GetExTtl::Persist => {
-                table.set_expire(key, 0);
+                if table.dict.get(key).is_some_and(|e| e.expire_at != 0) {
+                    table.set_expire(key, 0);
+                    self.notify(class::GENERIC, "persist", key);
+                }
             }
             GetExTtl::At(at) if at <= self.now => {
                 table.remove(key);
+                self.notify(class::GENERIC, "del", key);
             }
             GetExTtl::At(at) => {
                 table.set_expire(key, at);
+                self.notify(class::GENERIC, "expire", key);
             }
         }
         Ok(Some(value))
@@ -180,7 +193,8 @@ impl Db<'_> {
             None => {
                 check_len(self, value.len())?;
                 let entry = self.entry(Value::String(StrValue::from_bytes(value)));
-                table.insert(key, entry);
+                self.put(&mut table, key, entry);
+                self.notify(class::STRING, "append", key);
                 Ok(value.len())
             }
             Some(e) => {
@@ -191,6 +205,7 @@ impl Db<'_> {
                 let len = bytes.len();
                 *s = StrValue::Raw(SmallBytes::from(bytes));
                 table.touch(key);
+                self.notify(class::STRING, "append", key);
                 Ok(len)
             }
         }
@@ -202,7 +217,8 @@ impl Db<'_> {
         match self.live(&mut table, key, Access::Write) {
             None => {
                 let entry = self.entry(Value::String(StrValue::Int(delta)));
-                table.insert(key, entry);
+                self.put(&mut table, key, entry);
+                self.notify(class::STRING, "incrby", key);
                 Ok(delta)
             }
             Some(e) => {
@@ -216,6 +232,7 @@ impl Db<'_> {
                 let next = current.checked_add(delta).ok_or(StoreError::Overflow)?;
                 *s = StrValue::Int(next);
                 table.touch(key);
+                self.notify(class::STRING, "incrby", key);
                 Ok(next)
             }
         }
@@ -246,9 +263,10 @@ impl Db<'_> {
             }
             None => {
                 let e = self.entry(value);
-                table.insert(key, e);
+                self.put(&mut table, key, e);
             }
         }
+        self.notify(class::STRING, "incrbyfloat", key);
         Ok(text.into_bytes())
     }
 
@@ -317,9 +335,10 @@ impl Db<'_> {
             }
             None => {
                 let e = self.entry(value);
-                table.insert(key, e);
+                self.put(&mut table, key, e);
             }
         }
+        self.notify(class::STRING, "setrange", key);
         Ok(len)
     }
 
@@ -335,7 +354,8 @@ impl Db<'_> {
         for (k, v) in pairs {
             if let Some(table) = locked.table(k) {
                 let entry = self.entry(Value::String(StrValue::from_bytes(v)));
-                table.insert(k, entry);
+                self.put(table, k, entry);
+                self.notify(class::STRING, "set", k);
             }
         }
     }
@@ -353,7 +373,8 @@ impl Db<'_> {
         for (k, v) in pairs {
             if let Some(table) = locked.table(k) {
                 let entry = self.entry(Value::String(StrValue::from_bytes(v)));
-                table.insert(k, entry);
+                self.put(table, k, entry);
+                self.notify(class::STRING, "set", k);
             }
         }
         true

@@ -355,6 +355,9 @@ pub(crate) fn apply_encoding_settings(store: &ferrodis_store::Store, cfg: &crate
 
 /// Pushes changed settings to where they are consulted.
 fn apply_config(ctx: &mut Ctx<'_>, changed: &[String]) {
+    if changed.iter().any(|n| n == "notify-keyspace-events") {
+        crate::pubsub::apply_notify_flags(ctx.shared);
+    }
     // Keep an alias and its name equal, then apply the thresholds.
     let mut aliased = Vec::new();
     for name in changed {
