@@ -52,6 +52,12 @@ pub(crate) struct Client {
     pub(crate) want_write: bool,
     /// Whether the running command replied with an error.
     pub(crate) command_failed: bool,
+    /// Since when the output buffer has been above its soft limit.
+    pub(crate) obuf_soft_since: Option<std::time::Instant>,
+    /// A decoded request held back while clients are paused.
+    pub(crate) held: Option<Request>,
+    /// Whether this client is a MONITOR.
+    pub(crate) monitor: bool,
 }
 
 impl Client {
@@ -86,6 +92,9 @@ impl Client {
             shard_channels: Default::default(),
             want_write: false,
             command_failed: false,
+            obuf_soft_since: None,
+            held: None,
+            monitor: false,
         }
     }
 

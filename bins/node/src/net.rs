@@ -102,6 +102,7 @@ pub(crate) fn start_workers(
             mine.push(l);
         }
         let shared = Arc::clone(shared);
+        let limits = shared.config.read().client_output_buffer_limits();
         let handle = std::thread::Builder::new()
             .name(format!("worker-{index}"))
             .spawn(move || {
@@ -113,6 +114,7 @@ pub(crate) fn start_workers(
                     inbox: rx,
                     clients: Vec::new(),
                     tokens: std::collections::HashMap::new(),
+                    obuf_limits: limits,
                     free: Vec::new(),
                 };
                 if let Err(e) = worker.run() {
@@ -134,6 +136,9 @@ struct Worker {
     clients: Vec<Option<Client>>,
     /// Tokens by client id.
     tokens: std::collections::HashMap<u64, usize>,
+    /// `client-output-buffer-limit` (normal, replica, pubsub), refreshed
+    /// by the cron.
+    obuf_limits: [crate::config::ClientBufferLimit; 3],
     free: Vec<usize>,
 }
 
@@ -178,6 +183,21 @@ impl Worker {
     /// Periodic work: the active expire cycle (worker 0 only, as Redis runs
     /// it from its single cron) and client timeouts.
     fn cron(&mut self, period: Duration) {
+        self.obuf_limits = self.shared.config.read().client_output_buffer_limits();
+        // Clients held by CLIENT PAUSE try again.
+        let held: Vec<usize> = self
+            .clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.as_ref().is_some_and(|c| c.held.is_some()))
+            .map(|(i, _)| i)
+            .collect();
+        for t in held {
+            if let Some(Some(c)) = self.clients.get_mut(t) {
+                process(&self.shared, c);
+            }
+            self.flush(t);
+        }
         if self.index == 0 {
             // Redis spends at most 25% of the cron period expiring keys.
             self.shared.store.active_expire_cycle(period / 4);
@@ -222,6 +242,14 @@ impl Worker {
                                 &channel,
                                 &message,
                             );
+                        }
+                        self.flush(t);
+                    }
+                }
+                WorkerMsg::Output { client, bytes } => {
+                    if let Some(t) = self.token_of(client) {
+                        if let Some(Some(c)) = self.clients.get_mut(t) {
+                            c.wbuf.extend_from_slice(&bytes);
                         }
                         self.flush(t);
                     }
@@ -410,6 +438,31 @@ impl Worker {
         }
         let pending = !client.wbuf.is_empty();
         client.meta.obl.store(client.wbuf.len(), Ordering::Relaxed);
+        // client-output-buffer-limit: pub/sub clients have their own class.
+        let class = usize::from(client.subscriptions() > 0) * 2;
+        if let Some(limit) = self.obuf_limits.get(class) {
+            let len = client.wbuf.len() as u64;
+            let over_hard = limit.hard_bytes > 0 && len > limit.hard_bytes;
+            let over_soft = limit.soft_bytes > 0 && len > limit.soft_bytes;
+            let since = if over_soft {
+                *client.obuf_soft_since.get_or_insert_with(Instant::now)
+            } else {
+                Instant::now()
+            };
+            if !over_soft {
+                client.obuf_soft_since = None;
+            }
+            let soft_expired = over_soft && since.elapsed().as_secs() as i64 >= limit.soft_seconds;
+            if over_hard || soft_expired {
+                log::warning(&format!(
+                    "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    client.id(),
+                    client.meta.addr
+                ));
+                self.close(token);
+                return;
+            }
+        }
         if !pending && client.close_after_reply {
             self.close(token);
             return;
@@ -462,8 +515,20 @@ fn process(shared: &Shared, client: &mut Client) {
             rbuf.clear();
             break;
         }
+        if let Some(held) = client.held.take() {
+            if commands::paused_for(shared, client, &held) {
+                client.held = Some(held);
+                break;
+            }
+            commands::dispatch(shared, client, &held);
+            continue;
+        }
         match client.decoder.decode_into(&mut rbuf, &mut req) {
             Ok(true) => {
+                if commands::paused_for(shared, client, &req) {
+                    client.held = Some(req.clone());
+                    break;
+                }
                 commands::dispatch(shared, client, &req);
             }
             Ok(false) => break,

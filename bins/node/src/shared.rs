@@ -61,6 +61,8 @@ pub(crate) enum WorkerMsg {
         channel: bytes::Bytes,
         message: bytes::Bytes,
     },
+    /// Raw bytes for a client's output (MONITOR lines).
+    Output { client: u64, bytes: bytes::Bytes },
     /// Look at the client's `killed` flag.
     Kill { client: u64 },
     /// Stop serving: the server is shutting down.
@@ -100,6 +102,9 @@ pub(crate) struct Shared {
     pub(crate) pause_until_ms: AtomicU64,
     pub(crate) pause_writes_only: AtomicBool,
     pub(crate) pubsub: crate::pubsub::Registry,
+    /// MONITOR clients: (client id, worker).
+    pub(crate) monitors: RwLock<Vec<(u64, usize)>>,
+    pub(crate) monitor_count: AtomicUsize,
     /// Error replies by error code (`INFO errorstats`).
     pub(crate) error_stats: Mutex<std::collections::BTreeMap<String, u64>>,
 }
@@ -123,6 +128,8 @@ impl Shared {
             pause_writes_only: AtomicBool::new(false),
             pubsub: crate::pubsub::Registry::default(),
             error_stats: Mutex::new(std::collections::BTreeMap::new()),
+            monitors: RwLock::new(Vec::new()),
+            monitor_count: AtomicUsize::new(0),
         }
     }
 

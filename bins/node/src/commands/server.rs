@@ -56,6 +56,13 @@ pub(super) fn specs() -> Vec<Spec> {
             latency,
         ),
         spec("function", -2, NOSCRIPT, (0, 0, 0), function),
+        spec(
+            "monitor",
+            1,
+            ADMIN | NOSCRIPT | LOADING | STALE,
+            (0, 0, 0),
+            monitor,
+        ),
     ]
 }
 
@@ -143,6 +150,22 @@ fn shutdown(ctx: &mut Ctx<'_>, req: &Request) {
     }
     // Redis closes the connection without a reply on success.
     ctx.client.close_after_reply = true;
+}
+
+/// MONITOR: from now on, receive every command the server runs.
+fn monitor(ctx: &mut Ctx<'_>, _req: &Request) {
+    if ctx.client.monitor {
+        ctx.ok();
+        return;
+    }
+    ctx.client.monitor = true;
+    let mut monitors = ctx.shared.monitors.write();
+    monitors.push((ctx.client.id(), ctx.client.meta.worker));
+    ctx.shared
+        .monitor_count
+        .store(monitors.len(), Ordering::Relaxed);
+    drop(monitors);
+    ctx.ok();
 }
 
 fn lastsave(ctx: &mut Ctx<'_>, _req: &Request) {
