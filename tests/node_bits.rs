@@ -184,7 +184,7 @@ fn bitfield() {
         );
         assert_eq!(
             c.cmd("BITFIELD k OVERFLOW FAIL INCRBY u2 102 1 SET i64 0 -5 GET i64 0"),
-            arr(vec![Frame::NullBulk, int(-97 << 56 | 0), int(-5)])
+            arr(vec![Frame::NullBulk, int(-97 << 56), int(-5)])
         );
         assert_eq!(
             c.cmd("BITFIELD k OVERFLOW WRAP INCRBY i64 0 -9223372036854775807"),

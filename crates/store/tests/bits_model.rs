@@ -18,7 +18,7 @@ enum Op {
     GetBit(u8, u64),
     Count(u8, Option<(i64, i64, BitUnit)>),
     Pos(u8, bool, Option<(i64, Option<i64>, BitUnit)>),
-    BitOp(BitOp, u8, Vec<u8>),
+    Combine(BitOp, u8, Vec<u8>),
     Field(u8, Vec<FieldOp>),
 }
 
@@ -100,7 +100,7 @@ fn op() -> impl Strategy<Value = Op> {
         )
             .prop_map(|(op, d, s)| {
                 let s = if op == BitOp::Not { s[..1].to_vec() } else { s };
-                Op::BitOp(op, d, s)
+                Op::Combine(op, d, s)
             }),
         (k, prop::collection::vec(field_op(), 0..5)).prop_map(|(k, ops)| Op::Field(k, ops)),
     ]
@@ -266,7 +266,7 @@ proptest! {
                     };
                     prop_assert_eq!(got, want);
                 }
-                Op::BitOp(op, d, srcs) => {
+                Op::Combine(op, d, srcs) => {
                     let keys: Vec<Vec<u8>> = srcs.iter().map(|&s| key(s)).collect();
                     let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
                     let got = db.bit_op(op, &key(d), &refs).unwrap();
