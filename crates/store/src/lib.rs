@@ -46,6 +46,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod bits;
 pub mod dict;
 mod error;
 pub mod glob;
@@ -62,6 +63,9 @@ mod value;
 pub mod zset;
 mod zsets;
 
+pub use bits::{
+    BitOp, BitRange, BitUnit, BitfieldOp, BitfieldOverflow, BitfieldType, Lcs, LcsMatch, LcsQuery,
+};
 pub use error::StoreError;
 pub use hashes::{FieldValues, HashScan, HashValue};
 pub use keys::{ExpireCondition, ObjectInfo, Ttl};

@@ -6,6 +6,7 @@
 //! handlers are grouped by family in the submodules; each writes its reply
 //! through [`Ctx`].
 
+mod bits;
 mod connection;
 mod hashes;
 mod keys;
@@ -137,6 +138,7 @@ pub(crate) fn table() -> &'static HashMap<&'static str, Spec> {
         all.extend(server::specs());
         all.extend(keys::specs());
         all.extend(strings::specs());
+        all.extend(bits::specs());
         all.extend(lists::specs());
         all.extend(hashes::specs());
         all.extend(sets::specs());
