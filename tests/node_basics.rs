@@ -223,13 +223,23 @@ fn monitor_sees_other_clients_commands() {
     assert_eq!(mon.cmd("MONITOR"), ok());
     let mut c = node.client();
     c.call(&["SET", "k", "a \"quoted\"\nvalue"]);
-    let Frame::Simple(line) = mon.read() else { panic!("monitor line") };
+    let Frame::Simple(line) = mon.read() else {
+        panic!("monitor line")
+    };
     let line = String::from_utf8_lossy(&line).into_owned();
     // +<secs>.<micros> [<db> <addr>] "SET" "k" "..."
     let (stamp, rest) = line.split_once(' ').expect("timestamp");
-    assert!(stamp.split_once('.').is_some_and(|(s, us)| s.parse::<u64>().is_ok() && us.len() == 6), "{line}");
+    assert!(
+        stamp
+            .split_once('.')
+            .is_some_and(|(s, us)| s.parse::<u64>().is_ok() && us.len() == 6),
+        "{line}"
+    );
     assert!(rest.starts_with("[0 127.0.0.1:"), "{line}");
-    assert!(rest.ends_with(r#"] "SET" "k" "a \"quoted\"\nvalue""#), "{line}");
+    assert!(
+        rest.ends_with(r#"] "SET" "k" "a \"quoted\"\nvalue""#),
+        "{line}"
+    );
 }
 
 #[test]
@@ -243,7 +253,10 @@ fn client_pause_write_holds_writes_only() {
     assert_eq!(b.cmd("GET k"), bulk("v"));
     assert!(start.elapsed().as_millis() < 300, "reads are not paused");
     assert_eq!(b.cmd("SET k w"), ok());
-    assert!(start.elapsed().as_millis() >= 300, "writes wait for the pause to end");
+    assert!(
+        start.elapsed().as_millis() >= 300,
+        "writes wait for the pause to end"
+    );
     assert_eq!(a.cmd("CLIENT PAUSE 100000 ALL"), ok());
     assert_eq!(a.cmd("CLIENT UNPAUSE"), ok());
     assert_eq!(b.cmd("GET k"), bulk("w"));
@@ -253,7 +266,15 @@ fn client_pause_write_holds_writes_only() {
 fn a_subscriber_that_never_reads_is_cut_off() {
     let node = Server::ferrodis(&[]);
     let mut admin = node.client();
-    assert_eq!(admin.call(&["CONFIG", "SET", "client-output-buffer-limit", "pubsub 1mb 0 0"]), ok());
+    assert_eq!(
+        admin.call(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "pubsub 1mb 0 0"
+        ]),
+        ok()
+    );
     let mut slow = node.client();
     slow.cmd("SUBSCRIBE firehose");
     let payload = "x".repeat(64 * 1024);

@@ -9,6 +9,7 @@
 
 use crate::access::{check_len, expect_type, Access};
 use crate::error::StoreError;
+use crate::notify::class;
 use crate::smallbytes::SmallBytes;
 use crate::store::Db;
 use crate::value::{StrValue, Value};
@@ -559,8 +560,9 @@ impl Db<'_> {
             None => {
                 let mut bytes = vec![0u8; need];
                 put_bit(&mut bytes, offset, on);
-                let entry = self.entry(Value::String(StrValue::Raw(SmallBytes::from(bytes))));
-                table.insert(key, entry);
+                let entry = self.entry(Value::String(StrValue::Buf(bytes)));
+                self.put(&mut table, key, entry);
+                self.notify(class::STRING, "setbit", key);
                 Ok(false)
             }
             Some(e) => {
@@ -570,13 +572,14 @@ impl Db<'_> {
                 if old == on && !grows {
                     return Ok(old);
                 }
-                let mut bytes = s.to_vec();
+                // In place: setting bits one by one costs no copy per call.
+                let bytes = s.make_mut();
                 if grows {
                     bytes.resize(need, 0);
                 }
-                put_bit(&mut bytes, offset, on);
-                *s = StrValue::Raw(SmallBytes::from(bytes));
+                put_bit(bytes, offset, on);
                 table.touch(key);
+                self.notify(class::STRING, "setbit", key);
                 Ok(old)
             }
         }
@@ -675,6 +678,7 @@ impl Db<'_> {
         if len == 0 {
             if self.live(table, dest, Access::Peek).is_some() {
                 table.remove(dest);
+                self.notify(class::GENERIC, "del", dest);
             }
             return Ok(0);
         }
@@ -701,7 +705,8 @@ impl Db<'_> {
             }
         }
         let entry = self.entry(Value::String(StrValue::Raw(SmallBytes::from(out))));
-        table.insert(dest, entry);
+        self.put(table, dest, entry);
+        self.notify(class::STRING, "set", dest);
         Ok(len)
     }
 
@@ -759,7 +764,7 @@ impl Db<'_> {
             })
             .collect();
         if grown || changed {
-            let value = Value::String(StrValue::Raw(SmallBytes::from(bytes)));
+            let value = Value::String(StrValue::Buf(bytes));
             match self.live(&mut table, key, Access::Peek) {
                 Some(e) => {
                     e.value = value;
@@ -767,9 +772,10 @@ impl Db<'_> {
                 }
                 None => {
                     let e = self.entry(value);
-                    table.insert(key, e);
+                    self.put(&mut table, key, e);
                 }
             }
+            self.notify(class::STRING, "setbit", key);
         }
         Ok(replies)
     }

@@ -4,7 +4,6 @@
 use crate::access::{check_len, expect_type, Access};
 use crate::error::StoreError;
 use crate::notify::class;
-use crate::smallbytes::SmallBytes;
 use crate::store::Db;
 use crate::value::{StrValue, Value};
 
@@ -199,11 +198,11 @@ impl Db<'_> {
             }
             Some(e) => {
                 let s = expect_type!(e, String)?;
-                let mut bytes = s.to_vec();
-                check_len(self, bytes.len() + value.len())?;
+                check_len(self, s.len() + value.len())?;
+                // In place: repeated appends are amortized O(1).
+                let bytes = s.make_mut();
                 bytes.extend_from_slice(value);
                 let len = bytes.len();
-                *s = StrValue::Raw(SmallBytes::from(bytes));
                 table.touch(key);
                 self.notify(class::STRING, "append", key);
                 Ok(len)
@@ -226,6 +225,9 @@ impl Db<'_> {
                 let current = match s {
                     StrValue::Int(n) => *n,
                     StrValue::Raw(b) => {
+                        ferrodis_resp::parse_i64(b).ok_or(StoreError::NotInteger)?
+                    }
+                    StrValue::Buf(b) => {
                         ferrodis_resp::parse_i64(b).ok_or(StoreError::NotInteger)?
                     }
                 };
@@ -303,23 +305,30 @@ impl Db<'_> {
     /// `SETRANGE key offset value`: the new length.
     pub fn set_range(&self, key: &[u8], offset: usize, value: &[u8]) -> Result<usize, StoreError> {
         let mut table = self.keys.lock(key);
-        let entry = self.live(&mut table, key, Access::Write);
-        let mut bytes = match &entry {
-            None if value.is_empty() => return Ok(0),
-            None => Vec::new(),
-            Some(e) => match &e.value {
-                Value::String(s) => s.to_vec(),
-                #[allow(unreachable_patterns)]
-                _ => return Err(StoreError::WrongType),
-            },
+        let end = offset.checked_add(value.len());
+        let Some(e) = self.live(&mut table, key, Access::Write) else {
+            if value.is_empty() {
+                return Ok(0);
+            }
+            let end = end.ok_or(StoreError::StringTooLong)?;
+            check_len(self, end)?;
+            let mut bytes = vec![0; end];
+            if let Some(dst) = bytes.get_mut(offset..end) {
+                dst.copy_from_slice(value);
+            }
+            let entry = self.entry(Value::String(StrValue::Buf(bytes)));
+            self.put(&mut table, key, entry);
+            self.notify(class::STRING, "setrange", key);
+            return Ok(end);
         };
+        let s = expect_type!(e, String)?;
         if value.is_empty() {
-            return Ok(bytes.len());
+            return Ok(s.len());
         }
-        let end = offset
-            .checked_add(value.len())
-            .ok_or(StoreError::StringTooLong)?;
+        let end = end.ok_or(StoreError::StringTooLong)?;
         check_len(self, end)?;
+        // In place, growing with zero bytes as Redis does.
+        let bytes = s.make_mut();
         if bytes.len() < end {
             bytes.resize(end, 0);
         }
@@ -327,17 +336,7 @@ impl Db<'_> {
             dst.copy_from_slice(value);
         }
         let len = bytes.len();
-        let value = Value::String(StrValue::Raw(SmallBytes::from(bytes)));
-        match entry {
-            Some(e) => {
-                e.value = value;
-                table.touch(key);
-            }
-            None => {
-                let e = self.entry(value);
-                self.put(&mut table, key, e);
-            }
-        }
+        table.touch(key);
         self.notify(class::STRING, "setrange", key);
         Ok(len)
     }
