@@ -72,12 +72,13 @@ fn strings_and_expiry() {
         c.cmd("MGET a b nosuch"),
         Frame::Array(vec![bulk("1"), bulk("2"), Frame::NullBulk])
     );
-    assert_eq!(c.cmd("PSETEX t 100 v"), ok());
+    assert_eq!(c.cmd("PSETEX t 300 v"), ok());
     let Frame::Integer(pttl) = c.cmd("PTTL t") else {
         panic!("PTTL must be an integer")
     };
-    assert!(pttl > 0 && pttl <= 100, "{pttl}");
-    std::thread::sleep(std::time::Duration::from_millis(150));
+    // -2 if this machine stalled past the TTL already.
+    assert!((pttl > 0 && pttl <= 300) || pttl == -2, "{pttl}");
+    std::thread::sleep(std::time::Duration::from_millis(400));
     assert_eq!(c.cmd("GET t"), Frame::NullBulk);
     assert_eq!(c.cmd("TTL t"), int(-2));
     assert_eq!(c.cmd("TTL a"), int(-1));
@@ -248,10 +249,10 @@ fn client_pause_write_holds_writes_only() {
     let mut a = node.client();
     let mut b = node.client();
     assert_eq!(b.cmd("SET k v"), ok());
-    assert_eq!(a.cmd("CLIENT PAUSE 400 WRITE"), ok());
+    assert_eq!(a.cmd("CLIENT PAUSE 2000 WRITE"), ok());
     let start = std::time::Instant::now();
     assert_eq!(b.cmd("GET k"), bulk("v"));
-    assert!(start.elapsed().as_millis() < 300, "reads are not paused");
+    assert!(start.elapsed().as_millis() < 1500, "reads are not paused");
     assert_eq!(b.cmd("SET k w"), ok());
     assert!(
         start.elapsed().as_millis() >= 300,
