@@ -410,3 +410,52 @@ fn transactions_do_not_block() {
         Frame::Array(vec![Frame::NullArray, Frame::NullBulk])
     );
 }
+
+/// The keyspace events of list commands, in order, up to a marker.
+fn list_events(server: &Server) -> Vec<Frame> {
+    let mut sub = server.client();
+    let mut c = server.client();
+    c.cmd("FLUSHALL");
+    assert_eq!(c.cmd("CONFIG SET notify-keyspace-events KEgl"), ok());
+    sub.cmd("PSUBSCRIBE *");
+    for line in [
+        "LPUSH l a b",
+        "RPUSH l c",
+        "LPUSHX l d",
+        "LINSERT l BEFORE a x",
+        "LSET l 0 y",
+        "LREM l 1 x",
+        "LREM l 1 nothing",
+        "LPOP l 0",
+        "RPOPLPUSH l m",
+        "LMOVE m m LEFT RIGHT",
+        "LMOVE m l LEFT LEFT",
+        "LTRIM l 0 1",
+        "LMPOP 1 l RIGHT COUNT 5",
+        "RPUSH q 1",
+        "BLPOP q 0",
+        "LTRIM nothing 0 1",
+    ] {
+        c.cmd(line);
+    }
+    c.cmd("PUBLISH end marker");
+    let mut events = Vec::new();
+    loop {
+        let f = sub.read();
+        if matches!(&f, Frame::Array(v) if v.get(2) == Some(&bulk("end"))) {
+            break;
+        }
+        events.push(f);
+    }
+    c.call(&["CONFIG", "SET", "notify-keyspace-events", ""]);
+    events
+}
+
+#[test]
+fn keyspace_events_match_redis() {
+    let redis = Server::redis(&[]);
+    let node = Server::ferrodis(&[]);
+    let theirs = list_events(&redis);
+    assert!(theirs.len() > 30, "{}", theirs.len());
+    assert_eq!(list_events(&node), theirs);
+}

@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use crate::access::{expect_type, Access};
 use crate::error::StoreError;
 use crate::keyspace::SlotTable;
+use crate::notify::class;
 use crate::smallbytes::SmallBytes;
 use crate::store::Db;
 use crate::value::Value;
@@ -232,16 +233,30 @@ fn list_in<'t>(
     }
 }
 
-/// Deletes `key` if its list became empty, or signals the change.
-fn settle(table: &mut SlotTable, key: &[u8], now_empty: bool) {
-    if now_empty {
-        table.remove(key);
-    } else {
-        table.touch(key);
+/// The keyspace event of a push or a pop at `end`.
+fn event(end: ListEnd, push: bool) -> &'static str {
+    match (end, push) {
+        (ListEnd::Left, true) => "lpush",
+        (ListEnd::Right, true) => "rpush",
+        (ListEnd::Left, false) => "lpop",
+        (ListEnd::Right, false) => "rpop",
     }
 }
 
 impl Db<'_> {
+    /// After a change to the list at `key`: reports `event`, then deletes
+    /// the key if its list became empty (reporting `del`), or signals the
+    /// change to watchers.
+    fn settle(&self, table: &mut SlotTable, key: &[u8], now_empty: bool, event: &str) {
+        self.notify(class::LIST, event, key);
+        if now_empty {
+            table.remove(key);
+            self.notify(class::GENERIC, "del", key);
+        } else {
+            table.touch(key);
+        }
+    }
+
     /// `LPUSH`/`RPUSH key element [element ...]` (and with `only_if_exists`,
     /// `LPUSHX`/`RPUSHX`): the list's length after the push (0 when
     /// `only_if_exists` and the key is missing).
@@ -260,6 +275,7 @@ impl Db<'_> {
                 }
                 let len = list.len();
                 table.touch(key);
+                self.notify(class::LIST, event(end, true), key);
                 Ok(len)
             }
             None if only_if_exists || elements.is_empty() => Ok(0),
@@ -270,7 +286,8 @@ impl Db<'_> {
                 }
                 let len = list.len();
                 let entry = self.entry(Value::List(Box::new(list)));
-                table.insert(key, entry);
+                self.put(&mut table, key, entry);
+                self.notify(class::LIST, event(end, true), key);
                 Ok(len)
             }
         }
@@ -295,7 +312,7 @@ impl Db<'_> {
         }
         let out = list.pop_many(end, n);
         let empty = list.is_empty();
-        settle(&mut table, key, empty);
+        self.settle(&mut table, key, empty, event(end, false));
         Ok(Some(out))
     }
 
@@ -328,6 +345,7 @@ impl Db<'_> {
             return Err(StoreError::IndexOutOfRange);
         }
         table.touch(key);
+        self.notify(class::LIST, "lset", key);
         Ok(())
     }
 
@@ -373,7 +391,7 @@ impl Db<'_> {
         let (from, to) = resolve_range(start, stop, list.len()).unwrap_or((0, 0));
         list.keep_range(from, to);
         let empty = list.is_empty();
-        settle(&mut table, key, empty);
+        self.settle(&mut table, key, empty, "ltrim");
         Ok(())
     }
 
@@ -412,7 +430,7 @@ impl Db<'_> {
         if removed > 0 {
             list.shrink();
             let empty = list.is_empty();
-            settle(&mut table, key, empty);
+            self.settle(&mut table, key, empty, "lrem");
         }
         Ok(removed)
     }
@@ -436,6 +454,7 @@ impl Db<'_> {
         list.insert(if after { at + 1 } else { at }, element);
         let len = list.len() as i64;
         table.touch(key);
+        self.notify(class::LIST, "linsert", key);
         Ok(len)
     }
 
@@ -541,10 +560,12 @@ impl Db<'_> {
             // A rotation: the list never becomes empty (and keeps its TTL).
             list.push(to, &value);
             table.touch(src);
+            self.notify(class::LIST, event(to, true), src);
+            self.notify(class::LIST, event(from, false), src);
             return Ok(Some(value.to_vec()));
         }
         let empty = list.is_empty();
-        settle(table, src, empty);
+        // Redis reports the push before the pop.
         if let Some(table) = locked.table(dst) {
             match list_in(self, table, dst, Access::Peek) {
                 Ok(Some(list)) => {
@@ -555,9 +576,13 @@ impl Db<'_> {
                     let mut list = ListValue::new();
                     list.push(to, &value);
                     let entry = self.entry(Value::List(Box::new(list)));
-                    table.insert(dst, entry);
+                    self.put(table, dst, entry);
                 }
             }
+            self.notify(class::LIST, event(to, true), dst);
+        }
+        if let Some(table) = locked.table(src) {
+            self.settle(table, src, empty, event(from, false));
         }
         Ok(Some(value.to_vec()))
     }
@@ -602,7 +627,7 @@ impl Db<'_> {
             };
             let out = list.pop_many(end, count.max(1));
             let empty = list.is_empty();
-            settle(&mut table, key, empty);
+            self.settle(&mut table, key, empty, event(end, false));
             return Ok(Some((key.to_vec(), out)));
         }
         Ok(None)
