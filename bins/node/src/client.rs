@@ -58,6 +58,8 @@ pub(crate) struct Client {
     pub(crate) held: Option<Request>,
     /// Whether this client is a MONITOR.
     pub(crate) monitor: bool,
+    /// Blocking commands: whether the client waits, and what for.
+    pub(crate) block: crate::blocking::BlockState,
 }
 
 impl Client {
@@ -95,6 +97,7 @@ impl Client {
             obuf_soft_since: None,
             held: None,
             monitor: false,
+            block: crate::blocking::BlockState::default(),
         }
     }
 

@@ -6,6 +6,7 @@
 //! commands through one table (`commands`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod blocking;
 mod client;
 mod commands;
 mod config;

@@ -20,6 +20,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use parking_lot::Mutex;
 
+use crate::blocking::{self, Timers};
 use crate::client::Client;
 use crate::commands;
 use crate::log;
@@ -116,6 +117,7 @@ pub(crate) fn start_workers(
                     tokens: std::collections::HashMap::new(),
                     obuf_limits: limits,
                     free: Vec::new(),
+                    timers: Timers::default(),
                 };
                 if let Err(e) = worker.run() {
                     log::warning(&format!("worker {index} stopped: {e}"));
@@ -140,6 +142,8 @@ struct Worker {
     /// by the cron.
     obuf_limits: [crate::config::ClientBufferLimit; 3],
     free: Vec<usize>,
+    /// Deadlines of this worker's blocked clients.
+    timers: Timers,
 }
 
 impl Worker {
@@ -149,7 +153,7 @@ impl Worker {
         loop {
             let hz = self.shared.config.read().hz().clamp(1, 500);
             let period = Duration::from_millis(1000 / u64::from(hz));
-            match self.poll.poll(&mut events, Some(period)) {
+            match self.poll.poll(&mut events, Some(self.timers.wait(period))) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -170,6 +174,7 @@ impl Worker {
                     }
                 }
             }
+            self.time_out_blocked();
             if self.shared.shutdown.load(Ordering::Relaxed) {
                 return Ok(());
             }
@@ -212,6 +217,7 @@ impl Worker {
                 .filter_map(|(i, c)| c.as_ref().map(|c| (i, c)))
                 .filter(|(_, c)| {
                     c.meta.subscriptions.load(Ordering::Relaxed) == 0
+                        && !c.block.is_blocked()
                         && now.saturating_sub(c.meta.last_interaction_ms.load(Ordering::Relaxed))
                             > timeout * 1000
                 })
@@ -260,8 +266,40 @@ impl Worker {
                     }
                 }
                 WorkerMsg::Shutdown => self.shared.shutdown.store(true, Ordering::Relaxed),
+                WorkerMsg::Unblocked {
+                    client,
+                    token,
+                    reply,
+                } => {
+                    if let Some(Some(c)) = self.clients.get_mut(token) {
+                        if c.id() == client && blocking::resume(c, &mut self.timers, &reply) {
+                            self.resume(token);
+                        }
+                    }
+                }
             }
         }
+    }
+
+    /// Ends the waits of blocked clients whose timeout passed.
+    fn time_out_blocked(&mut self) {
+        for (id, token) in self.timers.due() {
+            if let Some(Some(c)) = self.clients.get_mut(token) {
+                if c.id() == id && blocking::time_out(&self.shared, c, &mut self.timers) {
+                    self.resume(token);
+                }
+            }
+        }
+    }
+
+    /// Runs the commands a client sent while it was blocked, and writes.
+    fn resume(&mut self, token: usize) {
+        let shared = Arc::clone(&self.shared);
+        if let Some(Some(c)) = self.clients.get_mut(token) {
+            process(&shared, c);
+            self.timers.schedule(c);
+        }
+        self.flush(token);
     }
 
     fn token_of(&self, id: u64) -> Option<usize> {
@@ -334,6 +372,7 @@ impl Worker {
                 obl: AtomicUsize::new(0),
                 killed: AtomicBool::new(false),
                 no_evict: AtomicBool::new(false),
+                blocked: AtomicBool::new(false),
             });
             let (auth_required, max_bulk) = {
                 let cfg = shared.config.read();
@@ -349,7 +388,9 @@ impl Worker {
                 .connected_clients
                 .fetch_add(1, Ordering::Relaxed);
             if let Some(slot) = self.clients.get_mut(token) {
-                *slot = Some(Client::new(meta, stream, auth_required, max_bulk));
+                let mut client = Client::new(meta, stream, auth_required, max_bulk);
+                client.block.token = token;
+                *slot = Some(client);
             }
         }
     }
@@ -404,6 +445,7 @@ impl Worker {
             }
         }
         process(&shared, client);
+        self.timers.schedule(client);
         if closed {
             self.close(token);
         } else {
@@ -495,6 +537,7 @@ impl Worker {
             return;
         };
         let _ = self.poll.registry().deregister(&mut client.stream);
+        self.timers.unschedule(&client);
         commands::on_disconnect(&self.shared, &mut client);
         self.shared.clients.write().remove(&client.id());
         self.tokens.remove(&client.id());
@@ -513,6 +556,10 @@ fn process(shared: &Shared, client: &mut Client) {
     loop {
         if client.close_after_reply {
             rbuf.clear();
+            break;
+        }
+        if client.block.is_blocked() {
+            // A blocked client's next commands wait until it is unblocked.
             break;
         }
         if let Some(held) = client.held.take() {

@@ -36,6 +36,8 @@ pub(crate) struct ClientMeta {
     pub(crate) killed: AtomicBool,
     /// CLIENT NO-EVICT state, reported in flags.
     pub(crate) no_evict: AtomicBool,
+    /// Waiting in a blocking command (flag `b`).
+    pub(crate) blocked: AtomicBool,
 }
 
 /// Server-wide counters for INFO.
@@ -67,6 +69,13 @@ pub(crate) enum WorkerMsg {
     Kill { client: u64 },
     /// Stop serving: the server is shutting down.
     Shutdown,
+    /// A blocked client's wait is over (served, or CLIENT UNBLOCK): send it
+    /// `reply` and run its next commands.
+    Unblocked {
+        client: u64,
+        token: usize,
+        reply: bytes::Bytes,
+    },
 }
 
 /// A worker's inbox.
@@ -107,6 +116,8 @@ pub(crate) struct Shared {
     pub(crate) monitor_count: AtomicUsize,
     /// Error replies by error code (`INFO errorstats`).
     pub(crate) error_stats: Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Clients waiting in blocking commands.
+    pub(crate) blocking: crate::blocking::Registry,
 }
 
 impl Shared {
@@ -130,6 +141,7 @@ impl Shared {
             error_stats: Mutex::new(std::collections::BTreeMap::new()),
             monitors: RwLock::new(Vec::new()),
             monitor_count: AtomicUsize::new(0),
+            blocking: crate::blocking::Registry::default(),
         }
     }
 

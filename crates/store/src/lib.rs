@@ -70,7 +70,7 @@ pub use error::StoreError;
 pub use hashes::{FieldValues, HashScan, HashValue};
 pub use keys::{ExpireCondition, ObjectInfo, Ttl};
 pub use keyspace::WatchFlag;
-pub use lists::ListValue;
+pub use lists::{KeyElements, ListEnd, ListValue};
 pub use sets::{SetScan, SetValue};
 pub use smallbytes::{SmallBytes, INLINE_CAPACITY};
 pub use store::{Clock, Db, ManualClock, Settings, Stats, Store, StoreBuilder, SystemClock};

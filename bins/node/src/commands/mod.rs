@@ -333,6 +333,7 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, req: &Request) {
     }
     let mark = client.wbuf.len();
     run(shared, client, req);
+    crate::blocking::after_dispatch(shared, client);
     // Pub/sub confirmations are pushes: Redis sends them even when replies
     // are switched off.
     let pushing = req.arg(0).is_some_and(|n| {
@@ -456,18 +457,23 @@ fn run(shared: &Shared, client: &mut Client, req: &Request) {
     if ctx.client.command_failed {
         stats.failed.fetch_add(1, Ordering::Relaxed);
     }
+    crate::blocking::after_command(shared, client, spec, req);
 }
 
 /// Runs the queued commands of a transaction (EXEC).
 pub(crate) fn exec(ctx: &mut Ctx<'_>, multi: Multi) {
     ctx.array(multi.queued.len());
+    // Blocking commands do not block inside a transaction.
+    let deny = std::mem::replace(&mut ctx.client.block.deny, true);
     for req in &multi.queued {
         run(ctx.shared, ctx.client, req);
     }
+    ctx.client.block.deny = deny;
 }
 
 /// Cleans up after a client that disconnected.
 pub(crate) fn on_disconnect(shared: &Shared, client: &mut Client) {
+    crate::blocking::on_disconnect(shared, client);
     let mut ctx = Ctx { shared, client };
     connection::unwatch_all(&mut ctx);
     pubsub::unsubscribe_all(&mut ctx);
