@@ -118,6 +118,11 @@ impl<'a> Serve<'a> {
         reply::array_len(self.out, n);
     }
 
+    /// The reply buffer, for reply shapes the helpers above do not cover.
+    pub(crate) fn out(&mut self) -> &mut BytesMut {
+        self.out
+    }
+
     pub(crate) fn error(&mut self, text: &str) {
         count_error(self.shared, text);
         self.failed = true;
