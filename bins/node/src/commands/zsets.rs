@@ -895,56 +895,8 @@ fn zscan(ctx: &mut Ctx<'_>, req: &Request) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scores_parse_like_string2d() {
-        assert_eq!(parse_score(b"1.5"), Some(1.5));
-        assert_eq!(parse_score(b"-inf"), Some(f64::NEG_INFINITY));
-        assert_eq!(parse_score(b"+Infinity"), Some(f64::INFINITY));
-        assert_eq!(parse_score(b"0x10"), Some(16.0));
-        assert_eq!(parse_score(b"1e3"), Some(1000.0));
-        assert_eq!(parse_score(b".5"), Some(0.5));
-        assert_eq!(parse_score(b"5."), Some(5.0));
-        assert_eq!(parse_score(b"4.9e-324"), Some(5e-324));
-        for bad in [
-            &b""[..],
-            b" 1",
-            b"1 ",
-            b"nan",
-            b"NaN",
-            b"1e400",
-            b"1e-400",
-            b"abc",
-            b"1e",
-            b".",
-            b"1\x002",
-            b"--1",
-        ] {
-            assert_eq!(parse_score(bad), None, "{:?}", String::from_utf8_lossy(bad));
-        }
-    }
-
-    #[test]
-    fn range_bounds_parse_like_zslparserange() {
-        let b = |s: &[u8]| parse_score_bound(s).map(|b| (b.value, b.exclusive));
-        assert_eq!(b(b"(1.5"), Some((1.5, true)));
-        assert_eq!(b(b"-inf"), Some((f64::NEG_INFINITY, false)));
-        assert_eq!(b(b"+inf"), Some((f64::INFINITY, false)));
-        assert_eq!(b(b""), Some((0.0, false)));
-        assert_eq!(b(b"("), Some((0.0, true)));
-        assert_eq!(b(b" 1"), Some((1.0, false)));
-        assert_eq!(b(b"1e400"), Some((f64::INFINITY, false)));
-        assert_eq!(b(b"1\x00junk"), Some((1.0, false)));
-        assert_eq!(b(b"1 "), None);
-        assert_eq!(b(b" "), None);
-        assert_eq!(b(b"nan"), None);
-        assert_eq!(b(b"str"), None);
-        assert_eq!(b(b"[1"), None);
-    }
-}
+/// A key and the members popped from it, with their scores.
+type PoppedFrom = (Vec<u8>, Vec<(Vec<u8>, f64)>);
 
 /// Writes a score into a blocked client's reply, in its protocol.
 fn serve_score(s: &mut Serve<'_>, score: f64) {
@@ -968,7 +920,7 @@ fn pop_first(
     keys: &[&[u8]],
     max: bool,
     count: usize,
-) -> Option<(Vec<u8>, Vec<(Vec<u8>, f64)>)> {
+) -> Option<PoppedFrom> {
     let db = s.db()?;
     for key in keys {
         match db.value_type(key) {
@@ -1113,4 +1065,55 @@ fn serve_or_block(
         return;
     }
     blocking::block(ctx, req, keys, deadline, retry);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_parse_like_string2d() {
+        assert_eq!(parse_score(b"1.5"), Some(1.5));
+        assert_eq!(parse_score(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_score(b"+Infinity"), Some(f64::INFINITY));
+        assert_eq!(parse_score(b"0x10"), Some(16.0));
+        assert_eq!(parse_score(b"1e3"), Some(1000.0));
+        assert_eq!(parse_score(b".5"), Some(0.5));
+        assert_eq!(parse_score(b"5."), Some(5.0));
+        assert_eq!(parse_score(b"4.9e-324"), Some(5e-324));
+        for bad in [
+            &b""[..],
+            b" 1",
+            b"1 ",
+            b"nan",
+            b"NaN",
+            b"1e400",
+            b"1e-400",
+            b"abc",
+            b"1e",
+            b".",
+            b"1\x002",
+            b"--1",
+        ] {
+            assert_eq!(parse_score(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn range_bounds_parse_like_zslparserange() {
+        let b = |s: &[u8]| parse_score_bound(s).map(|b| (b.value, b.exclusive));
+        assert_eq!(b(b"(1.5"), Some((1.5, true)));
+        assert_eq!(b(b"-inf"), Some((f64::NEG_INFINITY, false)));
+        assert_eq!(b(b"+inf"), Some((f64::INFINITY, false)));
+        assert_eq!(b(b""), Some((0.0, false)));
+        assert_eq!(b(b"("), Some((0.0, true)));
+        assert_eq!(b(b" 1"), Some((1.0, false)));
+        assert_eq!(b(b"1e400"), Some((f64::INFINITY, false)));
+        assert_eq!(b(b"1\x00junk"), Some((1.0, false)));
+        assert_eq!(b(b"1 "), None);
+        assert_eq!(b(b" "), None);
+        assert_eq!(b(b"nan"), None);
+        assert_eq!(b(b"str"), None);
+        assert_eq!(b(b"[1"), None);
+    }
 }
