@@ -56,7 +56,7 @@ impl Db<'_> {
         obj: RdbObject,
         opts: RestoreOptions,
     ) -> Result<bool, StoreError> {
-        let value = self.from_rdb(obj).ok_or(StoreError::BadDataFormat)?;
+        let value = self.value_from_rdb(obj).ok_or(StoreError::BadDataFormat)?;
         let mut table = self.keys.lock(key);
         let exists = self.live(&mut table, key, Access::Write).is_some();
         if exists && !opts.replace {
@@ -81,7 +81,7 @@ impl Db<'_> {
 
     /// A store value for a decoded RDB value, built with the configured
     /// encoding limits; `None` when the store cannot hold it.
-    fn from_rdb(&self, obj: RdbObject) -> Option<Value> {
+    fn value_from_rdb(&self, obj: RdbObject) -> Option<Value> {
         Some(match obj.value {
             RdbValue::String(s) => Value::String(StrValue::from_bytes(&s)),
             RdbValue::List(items) => Value::List(Box::new(list_from_rdb(items)?)),
@@ -159,6 +159,7 @@ fn list_from_rdb(_items: Vec<Vec<u8>>) -> Option<ListValue> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use ferrodis_persist::EncodeOptions;
 
