@@ -12,6 +12,7 @@ use crate::access::Access;
 use crate::error::StoreError;
 use crate::hashes::HashValue;
 use crate::lists::ListValue;
+use crate::notify::class;
 use crate::sets::SetValue;
 use crate::store::Db;
 use crate::value::{StrValue, Value};
@@ -45,6 +46,8 @@ impl Db<'_> {
     /// payload already decoded: creates `key` holding `obj`. Returns
     /// `Ok(false)` when the expiry had already passed, so that nothing
     /// was created (an existing key was still deleted with `replace`).
+    /// Reports `new` and `restore` events (`del` for a key replaced by an
+    /// already expired one), as Redis does.
     ///
     /// # Errors
     ///
@@ -62,9 +65,13 @@ impl Db<'_> {
         if exists && !opts.replace {
             return Err(StoreError::BusyKey);
         }
+        // Redis deletes the old key, then adds the new one (a `new` event).
+        if exists {
+            table.remove(key);
+        }
         if opts.expire_at.is_some_and(|at| at <= self.now) {
             if exists {
-                table.remove(key);
+                self.notify(class::GENERIC, "del", key);
             }
             return Ok(false);
         }
@@ -75,7 +82,8 @@ impl Db<'_> {
             let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(u32::MAX / 2);
             entry.lru = self.store.lru_clock().wrapping_sub(idle);
         }
-        table.insert(key, entry);
+        self.put(&mut table, key, entry);
+        self.notify(class::GENERIC, "restore", key);
         Ok(true)
     }
 
@@ -282,6 +290,49 @@ mod tests {
         assert_eq!(
             db.restore(b"l", list, Default::default()),
             Err(StoreError::BadDataFormat)
+        );
+    }
+
+    #[derive(Debug, Default)]
+    struct Recorder(parking_lot::Mutex<Vec<String>>);
+
+    impl crate::notify::Notify for Recorder {
+        fn notify(&self, _db: usize, _class: u32, event: &str, key: &[u8]) {
+            self.0
+                .lock()
+                .push(format!("{event} {}", String::from_utf8_lossy(key)));
+        }
+    }
+
+    #[test]
+    fn restore_reports_keyspace_events() {
+        let store = Store::new();
+        let events = std::sync::Arc::new(Recorder::default());
+        assert!(store.set_notifier(events.clone()));
+        let mask = crate::notify::parse_flags("KEA").expect("flags") | crate::notify::class::NEW;
+        store
+            .settings()
+            .notify_mask
+            .store(mask, std::sync::atomic::Ordering::Relaxed);
+        let db = store.db(0).expect("db 0");
+        let obj = RdbObject {
+            value: RdbValue::String(b"v".to_vec()),
+            encoding: Encoding::Compact,
+        };
+        let replace = RestoreOptions {
+            replace: true,
+            ..Default::default()
+        };
+        db.restore(b"k", obj.clone(), replace).expect("restore");
+        db.restore(b"k", obj.clone(), replace).expect("restore");
+        let past = RestoreOptions {
+            expire_at: Some(1),
+            ..replace
+        };
+        db.restore(b"k", obj, past).expect("restore");
+        assert_eq!(
+            *events.0.lock(),
+            ["new k", "restore k", "new k", "restore k", "del k"]
         );
     }
 }
