@@ -341,7 +341,9 @@ impl Db<'_> {
         let e = self.live(&mut table, key, Access::Peek)?;
         Some(ObjectInfo {
             encoding: e.value.encoding(),
-            idle_seconds: u64::from(self.store.lru_clock().saturating_sub(e.lru)),
+            // Wrapping: RESTORE ... IDLETIME may set an access time before
+            // the store started.
+            idle_seconds: u64::from(self.store.lru_clock().wrapping_sub(e.lru)),
         })
     }
 

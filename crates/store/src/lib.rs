@@ -29,6 +29,8 @@
 //! - `value`: the value types and the per-key entry.
 //! - `strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`: the typed
 //!   operations, grouped like Redis' commands, each with its value type.
+//! - `dump`: `DUMP`/`RESTORE` conversions to and from the RDB value
+//!   model of `ferrodis-persist`.
 //! - `dict`: a chained hash table with incremental rehashing and Redis'
 //!   SCAN cursor, used for the keyspace and large collections.
 //! - `zset`: the ordered index of sorted sets.
@@ -48,6 +50,7 @@
 mod access;
 mod bits;
 pub mod dict;
+mod dump;
 mod error;
 pub mod glob;
 mod hashes;
@@ -66,7 +69,9 @@ mod zsets;
 pub use bits::{
     BitOp, BitRange, BitUnit, BitfieldOp, BitfieldOverflow, BitfieldType, Lcs, LcsMatch, LcsQuery,
 };
+pub use dump::RestoreOptions;
 pub use error::StoreError;
+pub use ferrodis_persist::{EncodeOptions, Encoding, RdbObject, RdbValue};
 pub use hashes::{FieldValues, HashScan, HashValue};
 pub use keys::{ExpireCondition, ObjectInfo, Ttl};
 pub use keyspace::WatchFlag;

@@ -8,6 +8,7 @@
 
 mod bits;
 mod connection;
+mod dump;
 mod hashes;
 mod keys;
 mod lists;
@@ -137,6 +138,7 @@ pub(crate) fn table() -> &'static HashMap<&'static str, Spec> {
         all.extend(connection::specs());
         all.extend(server::specs());
         all.extend(keys::specs());
+        all.extend(dump::specs());
         all.extend(strings::specs());
         all.extend(bits::specs());
         all.extend(lists::specs());
