@@ -151,19 +151,18 @@ fn to_rdb(value: &Value) -> RdbObject {
     RdbObject { value, encoding }
 }
 
-// The list glue: the only code here that knows how `ListValue` stores its
-// elements. `ListValue` is a placeholder until the list type lands; then
-// these become `list.iter().map(<[u8]>::to_vec).collect()` and
-// `Some(items.iter().map(Vec::as_slice).collect())`.
-
 /// A list's elements, head first.
-fn list_to_rdb(_list: &ListValue) -> Vec<Vec<u8>> {
-    Vec::new()
+fn list_to_rdb(list: &ListValue) -> Vec<Vec<u8>> {
+    list.iter().map(<[u8]>::to_vec).collect()
 }
 
-/// A list of `items`, head first; `None` while lists cannot hold elements.
-fn list_from_rdb(_items: Vec<Vec<u8>>) -> Option<ListValue> {
-    None
+/// A list of `items`, head first.
+fn list_from_rdb(items: Vec<Vec<u8>>) -> Option<ListValue> {
+    let mut list = ListValue::default();
+    for item in &items {
+        list.push(crate::lists::ListEnd::Right, item);
+    }
+    Some(list)
 }
 
 #[cfg(test)]
@@ -282,14 +281,15 @@ mod tests {
         assert_eq!(db.restore(b"k", obj(b"4"), past), Ok(false));
         assert_eq!(db.get(b"k"), Ok(None));
         assert_eq!(db.restore(b"k", obj(b"4"), past), Ok(false));
-        // Lists wait for the list type.
+        // Lists keep their order.
         let list = RdbObject {
-            value: RdbValue::List(vec![b"a".to_vec()]),
+            value: RdbValue::List(vec![b"a".to_vec(), b"b".to_vec()]),
             encoding: Encoding::Compact,
         };
+        assert_eq!(db.restore(b"l", list, Default::default()), Ok(true));
         assert_eq!(
-            db.restore(b"l", list, Default::default()),
-            Err(StoreError::BadDataFormat)
+            db.list_range(b"l", 0, -1),
+            Ok(vec![b"a".to_vec(), b"b".to_vec()])
         );
     }
 

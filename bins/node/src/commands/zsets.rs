@@ -915,12 +915,7 @@ fn serve_score(s: &mut Serve<'_>, score: f64) {
 /// Pops from the first of `keys` holding a sorted set. The first attempt
 /// fails on a key of another type, as ZMPOP does; retries skip such keys
 /// (Redis serves a waiter only from a key of the type it waits for).
-fn pop_first(
-    s: &mut Serve<'_>,
-    keys: &[&[u8]],
-    max: bool,
-    count: usize,
-) -> Option<PoppedFrom> {
+fn pop_first(s: &mut Serve<'_>, keys: &[&[u8]], max: bool, count: usize) -> Option<PoppedFrom> {
     let db = s.db()?;
     for key in keys {
         match db.value_type(key) {
