@@ -293,6 +293,27 @@ impl Db<'_> {
         }
     }
 
+    /// `SORT ... STORE key`: replaces whatever `key` holds with a list of
+    /// `items` (dropping any TTL) and returns its length. An empty result
+    /// deletes the key instead (reporting `del` if it existed); otherwise
+    /// reports `sortstore`.
+    pub fn list_replace<I: AsRef<[u8]>>(&self, key: &[u8], items: &[I]) -> usize {
+        let mut table = self.keys.lock(key);
+        if items.is_empty() {
+            if self.live(&mut table, key, Access::Peek).is_some() && table.remove(key).is_some() {
+                self.notify(class::GENERIC, "del", key);
+            }
+            return 0;
+        }
+        // Expire a stale key first, as a lookup would.
+        let _ = self.live(&mut table, key, Access::Peek);
+        let list: ListValue = items.iter().map(AsRef::as_ref).collect();
+        let entry = self.entry(Value::List(Box::new(list)));
+        self.put(&mut table, key, entry);
+        self.notify(class::LIST, "sortstore", key);
+        items.len()
+    }
+
     /// `LPOP`/`RPOP key [count]`: `None` when the key is missing. Without a
     /// count, at most one element; with `Some(0)`, an existing list gives
     /// an empty vector.

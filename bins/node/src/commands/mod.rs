@@ -15,6 +15,7 @@ mod lists;
 mod pubsub;
 mod server;
 mod sets;
+mod sort;
 mod strings;
 mod zsets;
 
@@ -145,6 +146,7 @@ pub(crate) fn table() -> &'static HashMap<&'static str, Spec> {
         all.extend(hashes::specs());
         all.extend(sets::specs());
         all.extend(zsets::specs());
+        all.extend(sort::specs());
         all.extend(pubsub::specs());
         all.into_iter().map(|s| (s.name, s)).collect()
     })

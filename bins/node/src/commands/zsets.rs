@@ -76,7 +76,7 @@ pub(super) fn specs() -> Vec<Spec> {
 /// used (0 when it converted nothing) and whether it over- or underflowed
 /// (`ERANGE`). Reads decimal and hexadecimal floats, `inf`, `infinity` and
 /// `nan` after optional whitespace and sign.
-fn strtod(s: &[u8]) -> (f64, usize, bool) {
+pub(super) fn strtod(s: &[u8]) -> (f64, usize, bool) {
     let ws = s
         .iter()
         .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
