@@ -79,6 +79,11 @@ fn matches_redis_server() {
             "SORT l BY x_*",
             "RPUSH e '' 1",
             "SORT l ASC DESC ASC",
+            "COMMAND GETKEYS sort abc store def",
+            "COMMAND GETKEYS sort abc store invalid store stillbad store def",
+            "COMMAND GETKEYS sort abc limit 0 1 get store by store",
+            "COMMAND GETKEYS sort abc store",
+            "COMMAND GETKEYS sort_ro abc",
         ],
     );
     // Values with spaces go through `call`.

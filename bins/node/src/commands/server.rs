@@ -470,7 +470,12 @@ fn command(ctx: &mut Ctx<'_>, req: &Request) {
                 ctx.error("ERR Invalid number of arguments specified for command");
                 return;
             }
-            let keys = key_positions(s, argc);
+            let keys = if s.name == "sort" {
+                let args: Vec<&[u8]> = req.args().skip(2).collect();
+                super::sort::key_positions(&args)
+            } else {
+                key_positions(s, argc)
+            };
             if keys.is_empty() {
                 ctx.error("ERR The command has no key arguments");
                 return;

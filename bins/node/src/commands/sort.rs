@@ -260,3 +260,25 @@ fn lookup(db: &Db<'_>, pattern: &[u8], element: &[u8]) -> Option<Vec<u8>> {
         None => db.get(&key).ok().flatten(),
     }
 }
+
+/// SORT's key positions in `args` (the command name first): the source,
+/// then the destination of the last `STORE`, skipping the arguments of
+/// `LIMIT`, `GET` and `BY` as Redis' key extraction does.
+pub(super) fn key_positions(args: &[&[u8]]) -> Vec<usize> {
+    let mut keys = vec![1];
+    let mut store = None;
+    let mut i = 2;
+    while i < args.len() {
+        let word = args.get(i).copied().unwrap_or_default();
+        if word.eq_ignore_ascii_case(b"limit") {
+            i += 2;
+        } else if word.eq_ignore_ascii_case(b"get") || word.eq_ignore_ascii_case(b"by") {
+            i += 1;
+        } else if word.eq_ignore_ascii_case(b"store") && i + 1 < args.len() {
+            store = Some(i + 1);
+        }
+        i += 1;
+    }
+    keys.extend(store);
+    keys
+}
