@@ -38,6 +38,10 @@ impl SlotTable {
     /// Returns whether it expired as the second value.
     #[inline]
     pub(crate) fn live_mut(&mut self, key: &[u8], now: u64) -> (Option<&mut Entry>, bool) {
+        // Most slots hold no key with a TTL: then one lookup is enough.
+        if self.volatile == 0 {
+            return (self.dict.get_mut(key), false);
+        }
         let expired = match self.dict.get(key) {
             None => return (None, false),
             Some(e) => e.is_expired(now),
