@@ -345,6 +345,12 @@ impl Keyspace {
     pub(crate) fn slot_count(&self) -> usize {
         self.slots.len()
     }
+
+    /// Bytes of the structure itself, empty: the slot tables and the slot
+    /// sets.
+    pub(crate) fn fixed_size(&self) -> usize {
+        std::mem::size_of_val(&*self.slots) + 2 * SLOT_COUNT as usize / 8
+    }
 }
 
 /// Several slot tables locked together.

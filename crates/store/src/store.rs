@@ -313,6 +313,29 @@ impl Store {
             .collect()
     }
 
+    /// Per database in use: `(index, keys, overhead bytes)`, where the
+    /// overhead is what its tables use beyond the keys and values they hold
+    /// (the 16384 slot tables, bucket arrays, per-node hash and link), for
+    /// `INFO memory` and `MEMORY STATS`. Locks every table of every used
+    /// database in turn.
+    pub fn memory_overhead(&self) -> Vec<(usize, usize, usize)> {
+        self.used_dbs()
+            .map(|(i, keys)| {
+                let (mut n, mut bytes) = (0, keys.fixed_size());
+                for s in 0..keys.slot_count() {
+                    let table = keys.slot(s).lock();
+                    n += table.dict.len();
+                    bytes += table.dict.memory_usage().saturating_sub(
+                        table.dict.len()
+                            * (std::mem::size_of::<crate::SmallBytes>()
+                                + std::mem::size_of::<crate::value::Entry>()),
+                    );
+                }
+                (i, n, bytes)
+            })
+            .collect()
+    }
+
     /// Removes every key of every database (FLUSHALL). Returns how many.
     pub fn flush_all(&self) -> usize {
         self.used_dbs().map(|(_, k)| flush(k)).sum()
