@@ -130,6 +130,14 @@ impl EvictionPolicy {
         )
     }
 
+    /// Whether keys carry an LRU clock that eviction reads.
+    pub fn is_lru(self) -> bool {
+        matches!(
+            self,
+            EvictionPolicy::AllKeysLru | EvictionPolicy::VolatileLru
+        )
+    }
+
     /// Whether only keys with a TTL may be evicted.
     pub fn volatile_only(self) -> bool {
         matches!(
@@ -281,6 +289,15 @@ impl Db<'_> {
         }
     }
 
+    /// Whether small integers are shared objects in Redis under the current
+    /// settings: not when a limit is set with a policy that needs per-key
+    /// access data (Redis' `MAXMEMORY_FLAG_NO_SHARED_INTEGERS`).
+    pub(crate) fn shares_integers(&self) -> bool {
+        let s = self.store.settings();
+        let policy = s.maxmemory_policy();
+        s.maxmemory.load(Ordering::Relaxed) == 0 || !(policy.is_lru() || policy.is_lfu())
+    }
+
     /// The LFU counter of `entry` after decay (`OBJECT FREQ`).
     pub(crate) fn lfu_counter(&self, entry: &Entry) -> u8 {
         let decay = self.store.settings().lfu_decay_time.load(Ordering::Relaxed);
@@ -371,15 +388,16 @@ fn random_candidate<'t>(
 impl Store {
     /// Sets the memory gauge eviction compares with `maxmemory` (the node
     /// passes its allocator's count of live bytes). Without one, the store
-    /// never evicts.
-    pub fn set_memory_probe(&self, probe: impl Fn() -> usize + Send + Sync + 'static) {
-        *self.memory_probe.write() = Some(MemoryProbe(Arc::new(probe)));
+    /// never evicts. It is set once (reading it then costs no lock on the
+    /// path of every command); returns false, changing nothing, if a probe
+    /// was already set.
+    pub fn set_memory_probe(&self, probe: impl Fn() -> usize + Send + Sync + 'static) -> bool {
+        self.memory_probe.set(MemoryProbe(Arc::new(probe))).is_ok()
     }
 
     /// What the memory probe reads now, if one is set.
     pub fn used_memory(&self) -> Option<usize> {
-        let probe = self.memory_probe.read().clone()?;
-        Some((probe.0)())
+        self.memory_probe.get().map(|p| (p.0)())
     }
 
     /// Deletes keys by `maxmemory-policy` until the memory probe reads at
@@ -392,7 +410,7 @@ impl Store {
         if limit == 0 {
             return Ok(0);
         }
-        let Some(probe) = self.memory_probe.read().clone() else {
+        let Some(probe) = self.memory_probe.get() else {
             return Ok(0);
         };
         let over = || (probe.0)() as u64 > limit;

@@ -8,7 +8,7 @@ use crate::error::StoreError;
 use crate::glob::glob_match;
 use crate::keyspace::WatchFlag;
 use crate::store::Db;
-use crate::value::ValueType;
+use crate::value::{StrValue, Value, ValueType};
 
 /// The conditions of `EXPIRE key seconds [NX|XX|GT|LT]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,6 +47,12 @@ pub struct ObjectInfo {
     /// `OBJECT FREQ`: the LFU counter after decay (meaningful under LFU
     /// policies).
     pub freq: u8,
+    /// Whether Redis would store this value as one of its shared integer
+    /// objects (`OBJECT REFCOUNT` 2147483647): an integer in 0..10000,
+    /// unless a `maxmemory` limit is set with an LRU or LFU policy (which
+    /// needs per-key access data). Decided when asked, where Redis decides
+    /// when the value is written.
+    pub shared_integer: bool,
 }
 
 impl Db<'_> {
@@ -330,6 +336,8 @@ impl Db<'_> {
             idle_seconds: crate::evict::lru_idle_ms(crate::evict::lru_clock(self.now), e.lru)
                 / 1000,
             freq: self.lfu_counter(e),
+            shared_integer: matches!(e.value, Value::String(StrValue::Int(0..=9999)))
+                && self.shares_integers(),
         })
     }
 

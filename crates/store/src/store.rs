@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
 use crate::error::StoreError;
 use crate::evict::{EvictionPolicy, EvictionPool, MemoryProbe};
@@ -185,7 +185,7 @@ impl StoreBuilder {
             settings: Settings::default(),
             expire_cursor: Mutex::new(0),
             rng: Mutex::new(0x9E37_79B9_7F4A_7C15),
-            memory_probe: RwLock::new(None),
+            memory_probe: OnceLock::new(),
             evict_pool: Mutex::new(EvictionPool::default()),
             next_evict_db: AtomicUsize::new(0),
         }
@@ -215,7 +215,7 @@ pub struct Store {
     expire_cursor: Mutex<usize>,
     rng: Mutex<u64>,
     /// The embedder's memory gauge, read against `maxmemory`.
-    pub(crate) memory_probe: RwLock<Option<MemoryProbe>>,
+    pub(crate) memory_probe: OnceLock<MemoryProbe>,
     /// The best eviction candidates so far; its lock also makes evicting
     /// threads take turns.
     pub(crate) evict_pool: Mutex<EvictionPool>,

@@ -303,6 +303,35 @@ fn lru_idle_time_follows_the_clock() {
     assert_eq!(db.object(&key(1)).unwrap().idle_seconds, 0);
 }
 
+#[test]
+fn small_integers_are_shared_unless_a_limit_needs_access_data() {
+    let (store, _) = store(EvictionPolicy::AllKeysLru, 1000);
+    let db = store.db(0).unwrap();
+    for (k, v) in [
+        ("a", "1"),
+        ("b", "9999"),
+        ("c", "10000"),
+        ("d", "-1"),
+        ("e", "x"),
+    ] {
+        db.set(k.as_bytes(), v.as_bytes(), SetOptions::default())
+            .unwrap();
+    }
+    let shared = |k: &str| db.object(k.as_bytes()).unwrap().shared_integer;
+    assert!(!shared("a"));
+    store
+        .settings()
+        .set_maxmemory_policy(EvictionPolicy::AllKeysRandom);
+    assert!(shared("a") && shared("b"));
+    assert!(!shared("c") && !shared("d") && !shared("e"));
+    store
+        .settings()
+        .set_maxmemory_policy(EvictionPolicy::VolatileLfu);
+    assert!(!shared("a"));
+    store.settings().maxmemory.store(0, Ordering::Relaxed);
+    assert!(shared("a"));
+}
+
 /// A step of a random workload.
 #[derive(Debug, Clone)]
 enum Op {
