@@ -299,8 +299,14 @@ fn memory(ctx: &mut Ctx<'_>, req: &Request) {
         }
         (b"malloc-stats", 2) => ctx.bulk(b"Stats not supported for the current allocator"),
         (b"purge", 2) => ctx.ok(),
+        (b"help" | b"usage" | b"stats" | b"doctor" | b"malloc-stats" | b"purge", _) => {
+            ctx.error(&format!(
+                "ERR wrong number of arguments for 'memory|{}' command",
+                String::from_utf8_lossy(&sub)
+            ))
+        }
         _ => ctx.error(&format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try MEMORY HELP.",
+            "ERR unknown subcommand '{}'. Try MEMORY HELP.",
             String::from_utf8_lossy(arg(req, 1))
         )),
     }
@@ -779,7 +785,7 @@ pub(crate) fn info_text(ctx: &Ctx<'_>, wanted: &[String]) -> String {
                 uptime / 86400,
                 cfg.hz(),
                 cfg.hz(),
-                uptime % (1 << 24),
+                (unix_ms() / 1000) % (1 << 24),
                 std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
             ),
         );
