@@ -8,14 +8,17 @@
 #![allow(missing_docs, clippy::print_stdout)]
 
 mod resp;
+mod store;
 
 use criterion::Criterion;
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     resp::benches(&mut c);
+    store::benches(&mut c);
     c.final_summary();
     resp::print_ratios();
+    store::print_ratios();
 }
 
 /// The mean time of one benchmark from criterion's saved estimates, in ns.

@@ -9,7 +9,9 @@
 #
 # Usage: benches/redis-compare.sh [--requests N] [--keys N] [--tests list]
 #   defaults: --requests 1000000 --keys 1000000 --tests set,get,incr,lpush,lpop,hset,zadd
-# Environment: FERRODIS_NODE (binary; default: built here in release mode).
+# Environment: FERRODIS_NODE (binary; default: built here in release mode),
+#   FERRODIS_IO_THREADS (ferrodis-node worker threads; default: one per core;
+#   redis-server runs with its defaults).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +30,7 @@ done
 for tool in redis-server redis-benchmark redis-cli python3; do
     command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install redis-server redis-tools)" >&2; exit 2; }
 done
+io_threads=${FERRODIS_IO_THREADS:-$(nproc)}
 node=${FERRODIS_NODE:-}
 if [ -z "$node" ]; then
     cargo build --release -q -p ferrodis-node
@@ -47,7 +50,7 @@ start() { # name port -> pid
     if [ "$name" = redis ]; then
         (cd "$work/$name" && exec redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no) >"$work/$name.log" 2>&1 &
     else
-        (cd "$work/$name" && exec "$node" --port "$port" --bind 127.0.0.1) >"$work/$name.log" 2>&1 &
+        (cd "$work/$name" && exec "$node" --port "$port" --bind 127.0.0.1 --io-threads "$io_threads") >"$work/$name.log" 2>&1 &
     fi
     local pid=$!
     for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -57,7 +60,7 @@ start() { # name port -> pid
 rport=$(free_port); fport=$(free_port)
 rpid=$(start redis "$rport")
 fpid=$(start ferrodis "$fport")
-echo "redis-server $(redis-server --version | awk '{print $3}') on $rport, ferrodis-node on $fport, $(nproc) cores"
+echo "redis-server $(redis-server --version | awk '{print $3}') on $rport, ferrodis-node (io-threads $io_threads) on $fport, $(nproc) cores"
 
 bench() { # port pipeline test -> ops/s
     redis-benchmark -p "$1" -t "$3" -n "$requests" -r 100000 -c 50 -P "$2" --csv 2>/dev/null \

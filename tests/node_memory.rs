@@ -240,20 +240,23 @@ fn allkeys_lru_keeps_recently_read_keys() {
         &mut c,
         &old.iter().map(|k| set_cmd(k, None)).collect::<Vec<_>>(),
     );
-    // The LRU clock ticks once a second: read the hot keys, then write a
-    // batch, a second apart, so each batch is older than the hot keys.
+    // The LRU clock ticks once a second: batches of writes a second apart,
+    // with the hot keys read before every 100 writes, so earlier batches
+    // are older than the hot keys however slowly a batch runs.
+    let reads: Vec<Vec<String>> = hot
+        .iter()
+        .map(|k| vec!["GET".to_owned(), k.clone()])
+        .collect();
     for batch in 0..4 {
         std::thread::sleep(Duration::from_millis(1100));
-        let reads: Vec<Vec<String>> = hot
-            .iter()
-            .map(|k| vec!["GET".to_owned(), k.clone()])
-            .collect();
-        pipeline(&mut c, &reads);
         let new = names(&format!("new{batch}"), 1000);
-        pipeline(
-            &mut c,
-            &new.iter().map(|k| set_cmd(k, None)).collect::<Vec<_>>(),
-        );
+        for chunk in new.chunks(100) {
+            pipeline(&mut c, &reads);
+            pipeline(
+                &mut c,
+                &chunk.iter().map(|k| set_cmd(k, None)).collect::<Vec<_>>(),
+            );
+        }
     }
     assert!(evicted_keys(&mut c) > 2000);
     let hot_left = exists(&mut c, &hot);
@@ -443,5 +446,57 @@ fn replies_match_redis() {
     let (mut r, mut f) = (redis.client(), node.client());
     for line in script {
         assert_eq!(f.cmd(line), r.cmd(line), "{line}");
+    }
+}
+
+/// Evictions publish Redis' `evicted` keyspace event; RESTORE's FREQ and
+/// IDLETIME set the LFU counter or the idle time, whichever the policy
+/// uses.
+#[test]
+fn evicted_events_and_restored_access_data() {
+    let node = Server::ferrodis(&[]);
+    let mut c = node.client();
+    c.cmd("SET warmup 1");
+    let mut sub = node.client();
+    assert_eq!(c.cmd("CONFIG SET notify-keyspace-events Ee"), ok());
+    sub.cmd("SUBSCRIBE __keyevent@0__:evicted");
+    limit(&mut c, "allkeys-random", 200_000);
+    let keys = names("key", 3000);
+    pipeline(
+        &mut c,
+        &keys.iter().map(|k| set_cmd(k, None)).collect::<Vec<_>>(),
+    );
+    assert!(evicted_keys(&mut c) > 0);
+    match sub.read() {
+        Frame::Array(items) => {
+            assert_eq!(items.first(), Some(&Frame::Bulk("message".into())));
+            assert_eq!(
+                items.get(1),
+                Some(&Frame::Bulk("__keyevent@0__:evicted".into()))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.cmd("CONFIG SET maxmemory 0"), ok());
+
+    c.cmd("SET src 1");
+    let payload = match c.cmd("DUMP src") {
+        Frame::Bulk(b) => b,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(c.cmd("CONFIG SET maxmemory-policy allkeys-lfu"), ok());
+    assert_eq!(
+        c.call(&[&b"RESTORE"[..], b"f", b"0", &payload, b"FREQ", b"100"]),
+        ok()
+    );
+    assert_eq!(c.cmd("OBJECT FREQ f"), int(100));
+    assert_eq!(c.cmd("CONFIG SET maxmemory-policy allkeys-lru"), ok());
+    assert_eq!(
+        c.call(&[&b"RESTORE"[..], b"i", b"0", &payload, b"IDLETIME", b"1000"]),
+        ok()
+    );
+    match c.cmd("OBJECT IDLETIME i") {
+        Frame::Integer(n) => assert!((1000..1003).contains(&n), "{n}"),
+        other => panic!("{other:?}"),
     }
 }

@@ -92,3 +92,48 @@ fn disconnect_drops_subscriptions() {
     }
     panic!("the subscription outlived its client");
 }
+
+#[test]
+fn keyspace_notifications() {
+    let node = Server::ferrodis(&[]);
+    let mut c = node.client();
+    let mut sub = node.client();
+    assert_eq!(
+        c.cmd("CONFIG SET notify-keyspace-events KEA"),
+        ferrodis_suite::reply::ok()
+    );
+    sub.cmd("PSUBSCRIBE *");
+    let ev = |sub: &mut ferrodis_suite::Client| -> Vec<String> {
+        let Frame::Array(parts) = sub.read() else {
+            panic!("message")
+        };
+        parts
+            .into_iter()
+            .map(|p| match p {
+                Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    };
+    c.cmd("SET foo bar");
+    assert_eq!(ev(&mut sub), ["pmessage", "*", "__keyspace@0__:foo", "set"]);
+    assert_eq!(ev(&mut sub), ["pmessage", "*", "__keyevent@0__:set", "foo"]);
+    c.cmd("HSET h f v");
+    assert_eq!(ev(&mut sub)[2..], ["__keyspace@0__:h", "hset"]);
+    assert_eq!(ev(&mut sub)[2..], ["__keyevent@0__:hset", "h"]);
+    c.cmd("SREM nosuch x");
+    c.cmd("DEL foo");
+    assert_eq!(ev(&mut sub)[2..], ["__keyspace@0__:foo", "del"]);
+    assert_eq!(ev(&mut sub)[2..], ["__keyevent@0__:del", "foo"]);
+    // Expired keys, found by the active expire cycle.
+    c.cmd("CONFIG SET notify-keyspace-events Ex");
+    c.cmd("PSETEX temp 50 v");
+    assert_eq!(ev(&mut sub)[2..], ["__keyevent@0__:expired", "temp"]);
+    // New keys, only once.
+    c.cmd("CONFIG SET notify-keyspace-events En");
+    c.cmd("SET n1 a");
+    c.cmd("SET n1 b");
+    c.cmd("SET n2 a");
+    assert_eq!(ev(&mut sub)[2..], ["__keyevent@0__:new", "n1"]);
+    assert_eq!(ev(&mut sub)[2..], ["__keyevent@0__:new", "n2"]);
+}

@@ -652,3 +652,33 @@ fn byte_parity_with_redis() {
         );
     }
 }
+
+#[test]
+fn bzpopmin_waits_for_a_zadd_from_another_client() {
+    let node = Server::ferrodis(&["--io-threads", "2"]);
+    let mut waiter = node.client();
+    let mut writer = node.client();
+    // Immediate serve.
+    writer.cmd("ZADD z 1 a 2 b");
+    assert_eq!(
+        waiter.cmd("BZPOPMIN z 0"),
+        Frame::Array(vec![bulk("z"), bulk("a"), bulk("1")])
+    );
+    // Timeout: a null array.
+    assert_eq!(waiter.cmd("BZPOPMAX nosuch 0.05"), Frame::NullArray);
+    // Blocked until another client writes.
+    waiter.send(&["BZMPOP", "0", "2", "nosuch", "later", "MAX", "COUNT", "2"]);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    writer.cmd("ZADD later 5 x 6 y 7 z");
+    assert_eq!(
+        waiter.read(),
+        Frame::Array(vec![
+            bulk("later"),
+            Frame::Array(vec![
+                Frame::Array(vec![bulk("z"), bulk("7")]),
+                Frame::Array(vec![bulk("y"), bulk("6")]),
+            ]),
+        ])
+    );
+    assert_eq!(writer.cmd("ZCARD later"), Frame::Integer(1));
+}

@@ -116,11 +116,12 @@ impl Server {
     }
 
     /// Sends `bytes` on a new connection, then reads until the server closes
-    /// it or has been quiet for `quiet`.
+    /// it or, once it has answered, has been quiet for `quiet`. The first
+    /// bytes may take up to 10 s (loaded CI machines).
     pub fn exchange(&self, bytes: &[u8], quiet: Duration) -> Vec<u8> {
         let mut stream = self.connect();
         stream
-            .set_read_timeout(Some(quiet))
+            .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("set read timeout");
         stream.write_all(bytes).expect("write");
         let mut out = Vec::new();
@@ -128,7 +129,12 @@ impl Server {
         loop {
             match stream.read(&mut chunk) {
                 Ok(0) | Err(_) => return out,
-                Ok(n) => out.extend_from_slice(&chunk[..n]),
+                Ok(n) => {
+                    out.extend_from_slice(&chunk[..n]);
+                    stream
+                        .set_read_timeout(Some(quiet))
+                        .expect("set read timeout");
+                }
             }
         }
     }

@@ -52,6 +52,14 @@ pub(crate) struct Client {
     pub(crate) want_write: bool,
     /// Whether the running command replied with an error.
     pub(crate) command_failed: bool,
+    /// Since when the output buffer has been above its soft limit.
+    pub(crate) obuf_soft_since: Option<std::time::Instant>,
+    /// A decoded request held back while clients are paused.
+    pub(crate) held: Option<Request>,
+    /// Whether this client is a MONITOR.
+    pub(crate) monitor: bool,
+    /// Blocking commands: whether the client waits, and what for.
+    pub(crate) block: crate::blocking::BlockState,
 }
 
 impl Client {
@@ -86,6 +94,10 @@ impl Client {
             shard_channels: Default::default(),
             want_write: false,
             command_failed: false,
+            obuf_soft_since: None,
+            held: None,
+            monitor: false,
+            block: crate::blocking::BlockState::default(),
         }
     }
 

@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod alloc;
+mod blocking;
 mod client;
 mod commands;
 mod config;
@@ -120,6 +121,12 @@ fn serve(config: Config) -> std::io::Result<()> {
     }
     .clamp(1, 64);
     let shared = Arc::new(Shared::new(store, config));
+    shared
+        .store
+        .set_notifier(Arc::new(pubsub::KeyspacePublisher {
+            shared: Arc::downgrade(&shared),
+        }));
+    pubsub::apply_notify_flags(&shared);
     alloc::mark_startup();
     alloc::update_peak();
     let handles = net::start_workers(&shared, &listeners, workers)?;

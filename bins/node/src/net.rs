@@ -20,6 +20,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use parking_lot::Mutex;
 
+use crate::blocking::{self, Timers};
 use crate::client::Client;
 use crate::commands;
 use crate::log;
@@ -102,6 +103,7 @@ pub(crate) fn start_workers(
             mine.push(l);
         }
         let shared = Arc::clone(shared);
+        let limits = shared.config.read().client_output_buffer_limits();
         let handle = std::thread::Builder::new()
             .name(format!("worker-{index}"))
             .spawn(move || {
@@ -113,7 +115,9 @@ pub(crate) fn start_workers(
                     inbox: rx,
                     clients: Vec::new(),
                     tokens: std::collections::HashMap::new(),
+                    obuf_limits: limits,
                     free: Vec::new(),
+                    timers: Timers::default(),
                 };
                 if let Err(e) = worker.run() {
                     log::warning(&format!("worker {index} stopped: {e}"));
@@ -134,7 +138,12 @@ struct Worker {
     clients: Vec<Option<Client>>,
     /// Tokens by client id.
     tokens: std::collections::HashMap<u64, usize>,
+    /// `client-output-buffer-limit` (normal, replica, pubsub), refreshed
+    /// by the cron.
+    obuf_limits: [crate::config::ClientBufferLimit; 3],
     free: Vec<usize>,
+    /// Deadlines of this worker's blocked clients.
+    timers: Timers,
 }
 
 impl Worker {
@@ -144,7 +153,7 @@ impl Worker {
         loop {
             let hz = self.shared.config.read().hz().clamp(1, 500);
             let period = Duration::from_millis(1000 / u64::from(hz));
-            match self.poll.poll(&mut events, Some(period)) {
+            match self.poll.poll(&mut events, Some(self.timers.wait(period))) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -165,6 +174,7 @@ impl Worker {
                     }
                 }
             }
+            self.time_out_blocked();
             if self.shared.shutdown.load(Ordering::Relaxed) {
                 return Ok(());
             }
@@ -178,6 +188,21 @@ impl Worker {
     /// Periodic work: the active expire cycle (worker 0 only, as Redis runs
     /// it from its single cron) and client timeouts.
     fn cron(&mut self, period: Duration) {
+        self.obuf_limits = self.shared.config.read().client_output_buffer_limits();
+        // Clients held by CLIENT PAUSE try again.
+        let held: Vec<usize> = self
+            .clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.as_ref().is_some_and(|c| c.held.is_some()))
+            .map(|(i, _)| i)
+            .collect();
+        for t in held {
+            if let Some(Some(c)) = self.clients.get_mut(t) {
+                process(&self.shared, c);
+            }
+            self.flush(t);
+        }
         if self.index == 0 {
             // Redis spends at most 25% of the cron period expiring keys.
             self.shared.store.active_expire_cycle(period / 4);
@@ -193,6 +218,7 @@ impl Worker {
                 .filter_map(|(i, c)| c.as_ref().map(|c| (i, c)))
                 .filter(|(_, c)| {
                     c.meta.subscriptions.load(Ordering::Relaxed) == 0
+                        && !c.block.is_blocked()
                         && now.saturating_sub(c.meta.last_interaction_ms.load(Ordering::Relaxed))
                             > timeout * 1000
                 })
@@ -227,14 +253,54 @@ impl Worker {
                         self.flush(t);
                     }
                 }
+                WorkerMsg::Output { client, bytes } => {
+                    if let Some(t) = self.token_of(client) {
+                        if let Some(Some(c)) = self.clients.get_mut(t) {
+                            c.wbuf.extend_from_slice(&bytes);
+                        }
+                        self.flush(t);
+                    }
+                }
                 WorkerMsg::Kill { client } => {
                     if let Some(t) = self.token_of(client) {
                         self.close(t);
                     }
                 }
                 WorkerMsg::Shutdown => self.shared.shutdown.store(true, Ordering::Relaxed),
+                WorkerMsg::Unblocked {
+                    client,
+                    token,
+                    reply,
+                } => {
+                    if let Some(Some(c)) = self.clients.get_mut(token) {
+                        if c.id() == client && blocking::resume(c, &mut self.timers, &reply) {
+                            self.resume(token);
+                        }
+                    }
+                }
             }
         }
+    }
+
+    /// Ends the waits of blocked clients whose timeout passed.
+    fn time_out_blocked(&mut self) {
+        for (id, token) in self.timers.due() {
+            if let Some(Some(c)) = self.clients.get_mut(token) {
+                if c.id() == id && blocking::time_out(&self.shared, c, &mut self.timers) {
+                    self.resume(token);
+                }
+            }
+        }
+    }
+
+    /// Runs the commands a client sent while it was blocked, and writes.
+    fn resume(&mut self, token: usize) {
+        let shared = Arc::clone(&self.shared);
+        if let Some(Some(c)) = self.clients.get_mut(token) {
+            process(&shared, c);
+            self.timers.schedule(c);
+        }
+        self.flush(token);
     }
 
     fn token_of(&self, id: u64) -> Option<usize> {
@@ -307,6 +373,7 @@ impl Worker {
                 obl: AtomicUsize::new(0),
                 killed: AtomicBool::new(false),
                 no_evict: AtomicBool::new(false),
+                blocked: AtomicBool::new(false),
             });
             let (auth_required, max_bulk) = {
                 let cfg = shared.config.read();
@@ -322,7 +389,9 @@ impl Worker {
                 .connected_clients
                 .fetch_add(1, Ordering::Relaxed);
             if let Some(slot) = self.clients.get_mut(token) {
-                *slot = Some(Client::new(meta, stream, auth_required, max_bulk));
+                let mut client = Client::new(meta, stream, auth_required, max_bulk);
+                client.block.token = token;
+                *slot = Some(client);
             }
         }
     }
@@ -377,6 +446,7 @@ impl Worker {
             }
         }
         process(&shared, client);
+        self.timers.schedule(client);
         if closed {
             self.close(token);
         } else {
@@ -411,6 +481,31 @@ impl Worker {
         }
         let pending = !client.wbuf.is_empty();
         client.meta.obl.store(client.wbuf.len(), Ordering::Relaxed);
+        // client-output-buffer-limit: pub/sub clients have their own class.
+        let class = usize::from(client.subscriptions() > 0) * 2;
+        if let Some(limit) = self.obuf_limits.get(class) {
+            let len = client.wbuf.len() as u64;
+            let over_hard = limit.hard_bytes > 0 && len > limit.hard_bytes;
+            let over_soft = limit.soft_bytes > 0 && len > limit.soft_bytes;
+            let since = if over_soft {
+                *client.obuf_soft_since.get_or_insert_with(Instant::now)
+            } else {
+                Instant::now()
+            };
+            if !over_soft {
+                client.obuf_soft_since = None;
+            }
+            let soft_expired = over_soft && since.elapsed().as_secs() as i64 >= limit.soft_seconds;
+            if over_hard || soft_expired {
+                log::warning(&format!(
+                    "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    client.id(),
+                    client.meta.addr
+                ));
+                self.close(token);
+                return;
+            }
+        }
         if !pending && client.close_after_reply {
             self.close(token);
             return;
@@ -443,6 +538,7 @@ impl Worker {
             return;
         };
         let _ = self.poll.registry().deregister(&mut client.stream);
+        self.timers.unschedule(&client);
         commands::on_disconnect(&self.shared, &mut client);
         self.shared.clients.write().remove(&client.id());
         self.tokens.remove(&client.id());
@@ -463,8 +559,24 @@ fn process(shared: &Shared, client: &mut Client) {
             rbuf.clear();
             break;
         }
+        if client.block.is_blocked() {
+            // A blocked client's next commands wait until it is unblocked.
+            break;
+        }
+        if let Some(held) = client.held.take() {
+            if commands::paused_for(shared, client, &held) {
+                client.held = Some(held);
+                break;
+            }
+            commands::dispatch(shared, client, &held);
+            continue;
+        }
         match client.decoder.decode_into(&mut rbuf, &mut req) {
             Ok(true) => {
+                if commands::paused_for(shared, client, &req) {
+                    client.held = Some(req.clone());
+                    break;
+                }
                 commands::dispatch(shared, client, &req);
             }
             Ok(false) => break,

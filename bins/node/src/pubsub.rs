@@ -135,3 +135,54 @@ impl Registry {
         self.patterns.read().len()
     }
 }
+
+/// Publishes the store's keyspace events on Redis' channels:
+/// `__keyspace@<db>__:<key>` (message: the event) when `K` is enabled and
+/// `__keyevent@<db>__:<event>` (message: the key) when `E` is.
+#[derive(Debug)]
+pub(crate) struct KeyspacePublisher {
+    pub(crate) shared: std::sync::Weak<Shared>,
+}
+
+impl ferrodis_store::notify::Notify for KeyspacePublisher {
+    fn notify(&self, db: usize, _class: u32, event: &str, key: &[u8]) {
+        use ferrodis_store::notify::class;
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        let mask = shared
+            .store
+            .settings()
+            .notify_mask
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if mask & class::KEYSPACE != 0 {
+            let mut channel = format!("__keyspace@{db}__:").into_bytes();
+            channel.extend_from_slice(key);
+            shared
+                .pubsub
+                .publish(&shared, Kind::Channel, &channel, event.as_bytes());
+        }
+        if mask & class::KEYEVENT != 0 {
+            let channel = format!("__keyevent@{db}__:{event}");
+            shared
+                .pubsub
+                .publish(&shared, Kind::Channel, channel.as_bytes(), key);
+        }
+    }
+}
+
+/// Applies `notify-keyspace-events` to the store.
+pub(crate) fn apply_notify_flags(shared: &Shared) {
+    let flags = shared
+        .config
+        .read()
+        .get_str("notify-keyspace-events")
+        .unwrap_or_default()
+        .to_owned();
+    let mask = ferrodis_store::notify::parse_flags(&flags).unwrap_or(0);
+    shared
+        .store
+        .settings()
+        .notify_mask
+        .store(mask, std::sync::atomic::Ordering::Relaxed);
+}

@@ -36,6 +36,8 @@ pub(crate) struct ClientMeta {
     pub(crate) killed: AtomicBool,
     /// CLIENT NO-EVICT state, reported in flags.
     pub(crate) no_evict: AtomicBool,
+    /// Waiting in a blocking command (flag `b`).
+    pub(crate) blocked: AtomicBool,
 }
 
 /// Server-wide counters for INFO.
@@ -61,10 +63,19 @@ pub(crate) enum WorkerMsg {
         channel: bytes::Bytes,
         message: bytes::Bytes,
     },
+    /// Raw bytes for a client's output (MONITOR lines).
+    Output { client: u64, bytes: bytes::Bytes },
     /// Look at the client's `killed` flag.
     Kill { client: u64 },
     /// Stop serving: the server is shutting down.
     Shutdown,
+    /// A blocked client's wait is over (served, or CLIENT UNBLOCK): send it
+    /// `reply` and run its next commands.
+    Unblocked {
+        client: u64,
+        token: usize,
+        reply: bytes::Bytes,
+    },
 }
 
 /// A worker's inbox.
@@ -100,8 +111,13 @@ pub(crate) struct Shared {
     pub(crate) pause_until_ms: AtomicU64,
     pub(crate) pause_writes_only: AtomicBool,
     pub(crate) pubsub: crate::pubsub::Registry,
+    /// MONITOR clients: (client id, worker).
+    pub(crate) monitors: RwLock<Vec<(u64, usize)>>,
+    pub(crate) monitor_count: AtomicUsize,
     /// Error replies by error code (`INFO errorstats`).
     pub(crate) error_stats: Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Clients waiting in blocking commands.
+    pub(crate) blocking: crate::blocking::Registry,
 }
 
 impl Shared {
@@ -123,6 +139,9 @@ impl Shared {
             pause_writes_only: AtomicBool::new(false),
             pubsub: crate::pubsub::Registry::default(),
             error_stats: Mutex::new(std::collections::BTreeMap::new()),
+            monitors: RwLock::new(Vec::new()),
+            monitor_count: AtomicUsize::new(0),
+            blocking: crate::blocking::Registry::default(),
         }
     }
 

@@ -4,9 +4,34 @@
 //! writing the version Redis 7.0 loads), the `DUMP`/`RESTORE` payload, and the
 //! multi-part append-only file (manifest, base and incremental files).
 //!
-//! What it will hold (the persistence issue fills it in): encoders and
-//! decoders over byte slices and `Read`/`Write`, CRC64 (Jones) checksums, LZF
-//! compression, and the AOF manifest format.
+//! Today it holds the RDB object encoding and the `DUMP` payload built on
+//! it; the RDB file and the AOF arrive with the persistence issue.
+//!
+//! ```
+//! use ferrodis_persist::{EncodeOptions, Encoding, RdbObject, RdbValue};
+//!
+//! let obj = RdbObject {
+//!     value: RdbValue::Hash(vec![(b"field".to_vec(), b"42".to_vec())]),
+//!     encoding: Encoding::Compact,
+//! };
+//! let payload = obj.to_dump(&EncodeOptions::default());
+//! assert_eq!(RdbObject::from_dump(&payload), Ok(obj));
+//! ```
+//!
+//! # Layout
+//!
+//! - `object`: [`RdbValue`], [`RdbObject`] and the RDB object types: what
+//!   `rdbSaveObject` writes and `rdbLoadObject` reads.
+//! - `dump`: the `DUMP` payload (object, RDB version, CRC64).
+//! - `primitives`: length prefixes, strings (integer and LZF encodings),
+//!   doubles.
+//! - `listpack`, `intset`, `ziplist`, `zipmap`: the compact encodings
+//!   (ziplist and zipmap read only).
+//! - [`lzf`] and [`crc64`](mod@crc64): compression and checksum, as Redis
+//!   computes them.
+//! - `num`: integers and doubles as text, as Redis formats them.
+//!
+//! The byte layouts are drawn in `docs/formats/rdb.md`.
 //!
 //! ## Architecture invariants
 //!
@@ -15,4 +40,32 @@
 //!   input: every malformed file is a typed error naming the offset.
 //! - Sans-IO where it can be: the node owns files, fsync policy and
 //!   background threads.
+//! - No dependency on `ferrodis-store`: values cross the boundary as
+//!   [`RdbValue`], and the store converts.
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+pub mod crc64;
+mod dump;
+mod error;
+mod intset;
+mod listpack;
+pub mod lzf;
+mod num;
+mod object;
+mod primitives;
+mod ziplist;
+mod zipmap;
+
+pub use dump::{verify, FOOTER_SIZE, RDB_VERSION};
+pub use error::{Corruption, DumpError, RdbError};
+pub use object::{
+    encode_list, EncodeOptions, Encoding, RdbObject, RdbValue, QUICKLIST_NODE_PACKED,
+    QUICKLIST_NODE_PLAIN, TYPE_HASH, TYPE_HASH_LISTPACK, TYPE_HASH_ZIPLIST, TYPE_HASH_ZIPMAP,
+    TYPE_LIST, TYPE_LIST_QUICKLIST, TYPE_LIST_QUICKLIST_2, TYPE_LIST_ZIPLIST, TYPE_MODULE,
+    TYPE_MODULE_2, TYPE_SET, TYPE_SET_INTSET, TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2,
+    TYPE_STRING, TYPE_ZSET, TYPE_ZSET_2, TYPE_ZSET_LISTPACK, TYPE_ZSET_ZIPLIST,
+};

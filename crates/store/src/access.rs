@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 
 use crate::error::StoreError;
 use crate::keyspace::SlotTable;
+use crate::notify::class;
 use crate::store::Db;
 use crate::value::{Entry, Value};
 
@@ -32,6 +33,7 @@ impl Db<'_> {
         let (entry, expired) = table.live_mut(key, self.now);
         if expired {
             self.store.stats().expired();
+            self.notify(class::EXPIRED, "expired", key);
         }
         let stats = self.store.stats();
         match (&entry, access) {
@@ -40,6 +42,7 @@ impl Db<'_> {
             }
             (None, Access::Read) => {
                 stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
+                self.notify(class::KEY_MISS, "keymiss", key);
             }
             _ => {}
         }
@@ -48,6 +51,17 @@ impl Db<'_> {
             entry.lru = self.touched_stamp(entry.lru);
         }
         Some(entry)
+    }
+
+    /// Stores `entry` under `key`, reporting Redis' `new` event when the key
+    /// did not exist. Every key creation goes through here.
+    #[inline]
+    pub(crate) fn put(&self, table: &mut SlotTable, key: &[u8], entry: Entry) -> Option<Entry> {
+        let old = table.insert(key, entry);
+        if old.is_none() {
+            self.notify(class::NEW, "new", key);
+        }
+        old
     }
 
     /// A new entry stamped with the current LRU clock (or LFU data; an

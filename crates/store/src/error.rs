@@ -49,6 +49,9 @@ pub enum StoreError {
     /// An invalid expire time was given.
     #[error("ERR invalid expire time in '{0}' command")]
     InvalidExpireTime(&'static str),
+    /// A `RESTORE` payload holds a value this store cannot hold.
+    #[error("ERR Bad data format")]
+    BadDataFormat,
     /// The `BUSYKEY` error of RESTORE and COPY.
     #[error("BUSYKEY Target key name already exists.")]
     BusyKey,

@@ -289,6 +289,24 @@ impl Db<'_> {
         }
     }
 
+    /// The `lru` field RESTORE's `IDLETIME` or `FREQ` asks for, if the
+    /// current policy uses it (Redis' `objectSetLRUOrLFU`): under LFU the
+    /// counter, stamped now; otherwise an access `idle` seconds ago on the
+    /// wrapping LRU clock.
+    pub(crate) fn restored_stamp(&self, idle: Option<u64>, freq: Option<u8>) -> Option<u32> {
+        if self.store.settings().maxmemory_policy().is_lfu() {
+            return freq.map(|f| (lfu_minutes(self.now) << 8) | u32::from(f));
+        }
+        let idle = idle?.min(u64::from(LRU_CLOCK_MAX));
+        let clock = u64::from(lru_clock(self.now));
+        let at = if clock >= idle {
+            clock - idle
+        } else {
+            clock + u64::from(LRU_CLOCK_MAX) - idle
+        };
+        Some(at as u32)
+    }
+
     /// Whether small integers are shared objects in Redis under the current
     /// settings: not when a limit is set with a policy that needs per-key
     /// access data (Redis' `MAXMEMORY_FLAG_NO_SHARED_INTEGERS`).
@@ -471,11 +489,21 @@ impl Store {
                     .map(|(k, _)| k.clone());
                 if let Some(key) = key {
                     table.remove(&key);
+                    drop(table);
+                    self.notify_evicted(index, &key);
                     return true;
                 }
             }
         }
         false
+    }
+
+    /// Reports Redis' `evicted` keyspace event (class `e`), outside any
+    /// table lock.
+    fn notify_evicted(&self, db: usize, key: &[u8]) {
+        if let Ok(handle) = self.db(db) {
+            handle.notify(crate::notify::class::EVICTED, "evicted", key);
+        }
     }
 
     /// The score of `entry` under `policy`: higher is evicted first.
@@ -545,6 +573,8 @@ impl Store {
                     .is_some_and(|e| !policy.volatile_only() || e.expire_at != 0);
                 if evictable {
                     table.remove(&c.key);
+                    drop(table);
+                    self.notify_evicted(c.db, &c.key);
                     return true;
                 }
             }

@@ -15,6 +15,7 @@ use crate::access::{expect_type, Access};
 use crate::dict::Dict;
 use crate::error::StoreError;
 use crate::glob::glob_match;
+use crate::notify::class;
 use crate::smallbytes::SmallBytes;
 use crate::store::Db;
 use crate::strings::{format_float, parse_float};
@@ -329,7 +330,7 @@ impl Db<'_> {
                 let (out, _) = f(&mut hash)?;
                 if !hash.is_empty() {
                     let entry = self.entry(Value::Hash(Box::new(hash)));
-                    table.insert(key, entry);
+                    self.put(&mut table, key, entry);
                 }
                 Ok(out)
             }
@@ -340,23 +341,31 @@ impl Db<'_> {
     /// fields were added (fields that existed are overwritten).
     pub fn hset(&self, key: &[u8], pairs: &[(&[u8], &[u8])]) -> Result<usize, StoreError> {
         let limits = self.hash_limits();
-        self.write_hash(key, |h| {
+        let result = self.write_hash(key, |h| {
             let added = pairs.iter().filter(|(f, v)| h.set(f, v, limits)).count();
             Ok((added, !pairs.is_empty()))
-        })
+        });
+        if result.is_ok() && !pairs.is_empty() {
+            self.notify(class::HASH, "hset", key);
+        }
+        result
     }
 
     /// `HSETNX key field value`: sets the field only if it does not exist;
     /// returns whether it did.
     pub fn hsetnx(&self, key: &[u8], field: &[u8], value: &[u8]) -> Result<bool, StoreError> {
         let limits = self.hash_limits();
-        self.write_hash(key, |h| {
+        let result = self.write_hash(key, |h| {
             if h.get(field).is_some() {
                 return Ok((false, false));
             }
             h.set(field, value, limits);
             Ok((true, true))
-        })
+        });
+        if result == Ok(true) {
+            self.notify(class::HASH, "hset", key);
+        }
+        result
     }
 
     /// `HGET key field`.
@@ -416,10 +425,17 @@ impl Db<'_> {
                 }
             }
         }
-        if h.is_empty() {
+        let emptied = h.is_empty();
+        if emptied {
             table.remove(key);
         } else if removed > 0 {
             table.touch(key);
+        }
+        if removed > 0 {
+            self.notify(class::HASH, "hdel", key);
+        }
+        if emptied {
+            self.notify(class::GENERIC, "del", key);
         }
         Ok(removed)
     }
@@ -443,7 +459,7 @@ impl Db<'_> {
     /// 0; a value that is not an integer is `HashValueNotInteger`.
     pub fn hincrby(&self, key: &[u8], field: &[u8], delta: i64) -> Result<i64, StoreError> {
         let limits = self.hash_limits();
-        self.write_hash(key, |h| {
+        let result = self.write_hash(key, |h| {
             let current = match h.get(field) {
                 None => 0,
                 Some(v) => ferrodis_resp::parse_i64(v).ok_or(StoreError::HashValueNotInteger)?,
@@ -451,7 +467,11 @@ impl Db<'_> {
             let next = current.checked_add(delta).ok_or(StoreError::Overflow)?;
             h.set(field, next.to_string().as_bytes(), limits);
             Ok((next, true))
-        })
+        });
+        if result.is_ok() {
+            self.notify(class::HASH, "hincrby", key);
+        }
+        result
     }
 
     /// `HINCRBYFLOAT key field delta`: the new value as Redis prints it. A
@@ -464,7 +484,7 @@ impl Db<'_> {
         delta: f64,
     ) -> Result<Vec<u8>, StoreError> {
         let limits = self.hash_limits();
-        self.write_hash(key, |h| {
+        let result = self.write_hash(key, |h| {
             let current = match h.get(field) {
                 None => 0.0,
                 Some(v) => parse_float(v).ok_or(StoreError::HashValueNotFloat)?,
@@ -476,7 +496,11 @@ impl Db<'_> {
             let text = format_float(next).into_bytes();
             h.set(field, &text, limits);
             Ok((text, true))
-        })
+        });
+        if result.is_ok() {
+            self.notify(class::HASH, "hincrbyfloat", key);
+        }
+        result
     }
 
     /// `HRANDFIELD key`: a random field, `None` for a missing key.

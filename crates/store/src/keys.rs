@@ -7,6 +7,7 @@ use crate::access::Access;
 use crate::error::StoreError;
 use crate::glob::glob_match;
 use crate::keyspace::WatchFlag;
+use crate::notify::class;
 use crate::store::Db;
 use crate::value::{StrValue, Value, ValueType};
 
@@ -61,7 +62,12 @@ impl Db<'_> {
         keys.iter()
             .filter(|k| {
                 let mut table = self.keys.lock(k);
-                self.live(&mut table, k, Access::Peek).is_some() && table.remove(k).is_some()
+                let removed =
+                    self.live(&mut table, k, Access::Peek).is_some() && table.remove(k).is_some();
+                if removed {
+                    self.notify(class::GENERIC, "del", k);
+                }
+                removed
             })
             .count()
     }
@@ -116,8 +122,10 @@ impl Db<'_> {
         }
         if at_ms <= self.now {
             table.remove(key);
+            self.notify(class::GENERIC, "del", key);
         } else {
             table.set_expire(key, at_ms);
+            self.notify(class::GENERIC, "expire", key);
         }
         true
     }
@@ -136,7 +144,11 @@ impl Db<'_> {
     pub fn persist(&self, key: &[u8]) -> bool {
         let mut table = self.keys.lock(key);
         match self.live(&mut table, key, Access::Write) {
-            Some(e) if e.expire_at != 0 => table.set_expire(key, 0),
+            Some(e) if e.expire_at != 0 => {
+                table.set_expire(key, 0);
+                self.notify(class::GENERIC, "persist", key);
+                true
+            }
             _ => false,
         }
     }
@@ -168,8 +180,10 @@ impl Db<'_> {
         }
         let entry = locked.table(src).and_then(|t| t.remove(src));
         if let (Some(entry), Some(dst_table)) = (entry, locked.table(dst)) {
-            dst_table.insert(dst, entry);
+            self.put(dst_table, dst, entry);
         }
+        self.notify(class::GENERIC, "rename_from", src);
+        self.notify(class::GENERIC, "rename_to", dst);
         Ok(true)
     }
 
@@ -293,7 +307,8 @@ impl Db<'_> {
         }
         let mut entry = entry;
         entry.lru = self.fresh_stamp();
-        table.insert(dst, entry);
+        dst_db.put(&mut table, dst, entry);
+        dst_db.notify(class::GENERIC, "copy_to", dst);
         Ok(true)
     }
 
@@ -322,7 +337,9 @@ impl Db<'_> {
             return Ok(false);
         }
         if let Some(entry) = src_table.remove(key) {
-            dst_table.insert(key, entry);
+            dst_db.put(dst_table, key, entry);
+            self.notify(class::GENERIC, "move_from", key);
+            dst_db.notify(class::GENERIC, "move_to", key);
         }
         Ok(true)
     }

@@ -31,6 +31,8 @@
 //! - `value`: the value types and the per-key entry.
 //! - `strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`: the typed
 //!   operations, grouped like Redis' commands, each with its value type.
+//! - `dump`: `DUMP`/`RESTORE` conversions to and from the RDB value
+//!   model of `ferrodis-persist`.
 //! - `dict`: a chained hash table with incremental rehashing and Redis'
 //!   SCAN cursor, used for the keyspace and large collections.
 //! - `zset`: the ordered index of sorted sets.
@@ -48,7 +50,9 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod bits;
 pub mod dict;
+mod dump;
 mod error;
 mod evict;
 pub mod glob;
@@ -56,6 +60,7 @@ mod hashes;
 mod keys;
 mod keyspace;
 mod lists;
+pub mod notify;
 mod sets;
 mod smallbytes;
 mod store;
@@ -64,12 +69,17 @@ mod value;
 pub mod zset;
 mod zsets;
 
+pub use bits::{
+    BitOp, BitRange, BitUnit, BitfieldOp, BitfieldOverflow, BitfieldType, Lcs, LcsMatch, LcsQuery,
+};
+pub use dump::RestoreOptions;
 pub use error::StoreError;
 pub use evict::{lfu_decayed, lfu_log_incr, EvictionPolicy, LFU_INIT_VAL};
+pub use ferrodis_persist::{EncodeOptions, Encoding, RdbObject, RdbValue};
 pub use hashes::{FieldValues, HashScan, HashValue};
 pub use keys::{ExpireCondition, ObjectInfo, Ttl};
 pub use keyspace::WatchFlag;
-pub use lists::ListValue;
+pub use lists::{KeyElements, ListEnd, ListValue};
 pub use sets::{SetScan, SetValue};
 pub use smallbytes::{SmallBytes, INLINE_CAPACITY};
 pub use store::{Clock, Db, ManualClock, Settings, Stats, Store, StoreBuilder, SystemClock};

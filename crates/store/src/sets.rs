@@ -19,6 +19,7 @@ use crate::error::StoreError;
 use crate::glob::glob_match;
 use crate::hashes::{partial_shuffle, pick_indices};
 use crate::keyspace::Locked;
+use crate::notify::class;
 use crate::smallbytes::SmallBytes;
 use crate::store::Db;
 use crate::value::{itoa_buf, Value};
@@ -359,6 +360,7 @@ impl Db<'_> {
     fn modify_set<R>(
         &self,
         key: &[u8],
+        event: &str,
         missing: R,
         f: impl FnOnce(&mut SetValue) -> (R, bool),
     ) -> Result<R, StoreError> {
@@ -368,10 +370,17 @@ impl Db<'_> {
         };
         let set = expect_type!(e, Set)?;
         let (out, changed) = f(set);
-        if set.is_empty() {
+        let emptied = set.is_empty();
+        if emptied {
             table.remove(key);
         } else if changed {
             table.touch(key);
+        }
+        if changed {
+            self.notify(class::SET, event, key);
+        }
+        if emptied {
+            self.notify(class::GENERIC, "del", key);
         }
         Ok(out)
     }
@@ -386,6 +395,7 @@ impl Db<'_> {
                 let added = members.iter().filter(|m| set.insert(m, max)).count();
                 if added > 0 {
                     table.touch(key);
+                    self.notify(class::SET, "sadd", key);
                 }
                 Ok(added)
             }
@@ -394,7 +404,8 @@ impl Db<'_> {
                 let added = members.iter().filter(|m| set.insert(m, max)).count();
                 if added > 0 {
                     let entry = self.entry(Value::Set(Box::new(set)));
-                    table.insert(key, entry);
+                    self.put(&mut table, key, entry);
+                    self.notify(class::SET, "sadd", key);
                 }
                 Ok(added)
             }
@@ -404,7 +415,7 @@ impl Db<'_> {
     /// `SREM key member [member ...]`: how many members were removed. The
     /// key is deleted when its last member goes.
     pub fn srem(&self, key: &[u8], members: &[&[u8]]) -> Result<usize, StoreError> {
-        self.modify_set(key, 0, |set| {
+        self.modify_set(key, "srem", 0, |set| {
             let mut removed = 0;
             for m in members {
                 if set.remove(m) {
@@ -446,7 +457,7 @@ impl Db<'_> {
     /// `SPOP key`: removes and returns a random member.
     pub fn spop(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let mut rng = || self.store.random();
-        self.modify_set(key, None, |set| {
+        self.modify_set(key, "spop", None, |set| {
             let m = set.random_elem(&mut rng).map(Elem::to_vec);
             if let Some(m) = &m {
                 set.remove(m);
@@ -461,7 +472,7 @@ impl Db<'_> {
     pub fn spop_count(&self, key: &[u8], count: usize) -> Result<Vec<Vec<u8>>, StoreError> {
         let max = self.max_intset();
         let mut rng = || self.store.random();
-        self.modify_set(key, Vec::new(), |set| {
+        self.modify_set(key, "spop", Vec::new(), |set| {
             if count == 0 {
                 return (Vec::new(), false);
             }
@@ -544,6 +555,10 @@ impl Db<'_> {
             } else {
                 table.touch(src);
             }
+            self.notify(class::SET, "srem", src);
+            if now_empty {
+                self.notify(class::GENERIC, "del", src);
+            }
         }
         let added =
             locked_set(self, &mut locked, dst, Access::Peek)?.map(|set| set.insert(member, max));
@@ -555,9 +570,12 @@ impl Db<'_> {
                     let mut set = SetValue::new();
                     set.insert(member, max);
                     let entry = self.entry(Value::Set(Box::new(set)));
-                    table.insert(dst, entry);
+                    self.put(table, dst, entry);
                 }
             }
+        }
+        if added != Some(false) {
+            self.notify(class::SET, "sadd", dst);
         }
         Ok(true)
     }
@@ -660,7 +678,13 @@ impl Db<'_> {
 
     /// Stores `result` at `dst`, replacing whatever was there (and its
     /// TTL), or deletes `dst` when `result` is empty. Returns its size.
-    fn store_set(&self, locked: &mut Locked<'_>, dst: &[u8], result: SetValue) -> usize {
+    fn store_set(
+        &self,
+        locked: &mut Locked<'_>,
+        dst: &[u8],
+        result: SetValue,
+        event: &str,
+    ) -> usize {
         let Some(table) = locked.table(dst) else {
             return 0;
         };
@@ -669,10 +693,12 @@ impl Db<'_> {
         if n == 0 {
             if exists {
                 table.remove(dst);
+                self.notify(class::GENERIC, "del", dst);
             }
         } else {
             let entry = self.entry(Value::Set(Box::new(result)));
-            table.insert(dst, entry);
+            self.put(table, dst, entry);
+            self.notify(class::SET, event, dst);
         }
         n
     }
@@ -701,7 +727,7 @@ impl Db<'_> {
         for m in &members {
             result.insert(m, max);
         }
-        Ok(self.store_set(&mut locked, dst, result))
+        Ok(self.store_set(&mut locked, dst, result, "sinterstore"))
     }
 
     /// `SUNION key [key ...]`: the members of any of the sets.
@@ -715,7 +741,7 @@ impl Db<'_> {
     pub fn sunionstore(&self, dst: &[u8], keys: &[&[u8]]) -> Result<usize, StoreError> {
         let mut locked = self.keys.lock_many(keys.iter().copied().chain([dst]));
         let result = self.union_set(&mut locked, keys)?;
-        Ok(self.store_set(&mut locked, dst, result))
+        Ok(self.store_set(&mut locked, dst, result, "sunionstore"))
     }
 
     /// `SDIFF key [key ...]`: the members of the first set that are in none
@@ -730,7 +756,7 @@ impl Db<'_> {
     pub fn sdiffstore(&self, dst: &[u8], keys: &[&[u8]]) -> Result<usize, StoreError> {
         let mut locked = self.keys.lock_many(keys.iter().copied().chain([dst]));
         let result = self.diff_set(&mut locked, keys)?;
-        Ok(self.store_set(&mut locked, dst, result))
+        Ok(self.store_set(&mut locked, dst, result, "sdiffstore"))
     }
 
     /// `SSCAN key cursor [MATCH pattern] [COUNT count]`: one step of a

@@ -86,6 +86,9 @@ impl Stats {
 pub struct Settings {
     /// `proto-max-bulk-len`: the longest string a command may build.
     pub proto_max_bulk_len: AtomicUsize,
+    /// Enabled keyspace event classes (`notify-keyspace-events`, see
+    /// [`crate::notify::parse_flags`]).
+    pub notify_mask: std::sync::atomic::AtomicU32,
     /// `hash-max-listpack-entries`: the most fields a listpack hash holds.
     pub hash_max_listpack_entries: AtomicUsize,
     /// `hash-max-listpack-value`: the longest field or value (bytes) a
@@ -132,6 +135,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             proto_max_bulk_len: AtomicUsize::new(512 * 1024 * 1024),
+            notify_mask: std::sync::atomic::AtomicU32::new(0),
             hash_max_listpack_entries: AtomicUsize::new(128),
             hash_max_listpack_value: AtomicUsize::new(64),
             set_max_intset_entries: AtomicUsize::new(512),
@@ -188,6 +192,7 @@ impl StoreBuilder {
             memory_probe: OnceLock::new(),
             evict_pool: Mutex::new(EvictionPool::default()),
             next_evict_db: AtomicUsize::new(0),
+            notifier: OnceLock::new(),
         }
     }
 }
@@ -221,6 +226,7 @@ pub struct Store {
     pub(crate) evict_pool: Mutex<EvictionPool>,
     /// The database the random policies evict from next.
     pub(crate) next_evict_db: AtomicUsize,
+    notifier: OnceLock<Arc<dyn crate::notify::Notify>>,
 }
 
 impl std::fmt::Debug for Keyspace {
@@ -294,6 +300,17 @@ impl Store {
     /// Settings consulted on every operation.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// Installs the sink for keyspace events (once; later calls are
+    /// ignored and return false). Events flow only for the classes enabled
+    /// in [`Settings::notify_mask`].
+    pub fn set_notifier(&self, sink: Arc<dyn crate::notify::Notify>) -> bool {
+        self.notifier.set(sink).is_ok()
+    }
+
+    pub(crate) fn notifier(&self) -> Option<&Arc<dyn crate::notify::Notify>> {
+        self.notifier.get()
     }
 
     /// Databases that have been used so far, with their index.
@@ -402,18 +419,27 @@ impl Store {
                 continue;
             };
             let now = self.clock.now_ms();
+            let mut deleted = Vec::new();
             let mut table = keys.slot(slot).lock();
             while table.volatile > 0 {
-                let n = expire_sample(&mut table, now, || self.random());
-                removed += n.0;
-                for _ in 0..n.0 {
-                    self.stats.expired();
-                }
-                if n.0 * 4 <= n.1 {
+                let before = deleted.len();
+                let sampled = expire_sample(&mut table, now, || self.random(), &mut deleted);
+                let n = deleted.len() - before;
+                if n * 4 <= sampled {
                     break;
                 }
             }
             drop(table);
+            removed += deleted.len();
+            if !deleted.is_empty() {
+                let handle = self.db(db);
+                for key in &deleted {
+                    self.stats.expired();
+                    if let Ok(handle) = &handle {
+                        handle.notify(crate::notify::class::EXPIRED, "expired", key);
+                    }
+                }
+            }
             if visited % 64 == 0 && start.elapsed() >= budget {
                 break;
             }
@@ -424,8 +450,14 @@ impl Store {
 }
 
 /// Samples up to 20 keys of `table` that have a TTL and deletes the expired
-/// ones. Returns `(deleted, sampled with a TTL)`.
-fn expire_sample(table: &mut SlotTable, now: u64, mut rng: impl FnMut() -> u64) -> (usize, usize) {
+/// ones, appending them to `deleted`. Returns how many keys with a TTL it
+/// looked at.
+fn expire_sample(
+    table: &mut SlotTable,
+    now: u64,
+    mut rng: impl FnMut() -> u64,
+    deleted: &mut Vec<Vec<u8>>,
+) -> usize {
     let sample: Vec<(Vec<u8>, bool)> = table
         .dict
         .sample(20, &mut rng)
@@ -433,12 +465,6 @@ fn expire_sample(table: &mut SlotTable, now: u64, mut rng: impl FnMut() -> u64) 
         .filter(|(_, e)| e.expire_at != 0)
         .map(|(k, e)| (k.to_vec(), e.is_expired(now)))
         .collect();
-    let mut deleted = 0;
-    for (key, expired) in &sample {
-        if *expired && table.remove(key).is_some() {
-            deleted += 1;
-        }
-    }
     if sample.is_empty() && table.volatile > 0 {
         // No volatile key in the sample: look at all of them (the slot is
         // small next to 20 samples per volatile key).
@@ -448,12 +474,19 @@ fn expire_sample(table: &mut SlotTable, now: u64, mut rng: impl FnMut() -> u64) 
             .filter(|(_, e)| e.is_expired(now))
             .map(|(k, _)| k.to_vec())
             .collect();
-        for key in &expired {
-            table.remove(key);
+        let sampled = table.volatile;
+        for key in expired {
+            table.remove(&key);
+            deleted.push(key);
         }
-        return (expired.len(), table.volatile + expired.len());
+        return sampled;
     }
-    (deleted, sample.len())
+    for (key, expired) in sample.iter() {
+        if *expired && table.remove(key).is_some() {
+            deleted.push(key.clone());
+        }
+    }
+    sample.len()
 }
 
 fn flush(keys: &Keyspace) -> usize {

@@ -3,7 +3,7 @@
 
 use crate::access::{check_len, expect_type, Access};
 use crate::error::StoreError;
-use crate::smallbytes::SmallBytes;
+use crate::notify::class;
 use crate::store::Db;
 use crate::value::{StrValue, Value};
 
@@ -122,12 +122,18 @@ impl Db<'_> {
         };
         if expire_at != 0 && expire_at <= now {
             // Already expired: the write is a delete (Redis propagates DEL).
-            table.remove(key);
+            if table.remove(key).is_some() {
+                self.notify(class::GENERIC, "del", key);
+            }
             return Ok(SetOutcome { written: true, old });
         }
         let mut entry = self.entry(Value::String(StrValue::from_bytes(value)));
         entry.expire_at = expire_at;
-        table.insert(key, entry);
+        self.put(&mut table, key, entry);
+        self.notify(class::STRING, "set", key);
+        if expire_at != 0 {
+            self.notify(class::GENERIC, "expire", key);
+        }
         Ok(SetOutcome { written: true, old })
     }
 
@@ -139,6 +145,7 @@ impl Db<'_> {
         };
         let value = expect_type!(entry, String)?.to_vec();
         table.remove(key);
+        self.notify(class::GENERIC, "del", key);
         Ok(Some(value))
     }
 
@@ -152,13 +159,18 @@ impl Db<'_> {
         match ttl {
             GetExTtl::Keep => {}
             GetExTtl::Persist => {
-                table.set_expire(key, 0);
+                if table.dict.get(key).is_some_and(|e| e.expire_at != 0) {
+                    table.set_expire(key, 0);
+                    self.notify(class::GENERIC, "persist", key);
+                }
             }
             GetExTtl::At(at) if at <= self.now => {
                 table.remove(key);
+                self.notify(class::GENERIC, "del", key);
             }
             GetExTtl::At(at) => {
                 table.set_expire(key, at);
+                self.notify(class::GENERIC, "expire", key);
             }
         }
         Ok(Some(value))
@@ -180,17 +192,19 @@ impl Db<'_> {
             None => {
                 check_len(self, value.len())?;
                 let entry = self.entry(Value::String(StrValue::from_bytes(value)));
-                table.insert(key, entry);
+                self.put(&mut table, key, entry);
+                self.notify(class::STRING, "append", key);
                 Ok(value.len())
             }
             Some(e) => {
                 let s = expect_type!(e, String)?;
-                let mut bytes = s.to_vec();
-                check_len(self, bytes.len() + value.len())?;
+                check_len(self, s.len() + value.len())?;
+                // In place: repeated appends are amortized O(1).
+                let bytes = s.make_mut();
                 bytes.extend_from_slice(value);
                 let len = bytes.len();
-                *s = StrValue::Raw(SmallBytes::from(bytes));
                 table.touch(key);
+                self.notify(class::STRING, "append", key);
                 Ok(len)
             }
         }
@@ -202,7 +216,8 @@ impl Db<'_> {
         match self.live(&mut table, key, Access::Write) {
             None => {
                 let entry = self.entry(Value::String(StrValue::Int(delta)));
-                table.insert(key, entry);
+                self.put(&mut table, key, entry);
+                self.notify(class::STRING, "incrby", key);
                 Ok(delta)
             }
             Some(e) => {
@@ -212,10 +227,14 @@ impl Db<'_> {
                     StrValue::Raw(b) => {
                         ferrodis_resp::parse_i64(b).ok_or(StoreError::NotInteger)?
                     }
+                    StrValue::Buf(b) => {
+                        ferrodis_resp::parse_i64(b).ok_or(StoreError::NotInteger)?
+                    }
                 };
                 let next = current.checked_add(delta).ok_or(StoreError::Overflow)?;
                 *s = StrValue::Int(next);
                 table.touch(key);
+                self.notify(class::STRING, "incrby", key);
                 Ok(next)
             }
         }
@@ -246,9 +265,10 @@ impl Db<'_> {
             }
             None => {
                 let e = self.entry(value);
-                table.insert(key, e);
+                self.put(&mut table, key, e);
             }
         }
+        self.notify(class::STRING, "incrbyfloat", key);
         Ok(text.into_bytes())
     }
 
@@ -285,23 +305,30 @@ impl Db<'_> {
     /// `SETRANGE key offset value`: the new length.
     pub fn set_range(&self, key: &[u8], offset: usize, value: &[u8]) -> Result<usize, StoreError> {
         let mut table = self.keys.lock(key);
-        let entry = self.live(&mut table, key, Access::Write);
-        let mut bytes = match &entry {
-            None if value.is_empty() => return Ok(0),
-            None => Vec::new(),
-            Some(e) => match &e.value {
-                Value::String(s) => s.to_vec(),
-                #[allow(unreachable_patterns)]
-                _ => return Err(StoreError::WrongType),
-            },
+        let end = offset.checked_add(value.len());
+        let Some(e) = self.live(&mut table, key, Access::Write) else {
+            if value.is_empty() {
+                return Ok(0);
+            }
+            let end = end.ok_or(StoreError::StringTooLong)?;
+            check_len(self, end)?;
+            let mut bytes = vec![0; end];
+            if let Some(dst) = bytes.get_mut(offset..end) {
+                dst.copy_from_slice(value);
+            }
+            let entry = self.entry(Value::String(StrValue::Buf(bytes)));
+            self.put(&mut table, key, entry);
+            self.notify(class::STRING, "setrange", key);
+            return Ok(end);
         };
+        let s = expect_type!(e, String)?;
         if value.is_empty() {
-            return Ok(bytes.len());
+            return Ok(s.len());
         }
-        let end = offset
-            .checked_add(value.len())
-            .ok_or(StoreError::StringTooLong)?;
+        let end = end.ok_or(StoreError::StringTooLong)?;
         check_len(self, end)?;
+        // In place, growing with zero bytes as Redis does.
+        let bytes = s.make_mut();
         if bytes.len() < end {
             bytes.resize(end, 0);
         }
@@ -309,17 +336,8 @@ impl Db<'_> {
             dst.copy_from_slice(value);
         }
         let len = bytes.len();
-        let value = Value::String(StrValue::Raw(SmallBytes::from(bytes)));
-        match entry {
-            Some(e) => {
-                e.value = value;
-                table.touch(key);
-            }
-            None => {
-                let e = self.entry(value);
-                table.insert(key, e);
-            }
-        }
+        table.touch(key);
+        self.notify(class::STRING, "setrange", key);
         Ok(len)
     }
 
@@ -335,7 +353,8 @@ impl Db<'_> {
         for (k, v) in pairs {
             if let Some(table) = locked.table(k) {
                 let entry = self.entry(Value::String(StrValue::from_bytes(v)));
-                table.insert(k, entry);
+                self.put(table, k, entry);
+                self.notify(class::STRING, "set", k);
             }
         }
     }
@@ -353,7 +372,8 @@ impl Db<'_> {
         for (k, v) in pairs {
             if let Some(table) = locked.table(k) {
                 let entry = self.entry(Value::String(StrValue::from_bytes(v)));
-                table.insert(k, entry);
+                self.put(table, k, entry);
+                self.notify(class::STRING, "set", k);
             }
         }
         true

@@ -14,6 +14,10 @@ pub enum StrValue {
     Int(i64),
     /// Any other bytes.
     Raw(SmallBytes),
+    /// A string modified in place (APPEND, SETRANGE, SETBIT, BITFIELD),
+    /// with room to grow, so repeated appends cost amortized O(1) like
+    /// Redis' `raw` strings.
+    Buf(Vec<u8>),
 }
 
 impl StrValue {
@@ -30,6 +34,20 @@ impl StrValue {
         match self {
             StrValue::Int(n) => n.to_string().into_bytes(),
             StrValue::Raw(b) => b.to_vec(),
+            StrValue::Buf(v) => v.clone(),
+        }
+    }
+
+    /// The bytes as a growable buffer for in-place edits; converts the
+    /// string to [`StrValue::Buf`] the first time (one copy).
+    pub fn make_mut(&mut self) -> &mut Vec<u8> {
+        if !matches!(self, StrValue::Buf(_)) {
+            *self = StrValue::Buf(self.to_vec());
+        }
+        match self {
+            StrValue::Buf(v) => v,
+            // Just set above.
+            _ => unreachable!(),
         }
     }
 
@@ -41,6 +59,7 @@ impl StrValue {
                 f(buf.as_slice())
             }
             StrValue::Raw(b) => f(b),
+            StrValue::Buf(v) => f(v),
         }
     }
 
@@ -49,6 +68,7 @@ impl StrValue {
         match self {
             StrValue::Int(n) => itoa_buf(*n).len,
             StrValue::Raw(b) => b.len(),
+            StrValue::Buf(v) => v.len(),
         }
     }
 
@@ -172,7 +192,7 @@ impl Value {
             Value::String(StrValue::Int(_)) => "int",
             // Redis' embstr holds strings up to 44 bytes.
             Value::String(StrValue::Raw(b)) if b.len() <= 44 => "embstr",
-            Value::String(StrValue::Raw(_)) => "raw",
+            Value::String(StrValue::Raw(_) | StrValue::Buf(_)) => "raw",
             Value::List(l) => l.encoding(),
             Value::Hash(h) => h.encoding(),
             Value::Set(v) => v.encoding(),
@@ -187,6 +207,7 @@ impl Value {
         match self {
             Value::String(StrValue::Int(_)) => 0,
             Value::String(StrValue::Raw(b)) => b.heap_size(),
+            Value::String(StrValue::Buf(v)) => v.capacity(),
             Value::List(l) => size_of_val(&**l) + l.heap_size(),
             Value::Hash(h) => size_of_val(&**h) + h.heap_size(),
             Value::Set(v) => size_of_val(&**v) + v.heap_size(),

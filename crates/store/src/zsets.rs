@@ -21,6 +21,7 @@ use crate::access::{expect_type, Access};
 use crate::error::StoreError;
 use crate::glob::glob_match;
 use crate::keyspace::SlotTable;
+use crate::notify::class;
 use crate::sets::SetValue;
 use crate::smallbytes::SmallBytes;
 use crate::store::Db;
@@ -1021,6 +1022,7 @@ impl Db<'_> {
     fn modify_zset<R>(
         &self,
         key: &[u8],
+        event: &str,
         f: impl FnOnce(&mut ZSetValue) -> (R, bool),
     ) -> Result<Option<R>, StoreError> {
         let mut table = self.keys.lock(key);
@@ -1034,6 +1036,12 @@ impl Db<'_> {
             table.remove(key);
         } else if changed {
             table.touch(key);
+        }
+        if changed {
+            self.notify(class::ZSET, event, key);
+        }
+        if empty {
+            self.notify(class::GENERIC, "del", key);
         }
         Ok(Some(r))
     }
@@ -1088,6 +1096,9 @@ impl Db<'_> {
                     table.touch(key);
                 }
                 result?;
+                if out.added + out.updated > 0 {
+                    self.notify(class::ZSET, if opts.incr { "zincr" } else { "zadd" }, key);
+                }
             }
             None => {
                 let Some((_, first)) = pairs.first() else {
@@ -1098,10 +1109,15 @@ impl Db<'_> {
                 }
                 let mut z = ZSetValue::for_first_member(first.len(), limits);
                 let result = apply(&mut z, &mut out);
-                if !z.is_empty() {
-                    table.insert(key, self.entry(Value::ZSet(Box::new(z))));
+                let created = !z.is_empty();
+                if created {
+                    let entry = self.entry(Value::ZSet(Box::new(z)));
+                    self.put(&mut table, key, entry);
                 }
                 result?;
+                if created {
+                    self.notify(class::ZSET, if opts.incr { "zincr" } else { "zadd" }, key);
+                }
             }
         }
         Ok(out)
@@ -1206,7 +1222,7 @@ impl Db<'_> {
         let Some(table) = locked.table(dst) else {
             return Ok(0);
         };
-        Ok(self.store_result(table, dst, items, limits))
+        Ok(self.store_result(table, dst, items, limits, "zrangestore"))
     }
 
     /// Writes a `*STORE` result: the set at `dst`, or no key when empty.
@@ -1216,23 +1232,27 @@ impl Db<'_> {
         dst: &[u8],
         items: Vec<(SmallBytes, f64)>,
         limits: ZSetLimits,
+        event: &str,
     ) -> usize {
         if items.is_empty() {
             if self.live(table, dst, Access::Write).is_some() {
                 table.remove(dst);
+                self.notify(class::GENERIC, "del", dst);
             }
             return 0;
         }
         let z = ZSetValue::from_items(items, limits);
         let n = z.len();
-        table.insert(dst, self.entry(Value::ZSet(Box::new(z))));
+        let entry = self.entry(Value::ZSet(Box::new(z)));
+        self.put(table, dst, entry);
+        self.notify(class::ZSET, event, dst);
         n
     }
 
     /// `ZREM key member ...`: how many were removed. The key goes when
     /// empty.
     pub fn zrem(&self, key: &[u8], members: &[&[u8]]) -> Result<usize, StoreError> {
-        let n = self.modify_zset(key, |z| {
+        let n = self.modify_zset(key, "zrem", |z| {
             let mut n = 0;
             for m in members {
                 if z.remove(m).is_some() {
@@ -1250,7 +1270,12 @@ impl Db<'_> {
     /// `ZREMRANGEBYRANK` / `ZREMRANGEBYSCORE` / `ZREMRANGEBYLEX`: how many
     /// were removed.
     pub fn zremrange(&self, key: &[u8], by: &ZRangeBy) -> Result<usize, StoreError> {
-        let n = self.modify_zset(key, |z| {
+        let event = match by {
+            ZRangeBy::Rank(..) => "zremrangebyrank",
+            ZRangeBy::Score(..) => "zremrangebyscore",
+            ZRangeBy::Lex(..) => "zremrangebylex",
+        };
+        let n = self.modify_zset(key, event, |z| {
             let n = z.remove_range(by);
             (n, n > 0)
         })?;
@@ -1265,7 +1290,8 @@ impl Db<'_> {
         max: bool,
         count: usize,
     ) -> Result<Vec<ScoredMember>, StoreError> {
-        let out = self.modify_zset(key, |z| {
+        let event = if max { "zpopmax" } else { "zpopmin" };
+        let out = self.modify_zset(key, event, |z| {
             let popped = z.pop(max, count);
             let changed = !popped.is_empty();
             (popped, changed)
@@ -1292,10 +1318,15 @@ impl Db<'_> {
             };
             let z = expect_type!(entry, ZSet)?;
             let popped = z.pop(max, count);
-            if z.is_empty() {
+            let emptied = z.is_empty();
+            if emptied {
                 table.remove(key);
             } else {
                 table.touch(key);
+            }
+            self.notify(class::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+            if emptied {
+                self.notify(class::GENERIC, "del", key);
             }
             return Ok(Some((key.to_vec(), popped)));
         }
@@ -1423,7 +1454,12 @@ impl Db<'_> {
         let Some(table) = locked.table(dst) else {
             return Ok(0);
         };
-        Ok(self.store_result(table, dst, items, limits))
+        let event = match op {
+            ZSetOp::Union => "zunionstore",
+            ZSetOp::Inter => "zinterstore",
+            ZSetOp::Diff => "zdiffstore",
+        };
+        Ok(self.store_result(table, dst, items, limits, event))
     }
 
     /// `ZINTERCARD numkeys key ... [LIMIT limit]`: the size of the

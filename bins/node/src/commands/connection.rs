@@ -261,6 +261,9 @@ pub(crate) fn client_line(m: &ClientMeta, now_ms: u64) -> String {
     if m.subscriptions.load(Ordering::Relaxed) + m.psubscriptions.load(Ordering::Relaxed) > 0 {
         flags.push('P');
     }
+    if m.blocked.load(Ordering::Relaxed) {
+        flags.push('b');
+    }
     if m.no_evict.load(Ordering::Relaxed) {
         flags.push('e');
     }
@@ -368,6 +371,7 @@ fn client(ctx: &mut Ctx<'_>, req: &Request) {
                 .store(unix_ms() + ms as u64, Ordering::Relaxed);
             ctx.ok();
         }
+        (b"unblock", 3 | 4) => crate::blocking::client_unblock(ctx, req),
         (b"unpause", 2) => {
             ctx.shared.pause_until_ms.store(0, Ordering::Relaxed);
             ctx.ok();
@@ -407,7 +411,7 @@ fn client(ctx: &mut Ctx<'_>, req: &Request) {
             let shown = String::from_utf8_lossy(arg(req, 1)).into_owned();
             if [
                 "id", "getname", "setname", "info", "reply", "no-evict", "pause", "unpause",
-                "help", "kill",
+                "help", "kill", "unblock",
             ]
             .contains(&shown.to_ascii_lowercase().as_str())
             {

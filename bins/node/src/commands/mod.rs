@@ -6,7 +6,9 @@
 //! handlers are grouped by family in the submodules; each writes its reply
 //! through [`Ctx`].
 
+mod bits;
 mod connection;
+mod dump;
 mod hashes;
 mod keys;
 mod lists;
@@ -136,7 +138,9 @@ pub(crate) fn table() -> &'static HashMap<&'static str, Spec> {
         all.extend(connection::specs());
         all.extend(server::specs());
         all.extend(keys::specs());
+        all.extend(dump::specs());
         all.extend(strings::specs());
+        all.extend(bits::specs());
         all.extend(lists::specs());
         all.extend(hashes::specs());
         all.extend(sets::specs());
@@ -339,6 +343,7 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, req: &Request) {
     }
     let mark = client.wbuf.len();
     run(shared, client, req, false);
+    crate::blocking::after_dispatch(shared, client);
     // Pub/sub confirmations are pushes: Redis sends them even when replies
     // are switched off.
     let pushing = req.arg(0).is_some_and(|n| {
@@ -452,6 +457,12 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
         return;
     }
     ctx.client.command_failed = false;
+    if ctx.shared.monitor_count.load(Ordering::Relaxed) > 0
+        && !spec.has(flags::ADMIN)
+        && !matches!(spec.name, "auth" | "hello")
+    {
+        feed_monitors(ctx.shared, ctx.client, req);
+    }
     let start = std::time::Instant::now();
     (spec.handler)(&mut ctx, req);
     let stats = &spec.stats;
@@ -462,6 +473,7 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
     if ctx.client.command_failed {
         stats.failed.fetch_add(1, Ordering::Relaxed);
     }
+    crate::blocking::after_command(shared, client, spec, req);
 }
 
 /// Whether a command must be refused because memory is above `maxmemory`
@@ -491,16 +503,28 @@ fn refused_for_memory(shared: &Shared, client: &Client, spec: &Spec) -> bool {
 /// Runs the queued commands of a transaction (EXEC).
 pub(crate) fn exec(ctx: &mut Ctx<'_>, multi: Multi) {
     ctx.array(multi.queued.len());
+    // Blocking commands do not block inside a transaction.
+    let deny = std::mem::replace(&mut ctx.client.block.deny, true);
     for req in &multi.queued {
         run(ctx.shared, ctx.client, req, true);
     }
+    ctx.client.block.deny = deny;
 }
 
 /// Cleans up after a client that disconnected.
 pub(crate) fn on_disconnect(shared: &Shared, client: &mut Client) {
+    crate::blocking::on_disconnect(shared, client);
     let mut ctx = Ctx { shared, client };
     connection::unwatch_all(&mut ctx);
     pubsub::unsubscribe_all(&mut ctx);
+    if ctx.client.monitor {
+        let id = ctx.client.id();
+        let mut monitors = ctx.shared.monitors.write();
+        monitors.retain(|(m, _)| *m != id);
+        ctx.shared
+            .monitor_count
+            .store(monitors.len(), Ordering::Relaxed);
+    }
 }
 
 /// Frames a pub/sub message for a subscribed client.
@@ -512,4 +536,78 @@ pub(crate) fn deliver_message(
     message: &[u8],
 ) {
     pubsub::deliver(client, kind, pattern, channel, message);
+}
+
+/// Whether `req` must wait because clients are paused (`CLIENT PAUSE`):
+/// every command under `ALL`, writes (and PUBLISH) under `WRITE`.
+/// `CLIENT UNPAUSE` always runs, so a pause can be lifted.
+pub(crate) fn paused_for(shared: &Shared, client: &Client, req: &Request) -> bool {
+    let until = shared.pause_until_ms.load(Ordering::Relaxed);
+    if until == 0 || crate::shared::unix_ms() >= until {
+        return false;
+    }
+    if is(req, 0, "client") && is(req, 1, "unpause") {
+        return false;
+    }
+    if !shared.pause_writes_only.load(Ordering::Relaxed) {
+        return true;
+    }
+    let writes = |r: &Request| {
+        lookup(arg(r, 0))
+            .is_some_and(|s| s.has(flags::WRITE) || matches!(s.name, "publish" | "spublish"))
+    };
+    if is(req, 0, "exec") {
+        return client
+            .multi
+            .as_ref()
+            .is_some_and(|m| m.queued.iter().any(writes));
+    }
+    client.multi.is_none() && writes(req)
+}
+
+/// Sends the command to every MONITOR client, formatted as Redis does:
+/// `+<secs>.<micros> [<db> <addr>] "arg" "arg" ...`.
+fn feed_monitors(shared: &Shared, client: &Client, req: &Request) {
+    let us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    let mut line = format!(
+        "+{}.{:06} [{} {}]",
+        us / 1_000_000,
+        us % 1_000_000,
+        client.db,
+        client.meta.addr
+    )
+    .into_bytes();
+    for a in req.args() {
+        line.extend_from_slice(b" \"");
+        for &b in a {
+            match b {
+                b'\\' => line.extend_from_slice(b"\\\\"),
+                b'"' => line.extend_from_slice(b"\\\""),
+                b'\n' => line.extend_from_slice(b"\\n"),
+                b'\r' => line.extend_from_slice(b"\\r"),
+                b'\t' => line.extend_from_slice(b"\\t"),
+                0x07 => line.extend_from_slice(b"\\a"),
+                0x08 => line.extend_from_slice(b"\\b"),
+                0x20..=0x7e => line.push(b),
+                other => line.extend_from_slice(format!("\\x{other:02x}").as_bytes()),
+            }
+        }
+        line.push(b'"');
+    }
+    line.extend_from_slice(b"\r\n");
+    let bytes = bytes::Bytes::from(line);
+    let workers = shared.workers.read();
+    for &(id, worker) in shared.monitors.read().iter() {
+        if id == client.id() {
+            continue;
+        }
+        if let Some(w) = workers.get(worker) {
+            w.send(crate::shared::WorkerMsg::Output {
+                client: id,
+                bytes: bytes.clone(),
+            });
+        }
+    }
 }

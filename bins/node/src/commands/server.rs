@@ -58,6 +58,13 @@ pub(super) fn specs() -> Vec<Spec> {
             latency,
         ),
         spec("function", -2, NOSCRIPT, (0, 0, 0), function),
+        spec(
+            "monitor",
+            1,
+            ADMIN | NOSCRIPT | LOADING | STALE,
+            (0, 0, 0),
+            monitor,
+        ),
     ]
 }
 
@@ -145,6 +152,22 @@ fn shutdown(ctx: &mut Ctx<'_>, req: &Request) {
     }
     // Redis closes the connection without a reply on success.
     ctx.client.close_after_reply = true;
+}
+
+/// MONITOR: from now on, receive every command the server runs.
+fn monitor(ctx: &mut Ctx<'_>, _req: &Request) {
+    if ctx.client.monitor {
+        ctx.ok();
+        return;
+    }
+    ctx.client.monitor = true;
+    let mut monitors = ctx.shared.monitors.write();
+    monitors.push((ctx.client.id(), ctx.client.meta.worker));
+    ctx.shared
+        .monitor_count
+        .store(monitors.len(), Ordering::Relaxed);
+    drop(monitors);
+    ctx.ok();
 }
 
 fn lastsave(ctx: &mut Ctx<'_>, _req: &Request) {
@@ -588,6 +611,9 @@ fn apply_config(ctx: &mut Ctx<'_>, changed: &[String]) {
         // Refusing writes is for the next command to decide.
         let _ = ctx.shared.store.evict_if_needed();
     }
+    if changed.iter().any(|n| n == "notify-keyspace-events") {
+        crate::pubsub::apply_notify_flags(ctx.shared);
+    }
     // Keep an alias and its name equal, then apply the thresholds.
     let mut aliased = Vec::new();
     for name in changed {
@@ -794,9 +820,10 @@ pub(crate) fn info_text(ctx: &Ctx<'_>, wanted: &[String]) -> String {
         section(
             "Clients",
             format!(
-                "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
                 c.connected_clients.load(Ordering::Relaxed),
-                cfg.maxclients()
+                cfg.maxclients(),
+                ctx.shared.blocking.waiting(),
             ),
         );
     }

@@ -16,6 +16,7 @@ use ferrodis_store::{
 
 use super::flags::*;
 use super::{arg, int_arg, is, spec, Ctx, Spec};
+use crate::blocking::{self, Retried, Serve};
 
 pub(super) fn specs() -> Vec<Spec> {
     vec![
@@ -42,6 +43,21 @@ pub(super) fn specs() -> Vec<Spec> {
         spec("zpopmin", -2, WRITE | FAST, (1, 1, 1), zpop),
         spec("zpopmax", -2, WRITE | FAST, (1, 1, 1), zpop),
         spec("zmpop", -4, WRITE, (0, 0, 0), zmpop),
+        spec(
+            "bzpopmin",
+            -3,
+            WRITE | NOSCRIPT | FAST | BLOCKING,
+            (1, -2, 1),
+            bzpop,
+        ),
+        spec(
+            "bzpopmax",
+            -3,
+            WRITE | NOSCRIPT | FAST | BLOCKING,
+            (1, -2, 1),
+            bzpop,
+        ),
+        spec("bzmpop", -5, WRITE | BLOCKING, (0, 0, 0), bzmpop),
         spec("zrandmember", -2, READONLY, (1, 1, 1), zrandmember),
         spec("zunion", -3, READONLY, (0, 0, 0), zsetop),
         spec("zinter", -3, READONLY, (0, 0, 0), zsetop),
@@ -877,6 +893,173 @@ fn zscan(ctx: &mut Ctx<'_>, req: &Request) {
         }
         Err(e) => ctx.store_error(e),
     }
+}
+
+/// A key and the members popped from it, with their scores.
+type PoppedFrom = (Vec<u8>, Vec<(Vec<u8>, f64)>);
+
+/// Writes a score into a blocked client's reply, in its protocol.
+fn serve_score(s: &mut Serve<'_>, score: f64) {
+    let text = format_score(score);
+    match s.proto() {
+        Protocol::Resp2 => s.bulk(text.as_bytes()),
+        Protocol::Resp3 => {
+            let out = s.out();
+            out.extend_from_slice(b",");
+            out.extend_from_slice(text.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+
+/// Pops from the first of `keys` holding a sorted set. The first attempt
+/// fails on a key of another type, as ZMPOP does; retries skip such keys
+/// (Redis serves a waiter only from a key of the type it waits for).
+fn pop_first(s: &mut Serve<'_>, keys: &[&[u8]], max: bool, count: usize) -> Option<PoppedFrom> {
+    let db = s.db()?;
+    for key in keys {
+        match db.value_type(key) {
+            None => continue,
+            Some(ferrodis_store::ValueType::ZSet) => {}
+            Some(_) if s.first => {
+                s.error("WRONGTYPE Operation against a key holding the wrong kind of value");
+                return None;
+            }
+            Some(_) => continue,
+        }
+        match db.zmpop(&[key], max, count) {
+            Ok(Some((k, popped))) => {
+                s.touched(&k);
+                return Some((
+                    k,
+                    popped.into_iter().map(|(m, sc)| (m.to_vec(), sc)).collect(),
+                ));
+            }
+            Ok(None) => continue,
+            Err(e) => {
+                s.error(&e.to_string());
+                return None;
+            }
+        }
+    }
+    None
+}
+
+/// BZPOPMIN / BZPOPMAX's serving step: `[key, member, score]`.
+fn retry_bzpop(s: &mut Serve<'_>, req: &Request) -> Retried {
+    let max = is(req, 0, "bzpopmax");
+    let keys: Vec<&[u8]> = (1..req.len() - 1).map(|i| arg(req, i)).collect();
+    match pop_first(s, &keys, max, 1) {
+        Some((key, popped)) => {
+            let Some((member, score)) = popped.first() else {
+                return Retried::NotReady;
+            };
+            s.array(3);
+            s.bulk(&key);
+            s.bulk(member);
+            serve_score(s, *score);
+            Retried::Served
+        }
+        None if s.failed => Retried::Served,
+        None => Retried::NotReady,
+    }
+}
+
+fn bzpop(ctx: &mut Ctx<'_>, req: &Request) {
+    let Ok(deadline) = blocking::parse_timeout(ctx, arg(req, req.len() - 1)) else {
+        return;
+    };
+    let keys = (1..req.len() - 1).map(|i| arg(req, i).to_vec()).collect();
+    serve_or_block(ctx, req, keys, deadline, retry_bzpop);
+}
+
+/// Parses `BZMPOP timeout numkeys key ... MIN|MAX [COUNT n]` into (keys,
+/// max, count); writes the error and returns `None` when malformed.
+fn parse_bzmpop(req: &Request) -> Result<(std::ops::Range<usize>, bool, usize), &'static str> {
+    let numkeys = match int_arg(req, 2) {
+        Some(n) if n >= 1 => n as usize,
+        _ => return Err("ERR numkeys should be greater than 0"),
+    };
+    let where_idx = numkeys
+        .checked_add(3)
+        .filter(|&w| w < req.len())
+        .ok_or("ERR syntax error")?;
+    let max = if is(req, where_idx, "min") {
+        false
+    } else if is(req, where_idx, "max") {
+        true
+    } else {
+        return Err("ERR syntax error");
+    };
+    let mut count = 1;
+    match req.len() - where_idx - 1 {
+        0 => {}
+        2 if is(req, where_idx + 1, "count") => match int_arg(req, where_idx + 2) {
+            Some(n) if n >= 1 => count = n as usize,
+            _ => return Err("ERR count should be greater than 0"),
+        },
+        _ => return Err("ERR syntax error"),
+    }
+    Ok((3..where_idx, max, count))
+}
+
+/// BZMPOP's serving step: `[key, [[member, score], ...]]`.
+fn retry_bzmpop(s: &mut Serve<'_>, req: &Request) -> Retried {
+    let Ok((range, max, count)) = parse_bzmpop(req) else {
+        return Retried::NotReady;
+    };
+    let keys: Vec<&[u8]> = range.map(|i| arg(req, i)).collect();
+    match pop_first(s, &keys, max, count) {
+        Some((key, popped)) => {
+            s.array(2);
+            s.bulk(&key);
+            s.array(popped.len());
+            for (m, sc) in &popped {
+                s.array(2);
+                s.bulk(m);
+                serve_score(s, *sc);
+            }
+            Retried::Served
+        }
+        None if s.failed => Retried::Served,
+        None => Retried::NotReady,
+    }
+}
+
+fn bzmpop(ctx: &mut Ctx<'_>, req: &Request) {
+    let Ok(deadline) = blocking::parse_timeout(ctx, arg(req, 1)) else {
+        return;
+    };
+    let range = match parse_bzmpop(req) {
+        Ok((range, _, _)) => range,
+        Err(e) => return ctx.error(e),
+    };
+    let keys = range.map(|i| arg(req, i).to_vec()).collect();
+    serve_or_block(ctx, req, keys, deadline, retry_bzmpop);
+}
+
+/// Serves now if possible, answers a null array inside a transaction,
+/// blocks otherwise.
+fn serve_or_block(
+    ctx: &mut Ctx<'_>,
+    req: &Request,
+    keys: Vec<Vec<u8>>,
+    deadline: Option<u64>,
+    retry: blocking::Retry,
+) {
+    let mut first = Serve::first(ctx);
+    let served = retry(&mut first, req);
+    if first.failed {
+        ctx.client.command_failed = true;
+    }
+    if served == Retried::Served {
+        return;
+    }
+    if ctx.client.block.deny {
+        ctx.null_array();
+        return;
+    }
+    blocking::block(ctx, req, keys, deadline, retry);
 }
 
 #[cfg(test)]
