@@ -36,6 +36,7 @@ if [ -z "$node" ]; then
     cargo build --release -q -p ferrodis-node
     node=target/release/ferrodis-node
 fi
+case $node in /*) ;; *) node=$PWD/$node ;; esac
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 work=$(mktemp -d)
@@ -49,7 +50,7 @@ start() { # name port -> pid
     if [ "$name" = redis ]; then
         (cd "$work/$name" && exec redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no) >"$work/$name.log" 2>&1 &
     else
-        (cd "$work/$name" && exec "$OLDPWD/$node" --port "$port" --bind 127.0.0.1 --io-threads "$io_threads") >"$work/$name.log" 2>&1 &
+        (cd "$work/$name" && exec "$node" --port "$port" --bind 127.0.0.1 --io-threads "$io_threads") >"$work/$name.log" 2>&1 &
     fi
     local pid=$!
     for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done

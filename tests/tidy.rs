@@ -91,3 +91,64 @@ fn published_crates_have_metadata() {
         );
     }
 }
+
+/// `unsafe` is denied workspace-wide and forbidden in every library crate;
+/// the one exception is the node's counting allocator, where every
+/// `unsafe` block or impl follows a `// SAFETY:` comment.
+#[test]
+fn unsafe_code_only_in_the_counting_allocator() {
+    const ALLOWED: &str = "bins/node/src/alloc.rs";
+    let root = workspace_root();
+    let mut offenders = Vec::new();
+    for dir in ["crates", "bins", "tests", "benches"] {
+        for file in rust_files(&root.join(dir)) {
+            let path = file
+                .strip_prefix(root)
+                .unwrap_or(&file)
+                .display()
+                .to_string();
+            let text = std::fs::read_to_string(&file).expect("read source file");
+            if path == ALLOWED {
+                continue;
+            }
+            let code: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect();
+            // Spelled in two pieces so that this file does not match.
+            let needle = concat!("allow(", "unsafe_code)");
+            if code.iter().any(|l| l.contains(needle)) {
+                offenders.push(format!("{path}: allows unsafe_code"));
+            }
+        }
+    }
+    for lib in rust_files(&root.join("crates")) {
+        if lib.ends_with("src/lib.rs") {
+            let text = std::fs::read_to_string(&lib).expect("read source file");
+            if !text.contains("#![forbid(unsafe_code)]") {
+                offenders.push(format!("{}: no #![forbid(unsafe_code)]", lib.display()));
+            }
+        }
+    }
+    let alloc = std::fs::read_to_string(root.join(ALLOWED)).expect("read the allocator");
+    let lines: Vec<&str> = alloc.lines().collect();
+    for (n, line) in lines.iter().enumerate() {
+        let code = line.trim_start();
+        if code.starts_with("//") || !(code.contains("unsafe {") || code.starts_with("unsafe impl"))
+        {
+            continue;
+        }
+        // The nearest comment above (skipping attributes and the statement's
+        // own start) must be a SAFETY argument.
+        let justified = lines[..n]
+            .iter()
+            .rev()
+            .map(|l| l.trim_start())
+            .take_while(|l| l.starts_with("//") || l.starts_with("#["))
+            .any(|l| l.starts_with("// SAFETY:"));
+        if !justified {
+            offenders.push(format!("{ALLOWED}:{}: unsafe without // SAFETY:", n + 1));
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}

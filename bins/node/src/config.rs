@@ -568,8 +568,8 @@ pub(crate) static PARAMS: &[Param] = &[
     number("active-defrag-cycle-max", None, MODIFIABLE, signed(1, 99, 25, Style::Plain)),
     number("active-defrag-threshold-lower", None, MODIFIABLE, signed(0, 1000, 10, Style::Plain)),
     number("active-defrag-threshold-upper", None, MODIFIABLE, signed(0, 1000, 100, Style::Plain)),
-    number("lfu-log-factor", None, MODIFIABLE, signed(0, 2147483647, 10, Style::Plain)),
-    number("lfu-decay-time", None, MODIFIABLE, signed(0, 2147483647, 1, Style::Plain)),
+    number("lfu-log-factor", None, MODIFIABLE, signed(0, 2147483647, 10, Style::Plain)).imp(),
+    number("lfu-decay-time", None, MODIFIABLE, signed(0, 2147483647, 1, Style::Plain)).imp(),
     number("replica-priority", Some("slave-priority"), MODIFIABLE, signed(0, 2147483647, 100, Style::Plain)),
     number("repl-diskless-sync-delay", None, MODIFIABLE, signed(0, 2147483647, 5, Style::Plain)),
     number("maxmemory-samples", None, MODIFIABLE, signed(1, 2147483647, 5, Style::Plain)).imp(),
@@ -2694,9 +2694,10 @@ mod tests {
             .filter(|p| p.implemented)
             .map(|p| p.name)
             .collect();
-        assert_eq!(implemented.len(), 42);
+        assert_eq!(implemented.len(), 44);
         assert_eq!(Config::is_implemented("slaveof"), Some(false));
         assert_eq!(Config::is_implemented("MAXMEMORY"), Some(true));
+        assert_eq!(Config::is_implemented("lfu-decay-time"), Some(true));
         assert_eq!(Config::is_implemented("nope"), None);
         assert!(Config::is_sensitive("requirepass") && Config::is_sensitive("masterauth"));
         assert!(!Config::is_sensitive("port"));

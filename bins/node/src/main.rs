@@ -6,6 +6,7 @@
 //! commands through one table (`commands`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod alloc;
 mod blocking;
 mod client;
 mod commands;
@@ -22,6 +23,11 @@ use ferrodis_store::Store;
 
 use crate::config::Config;
 use crate::shared::Shared;
+
+/// Every allocation is counted: `used_memory` (INFO) and the `maxmemory`
+/// limit read the count.
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
 
 const USAGE: &str = "\
 Usage: ferrodis-node [/path/to/redis.conf] [options] [-]
@@ -100,6 +106,8 @@ fn serve(config: Config) -> std::io::Result<()> {
         std::sync::atomic::Ordering::Relaxed,
     );
     commands::apply_encoding_settings(&store, &config);
+    store.set_memory_probe(alloc::used_memory);
+    commands::apply_memory_settings(&store, &config);
     let listeners = net::bind(&config.bind(), config.port())?;
     let pidfile = config.pidfile().to_owned();
     if !pidfile.is_empty() {
@@ -119,6 +127,8 @@ fn serve(config: Config) -> std::io::Result<()> {
             shared: Arc::downgrade(&shared),
         }));
     pubsub::apply_notify_flags(&shared);
+    alloc::mark_startup();
+    alloc::update_peak();
     let handles = net::start_workers(&shared, &listeners, workers)?;
     log::notice(&format!("Server initialized, {workers} worker threads"));
     log::notice(&format!(

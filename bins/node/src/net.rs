@@ -206,6 +206,7 @@ impl Worker {
         if self.index == 0 {
             // Redis spends at most 25% of the cron period expiring keys.
             self.shared.store.active_expire_cycle(period / 4);
+            crate::alloc::update_peak();
         }
         let timeout = self.shared.config.read().timeout();
         if timeout > 0 {

@@ -48,7 +48,7 @@ impl Db<'_> {
         }
         let entry = entry?;
         if access != Access::Peek {
-            entry.lru = self.store.lru_clock();
+            entry.lru = self.touched_stamp(entry.lru);
         }
         Some(entry)
     }
@@ -64,9 +64,10 @@ impl Db<'_> {
         old
     }
 
-    /// A new entry stamped with the current LRU clock.
+    /// A new entry stamped with the current LRU clock (or LFU data; an
+    /// entry replacing an existing key keeps that key's LFU data).
     pub(crate) fn entry(&self, value: Value) -> Entry {
-        Entry::new(value, self.store.lru_clock())
+        Entry::new(value, self.entry_stamp())
     }
 }
 

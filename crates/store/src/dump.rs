@@ -29,8 +29,11 @@ pub struct RestoreOptions {
     /// replaces).
     pub expire_at: Option<u64>,
     /// Seconds the key has been idle (`IDLETIME`), for `OBJECT IDLETIME`
-    /// and LRU eviction.
+    /// and LRU eviction; ignored under an LFU policy, as in Redis.
     pub idle_seconds: Option<u64>,
+    /// The LFU counter (`FREQ`), for `OBJECT FREQ` and LFU eviction; used
+    /// only under an LFU policy, as in Redis.
+    pub freq: Option<u8>,
 }
 
 impl Db<'_> {
@@ -77,10 +80,8 @@ impl Db<'_> {
         }
         let mut entry = self.entry(value);
         entry.expire_at = opts.expire_at.unwrap_or(0);
-        if let Some(idle) = opts.idle_seconds {
-            // The LRU clock wraps; idle times read back as `clock - lru`.
-            let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(u32::MAX / 2);
-            entry.lru = self.store.lru_clock().wrapping_sub(idle);
+        if let Some(stamp) = self.restored_stamp(opts.idle_seconds, opts.freq) {
+            entry.lru = stamp;
         }
         self.put(&mut table, key, entry);
         self.notify(class::GENERIC, "restore", key);
@@ -265,6 +266,7 @@ mod tests {
             replace: true,
             expire_at: Some(later),
             idle_seconds: Some(1000),
+            freq: None,
         };
         assert_eq!(db.restore(b"k", obj(b"2"), opts), Ok(true));
         assert_eq!(db.get(b"k"), Ok(Some(b"2".to_vec())));
@@ -277,6 +279,7 @@ mod tests {
             replace: true,
             expire_at: Some(db.now_ms()),
             idle_seconds: None,
+            freq: None,
         };
         assert_eq!(db.restore(b"k", obj(b"4"), past), Ok(false));
         assert_eq!(db.get(b"k"), Ok(None));

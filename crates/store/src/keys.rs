@@ -9,7 +9,7 @@ use crate::glob::glob_match;
 use crate::keyspace::WatchFlag;
 use crate::notify::class;
 use crate::store::Db;
-use crate::value::ValueType;
+use crate::value::{StrValue, Value, ValueType};
 
 /// The conditions of `EXPIRE key seconds [NX|XX|GT|LT]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,8 +43,17 @@ pub enum Ttl {
 pub struct ObjectInfo {
     /// `OBJECT ENCODING`.
     pub encoding: &'static str,
-    /// `OBJECT IDLETIME`, in seconds.
+    /// `OBJECT IDLETIME`, in seconds (meaningful under non-LFU policies).
     pub idle_seconds: u64,
+    /// `OBJECT FREQ`: the LFU counter after decay (meaningful under LFU
+    /// policies).
+    pub freq: u8,
+    /// Whether Redis would store this value as one of its shared integer
+    /// objects (`OBJECT REFCOUNT` 2147483647): an integer in 0..10000,
+    /// unless a `maxmemory` limit is set with an LRU or LFU policy (which
+    /// needs per-key access data). Decided when asked, where Redis decides
+    /// when the value is written.
+    pub shared_integer: bool,
 }
 
 impl Db<'_> {
@@ -297,7 +306,7 @@ impl Db<'_> {
             return Ok(false);
         }
         let mut entry = entry;
-        entry.lru = self.store.lru_clock();
+        entry.lru = self.fresh_stamp();
         dst_db.put(&mut table, dst, entry);
         dst_db.notify(class::GENERIC, "copy_to", dst);
         Ok(true)
@@ -341,18 +350,30 @@ impl Db<'_> {
         let e = self.live(&mut table, key, Access::Peek)?;
         Some(ObjectInfo {
             encoding: e.value.encoding(),
-            // Wrapping: RESTORE ... IDLETIME may set an access time before
-            // the store started.
-            idle_seconds: u64::from(self.store.lru_clock().wrapping_sub(e.lru)),
+            idle_seconds: crate::evict::lru_idle_ms(crate::evict::lru_clock(self.now), e.lru)
+                / 1000,
+            freq: self.lfu_counter(e),
+            shared_integer: matches!(e.value, Value::String(StrValue::Int(0..=9999)))
+                && self.shares_integers(),
         })
     }
 
-    /// `MEMORY USAGE key`: approximate bytes held by the key and its value,
-    /// `None` if the key does not exist.
+    /// `MEMORY USAGE key`: bytes held by the key and its value, `None` if
+    /// the key does not exist: the key's table node (hash, link, inline key
+    /// and entry) with its share of the bucket array, the key's bytes when
+    /// too long to be inline, and the value's heap allocations. Sizes are
+    /// what the structures request from the allocator; its own per-block
+    /// overhead is not included.
     pub fn memory_usage(&self, key: &[u8]) -> Option<usize> {
         let mut table = self.keys.lock(key);
-        let e = self.live(&mut table, key, Access::Peek)?;
-        Some(key.len() + std::mem::size_of_val(e) + e.value.heap_size())
+        let value = self.live(&mut table, key, Access::Peek)?.value.heap_size();
+        let node = table.dict.memory_usage().div_ceil(table.dict.len().max(1));
+        let key_heap = if key.len() > crate::smallbytes::INLINE_CAPACITY {
+            key.len()
+        } else {
+            0
+        };
+        Some(node + key_heap + value)
     }
 
     /// `WATCH key`: `flag` is raised when `key` is next modified (or the

@@ -8,7 +8,7 @@
 //! deadlock with each other.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use ferrodis_slots::{key_slot, SLOT_COUNT};
@@ -21,8 +21,80 @@ use crate::value::Entry;
 /// Flags raised when a watched key is modified (`WATCH`).
 pub type WatchFlag = Arc<AtomicBool>;
 
+/// A set of slots as an atomic bitmap, with its population count: which
+/// slots of a database hold keys, or keys with a TTL. Eviction and sampling
+/// use it to find non-empty slots without locking all 16384 tables.
+///
+/// Bits change only when a table turns empty or non-empty, under that
+/// table's lock, so writers on different slots rarely touch the same word.
+pub(crate) struct SlotBits {
+    words: Box<[AtomicU64]>,
+    count: AtomicUsize,
+}
+
+impl SlotBits {
+    fn new() -> SlotBits {
+        SlotBits {
+            words: (0..SLOT_COUNT as usize / 64)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            count: AtomicUsize::new(0),
+        }
+    }
+
+    /// Sets or clears the bit of `slot`.
+    fn put(&self, slot: usize, on: bool) {
+        let Some(word) = self.words.get(slot / 64) else {
+            return;
+        };
+        let bit = 1u64 << (slot % 64);
+        if on {
+            if word.fetch_or(bit, Ordering::AcqRel) & bit == 0 {
+                self.count.fetch_add(1, Ordering::AcqRel);
+            }
+        } else if word.fetch_and(!bit, Ordering::AcqRel) & bit != 0 {
+            self.count.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// How many slots are in the set.
+    pub(crate) fn count(&self) -> usize {
+        self.count.load(Ordering::Acquire)
+    }
+
+    /// A slot of the set picked from the random number `r`: the slot `r`
+    /// names if it is in the set, else the next one after it (wrapping).
+    /// `None` when the set is empty.
+    pub(crate) fn pick(&self, r: u64) -> Option<usize> {
+        if self.count() == 0 {
+            return None;
+        }
+        let n = self.words.len();
+        let start = (r % (n as u64 * 64)) as usize;
+        let (first, offset) = (start / 64, start % 64);
+        for i in 0..=n {
+            let w = (first + i) % n;
+            let mut bits = self.words.get(w)?.load(Ordering::Acquire);
+            if i == 0 {
+                bits &= u64::MAX << offset;
+            }
+            if bits != 0 {
+                return Some(w * 64 + bits.trailing_zeros() as usize);
+            }
+        }
+        None
+    }
+}
+
+/// The slot sets of one database, shared by its tables.
+pub(crate) struct Occupancy {
+    /// Slots holding at least one key.
+    pub(crate) keys: SlotBits,
+    /// Slots holding at least one key with a TTL.
+    pub(crate) volatile: SlotBits,
+}
+
 /// The keys of one hash slot.
-#[derive(Default)]
 pub(crate) struct SlotTable {
     pub(crate) dict: Dict<SmallBytes, Entry>,
     /// How many keys of this slot have a TTL.
@@ -31,9 +103,43 @@ pub(crate) struct SlotTable {
     /// tables of a database pay 8 bytes each for it, not a whole map.
     #[allow(clippy::box_collection)]
     watchers: Option<Box<HashMap<SmallBytes, Vec<WatchFlag>>>>,
+    /// This table's slot, and the database's slot sets it keeps up to date.
+    index: u16,
+    occupancy: Arc<Occupancy>,
+    /// What the slot sets say of this table now (so that only changes
+    /// touch them).
+    marked: (bool, bool),
 }
 
 impl SlotTable {
+    fn new(index: u16, occupancy: Arc<Occupancy>) -> SlotTable {
+        SlotTable {
+            dict: Dict::new(),
+            volatile: 0,
+            watchers: None,
+            index,
+            occupancy,
+            marked: (false, false),
+        }
+    }
+
+    /// Brings the database's slot sets in line with this table, after a
+    /// change of its keys or TTLs.
+    #[inline]
+    pub(crate) fn sync_occupancy(&mut self) {
+        let now = (!self.dict.is_empty(), self.volatile > 0);
+        if now != self.marked {
+            let slot = usize::from(self.index);
+            if now.0 != self.marked.0 {
+                self.occupancy.keys.put(slot, now.0);
+            }
+            if now.1 != self.marked.1 {
+                self.occupancy.volatile.put(slot, now.1);
+            }
+            self.marked = now;
+        }
+    }
+
     /// The live entry for `key`, deleting it first if it has expired.
     /// Returns whether it expired as the second value.
     #[inline]
@@ -54,7 +160,17 @@ impl SlotTable {
     }
 
     /// Inserts or replaces `key`, keeping the TTL bookkeeping right.
-    pub(crate) fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
+    ///
+    /// A new entry stamped for an LFU policy ([`crate::evict::KEEP_ON_OVERWRITE`])
+    /// takes over the access frequency of the entry it replaces, as Redis'
+    /// `dbOverwrite` does.
+    pub(crate) fn insert(&mut self, key: &[u8], mut entry: Entry) -> Option<Entry> {
+        if entry.lru & crate::evict::KEEP_ON_OVERWRITE != 0 {
+            entry.lru &= !crate::evict::KEEP_ON_OVERWRITE;
+            if let Some(old) = self.dict.get(key) {
+                entry.lru = old.lru;
+            }
+        }
         if entry.expire_at != 0 {
             self.volatile += 1;
         }
@@ -64,6 +180,7 @@ impl SlotTable {
                 self.volatile -= 1;
             }
         }
+        self.sync_occupancy();
         self.touch(key);
         old
     }
@@ -74,6 +191,7 @@ impl SlotTable {
         if old.expire_at != 0 {
             self.volatile -= 1;
         }
+        self.sync_occupancy();
         self.touch(key);
         Some(old)
     }
@@ -89,6 +207,7 @@ impl SlotTable {
             _ => {}
         }
         entry.expire_at = at;
+        self.sync_occupancy();
         self.touch(key);
         true
     }
@@ -158,6 +277,7 @@ impl SlotTable {
         self.touch_present(None);
         self.dict = Dict::new();
         self.volatile = 0;
+        self.sync_occupancy();
         n
     }
 }
@@ -165,15 +285,26 @@ impl SlotTable {
 /// A database's keys: one [`SlotTable`] per hash slot.
 pub(crate) struct Keyspace {
     slots: Box<[Mutex<SlotTable>]>,
+    occupancy: Arc<Occupancy>,
 }
 
 impl Keyspace {
     pub(crate) fn new() -> Keyspace {
+        let occupancy = Arc::new(Occupancy {
+            keys: SlotBits::new(),
+            volatile: SlotBits::new(),
+        });
         Keyspace {
             slots: (0..SLOT_COUNT)
-                .map(|_| Mutex::new(SlotTable::default()))
+                .map(|s| Mutex::new(SlotTable::new(s, Arc::clone(&occupancy))))
                 .collect(),
+            occupancy,
         }
+    }
+
+    /// Which slots hold keys, and keys with a TTL.
+    pub(crate) fn occupancy(&self) -> &Occupancy {
+        &self.occupancy
     }
 
     /// The table of slot `slot` (`slot < 16384`).
@@ -218,6 +349,12 @@ impl Keyspace {
     pub(crate) fn slot_count(&self) -> usize {
         self.slots.len()
     }
+
+    /// Bytes of the structure itself, empty: the slot tables and the slot
+    /// sets.
+    pub(crate) fn fixed_size(&self) -> usize {
+        std::mem::size_of_val(&*self.slots) + 2 * SLOT_COUNT as usize / 8
+    }
 }
 
 /// Several slot tables locked together.
@@ -231,5 +368,85 @@ impl Locked<'_> {
         let slot = key_slot(key).get();
         let i = self.guards.binary_search_by_key(&slot, |(s, _)| *s).ok()?;
         self.guards.get_mut(i).map(|(_, g)| &mut **g)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use ferrodis_slots::key_slot;
+
+    use super::*;
+    use crate::store::Store;
+    use crate::{ExpireCondition, SetOptions};
+
+    /// The slots of a set, by walking it with `pick`.
+    fn members(bits: &SlotBits) -> BTreeSet<usize> {
+        let mut out = BTreeSet::new();
+        let mut at = 0u64;
+        while let Some(s) = bits.pick(at) {
+            if s < at as usize {
+                break;
+            }
+            out.insert(s);
+            at = s as u64 + 1;
+        }
+        out
+    }
+
+    #[test]
+    fn slot_bits_pick_wraps_and_counts() {
+        let bits = SlotBits::new();
+        assert_eq!(bits.pick(7), None);
+        bits.put(5, true);
+        bits.put(5, true);
+        bits.put(16000, true);
+        assert_eq!(bits.count(), 2);
+        assert_eq!(bits.pick(5), Some(5));
+        assert_eq!(bits.pick(6), Some(16000));
+        assert_eq!(bits.pick(16001), Some(5));
+        assert_eq!(bits.pick(16384 + 6), Some(16000));
+        bits.put(5, false);
+        bits.put(5, false);
+        assert_eq!(bits.count(), 1);
+        assert_eq!(bits.pick(0), Some(16000));
+    }
+
+    #[test]
+    fn occupancy_follows_every_change() {
+        let store = Store::new();
+        let (a, b) = (store.db(0).unwrap(), store.db(1).unwrap());
+        let keys: Vec<Vec<u8>> = (0..50).map(|i| format!("k{i}").into_bytes()).collect();
+        let slots: BTreeSet<usize> = keys.iter().map(|k| key_slot(k).index()).collect();
+        for k in &keys {
+            a.set(k, b"v", SetOptions::default()).unwrap();
+        }
+        let occ = |db: &crate::Db<'_>| {
+            let o = db.keys.occupancy();
+            (members(&o.keys), members(&o.volatile))
+        };
+        assert_eq!(occ(&a), (slots.clone(), BTreeSet::new()));
+        assert_eq!(a.keys.occupancy().keys.count(), slots.len());
+        let k0 = &keys[0][..];
+        let s0 = key_slot(k0).index();
+        a.expire_at(k0, a.now_ms() + 10_000, ExpireCondition::Always);
+        assert_eq!(occ(&a).1, BTreeSet::from([s0]));
+        a.persist(k0);
+        assert_eq!(occ(&a).1, BTreeSet::new());
+        // A past expiry deletes the key.
+        a.expire_at(k0, 1, ExpireCondition::Always);
+        assert_eq!(
+            occ(&a).0.contains(&s0),
+            keys.iter().skip(1).any(|k| key_slot(k).index() == s0)
+        );
+        store.swap_dbs(0, 1).unwrap();
+        assert!(occ(&a).0.is_empty());
+        assert_eq!(occ(&b).0.len(), b.keys.occupancy().keys.count());
+        assert!(!occ(&b).0.is_empty());
+        store.flush_all();
+        assert!(occ(&b).0.is_empty());
+        assert_eq!(b.keys.occupancy().keys.count(), 0);
     }
 }

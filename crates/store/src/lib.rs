@@ -23,6 +23,8 @@
 //!
 //! - `store`: [`Store`], its [`Db`] handles, clocks, statistics and the
 //!   active expire cycle.
+//! - `evict`: `maxmemory` eviction with Redis' policies, the LRU clock and
+//!   the LFU counter.
 //! - `keyspace`: one database as 16384 per-slot tables, each behind its own
 //!   lock: slot-level work touches one table, and threads on different
 //!   slots rarely contend.
@@ -52,6 +54,7 @@ mod bits;
 pub mod dict;
 mod dump;
 mod error;
+mod evict;
 pub mod glob;
 mod hashes;
 mod keys;
@@ -71,6 +74,7 @@ pub use bits::{
 };
 pub use dump::RestoreOptions;
 pub use error::StoreError;
+pub use evict::{lfu_decayed, lfu_log_incr, EvictionPolicy, LFU_INIT_VAL};
 pub use ferrodis_persist::{EncodeOptions, Encoding, RdbObject, RdbValue};
 pub use hashes::{FieldValues, HashScan, HashValue};
 pub use keys::{ExpireCondition, ObjectInfo, Ttl};

@@ -1,12 +1,13 @@
 //! `Store`: the databases, the clock, statistics and background upkeep.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
 use crate::error::StoreError;
+use crate::evict::{EvictionPolicy, EvictionPool, MemoryProbe};
 use crate::keyspace::{Keyspace, SlotTable};
 
 /// Where the store reads the time from: the system clock, or a clock the
@@ -101,6 +102,33 @@ pub struct Settings {
     /// `zset-max-listpack-value`: the longest member (bytes) of a
     /// listpack-encoded sorted set.
     pub zset_max_listpack_value: AtomicUsize,
+    /// `maxmemory`: the memory probe's reading above which keys are evicted
+    /// (0: no limit).
+    pub maxmemory: AtomicU64,
+    /// `maxmemory-samples`: keys sampled per database per eviction round.
+    pub maxmemory_samples: AtomicUsize,
+    /// `lfu-log-factor`: how slowly the LFU counter grows.
+    pub lfu_log_factor: AtomicU32,
+    /// `lfu-decay-time`: minutes per decrement of an idle key's LFU counter
+    /// (0: no decay).
+    pub lfu_decay_time: AtomicU32,
+    /// `maxmemory-policy`, as [`EvictionPolicy::code`].
+    maxmemory_policy: AtomicU8,
+}
+
+impl Settings {
+    /// `maxmemory-policy`.
+    pub fn maxmemory_policy(&self) -> EvictionPolicy {
+        EvictionPolicy::from_code(self.maxmemory_policy.load(Ordering::Relaxed))
+    }
+
+    /// Sets `maxmemory-policy`; takes effect at the next access and
+    /// eviction (keys keep the LRU or LFU data they have until then, as in
+    /// Redis).
+    pub fn set_maxmemory_policy(&self, policy: EvictionPolicy) {
+        self.maxmemory_policy
+            .store(policy.code(), Ordering::Relaxed);
+    }
 }
 
 impl Default for Settings {
@@ -113,6 +141,11 @@ impl Default for Settings {
             set_max_intset_entries: AtomicUsize::new(512),
             zset_max_listpack_entries: AtomicUsize::new(128),
             zset_max_listpack_value: AtomicUsize::new(64),
+            maxmemory: AtomicU64::new(0),
+            maxmemory_samples: AtomicUsize::new(5),
+            lfu_log_factor: AtomicU32::new(10),
+            lfu_decay_time: AtomicU32::new(1),
+            maxmemory_policy: AtomicU8::new(EvictionPolicy::NoEviction.code()),
         }
     }
 }
@@ -156,7 +189,9 @@ impl StoreBuilder {
             settings: Settings::default(),
             expire_cursor: Mutex::new(0),
             rng: Mutex::new(0x9E37_79B9_7F4A_7C15),
-            started: Instant::now(),
+            memory_probe: OnceLock::new(),
+            evict_pool: Mutex::new(EvictionPool::default()),
+            next_evict_db: AtomicUsize::new(0),
             notifier: OnceLock::new(),
         }
     }
@@ -177,14 +212,20 @@ impl StoreBuilder {
 /// ```
 #[derive(Debug)]
 pub struct Store {
-    dbs: Box<[OnceLock<Keyspace>]>,
+    pub(crate) dbs: Box<[OnceLock<Keyspace>]>,
     clock: Arc<dyn Clock>,
-    stats: Stats,
+    pub(crate) stats: Stats,
     settings: Settings,
     /// Where the active expire cycle resumes: database * 16384 + slot.
     expire_cursor: Mutex<usize>,
     rng: Mutex<u64>,
-    started: Instant,
+    /// The embedder's memory gauge, read against `maxmemory`.
+    pub(crate) memory_probe: OnceLock<MemoryProbe>,
+    /// The best eviction candidates so far; its lock also makes evicting
+    /// threads take turns.
+    pub(crate) evict_pool: Mutex<EvictionPool>,
+    /// The database the random policies evict from next.
+    pub(crate) next_evict_db: AtomicUsize,
     notifier: OnceLock<Arc<dyn crate::notify::Notify>>,
 }
 
@@ -289,6 +330,29 @@ impl Store {
             .collect()
     }
 
+    /// Per database in use: `(index, keys, overhead bytes)`, where the
+    /// overhead is what its tables use beyond the keys and values they hold
+    /// (the 16384 slot tables, bucket arrays, per-node hash and link), for
+    /// `INFO memory` and `MEMORY STATS`. Locks every table of every used
+    /// database in turn.
+    pub fn memory_overhead(&self) -> Vec<(usize, usize, usize)> {
+        self.used_dbs()
+            .map(|(i, keys)| {
+                let (mut n, mut bytes) = (0, keys.fixed_size());
+                for s in 0..keys.slot_count() {
+                    let table = keys.slot(s).lock();
+                    n += table.dict.len();
+                    bytes += table.dict.memory_usage().saturating_sub(
+                        table.dict.len()
+                            * (std::mem::size_of::<crate::SmallBytes>()
+                                + std::mem::size_of::<crate::value::Entry>()),
+                    );
+                }
+                (i, n, bytes)
+            })
+            .collect()
+    }
+
     /// Removes every key of every database (FLUSHALL). Returns how many.
     pub fn flush_all(&self) -> usize {
         self.used_dbs().map(|(_, k)| flush(k)).sum()
@@ -307,6 +371,8 @@ impl Store {
             let mut y = second.slot(s).lock();
             std::mem::swap(&mut x.dict, &mut y.dict);
             std::mem::swap(&mut x.volatile, &mut y.volatile);
+            x.sync_occupancy();
+            y.sync_occupancy();
             // Touch keys that exist in either database, before or after.
             let other = std::mem::take(&mut y.dict);
             x.touch_present(Some(&other));
@@ -327,11 +393,6 @@ impl Store {
         x ^= x << 17;
         *s = x;
         x
-    }
-
-    /// Seconds since the store started, for LRU clocks.
-    pub(crate) fn lru_clock(&self) -> u32 {
-        self.started.elapsed().as_secs() as u32
     }
 
     /// One run of the active expire cycle, as Redis runs it `hz` times a

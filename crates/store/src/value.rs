@@ -200,16 +200,18 @@ impl Value {
         }
     }
 
-    /// Approximate heap bytes held by the value beyond its inline part.
+    /// Approximate heap bytes held by the value beyond its inline part
+    /// (the boxed part of a collection included).
     pub fn heap_size(&self) -> usize {
+        use std::mem::size_of_val;
         match self {
             Value::String(StrValue::Int(_)) => 0,
             Value::String(StrValue::Raw(b)) => b.heap_size(),
             Value::String(StrValue::Buf(v)) => v.capacity(),
-            Value::List(l) => l.heap_size(),
-            Value::Hash(h) => h.heap_size(),
-            Value::Set(v) => v.heap_size(),
-            Value::ZSet(z) => z.heap_size(),
+            Value::List(l) => size_of_val(&**l) + l.heap_size(),
+            Value::Hash(h) => size_of_val(&**h) + h.heap_size(),
+            Value::Set(v) => size_of_val(&**v) + v.heap_size(),
+            Value::ZSet(z) => size_of_val(&**z) + z.heap_size(),
         }
     }
 }
@@ -221,7 +223,8 @@ pub(crate) struct Entry {
     /// Absolute expiry in Unix milliseconds; 0 when the key has no TTL.
     pub(crate) expire_at: u64,
     /// LRU clock (seconds) of the last access, or the LFU counter and
-    /// decrement time, depending on the eviction policy.
+    /// decrement time, depending on the eviction policy (layout in the
+    /// `evict` module).
     pub(crate) lru: u32,
 }
 

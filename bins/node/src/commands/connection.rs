@@ -570,7 +570,8 @@ fn multi(ctx: &mut Ctx<'_>, _req: &Request) {
     ctx.ok();
 }
 
-fn discard_multi(ctx: &mut Ctx<'_>) {
+/// Ends the transaction without running it (DISCARD, a rejected EXEC).
+pub(super) fn discard_multi(ctx: &mut Ctx<'_>) {
     ctx.client.multi = None;
     ctx.client.meta.multi.store(u64::MAX, Ordering::Relaxed);
     unwatch_all(ctx);

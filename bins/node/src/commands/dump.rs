@@ -102,13 +102,13 @@ fn restore(ctx: &mut Ctx<'_>, req: &Request) {
         _ if absttl => Some(ttl as u64),
         _ => Some((ttl as u64).saturating_add(db.now_ms())),
     };
-    // Under an LFU policy Redis sets the frequency, not the idle time; this
-    // node tracks no frequency, so FREQ is validated and dropped.
-    let lfu = ctx.shared.config.read().maxmemory_policy().contains("lfu");
+    // The store applies FREQ under an LFU policy and IDLETIME otherwise,
+    // as Redis does.
     let opts = RestoreOptions {
         replace,
         expire_at,
-        idle_seconds: idle.filter(|_| !lfu).map(|n| n as u64),
+        idle_seconds: idle.map(|n| n as u64),
+        freq: freq.and_then(|n| u8::try_from(n).ok()),
     };
     match db.restore(key, obj, opts) {
         Ok(_) => ctx.ok(),

@@ -338,10 +338,15 @@ fn object(ctx: &mut Ctx<'_>, req: &Request) {
         ctx.null();
         return;
     };
+    let lfu = ctx.shared.store.settings().maxmemory_policy().is_lfu();
     match &sub[..] {
         b"encoding" => ctx.bulk(info.encoding.as_bytes()),
+        b"idletime" if lfu => ctx.error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
         b"idletime" => ctx.int(info.idle_seconds as i64),
+        // Redis' OBJ_SHARED_REFCOUNT for its shared integers.
+        b"refcount" if info.shared_integer => ctx.int(i64::from(i32::MAX)),
         b"refcount" => ctx.int(1),
+        b"freq" if lfu => ctx.int(i64::from(info.freq)),
         _ => ctx.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
     }
 }

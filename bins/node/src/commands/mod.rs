@@ -19,7 +19,7 @@ mod sort;
 mod strings;
 mod zsets;
 
-pub(crate) use server::apply_encoding_settings;
+pub(crate) use server::{apply_encoding_settings, apply_memory_settings};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -216,10 +216,18 @@ impl<'a> Ctx<'a> {
     }
 
     /// Rejects the command before it runs: counts it, and, inside MULTI,
-    /// makes EXEC abort (Redis' `flagTransaction`).
+    /// makes EXEC abort (Redis' `flagTransaction`); a rejected EXEC
+    /// discards the transaction (`execCommandAbort`).
     fn reject(&mut self, spec: Option<&Spec>, text: &str) {
         if let Some(spec) = spec {
             spec.stats.rejected.fetch_add(1, Ordering::Relaxed);
+            if spec.name == "exec" && self.client.multi.is_some() {
+                connection::discard_multi(self);
+                self.error(&format!(
+                    "EXECABORT Transaction discarded because of: {text}"
+                ));
+                return;
+            }
         }
         if let Some(m) = &mut self.client.multi {
             m.errored = true;
@@ -336,7 +344,7 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, req: &Request) {
         client.reply_mode = ReplyMode::Skipping;
     }
     let mark = client.wbuf.len();
-    run(shared, client, req);
+    run(shared, client, req, false);
     crate::blocking::after_dispatch(shared, client);
     // Pub/sub confirmations are pushes: Redis sends them even when replies
     // are switched off.
@@ -369,7 +377,9 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, req: &Request) {
     }
 }
 
-fn run(shared: &Shared, client: &mut Client, req: &Request) {
+/// Runs one command: `queued` for the commands of a transaction that EXEC
+/// runs, which were checked when they were queued.
+fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
     let name = arg(req, 0);
     let mut ctx = Ctx { shared, client };
     let Some(spec) = lookup(name) else {
@@ -428,16 +438,20 @@ fn run(shared: &Shared, client: &mut Client, req: &Request) {
         );
         return;
     }
-    if ctx.client.multi.is_some()
+    let queueing = ctx.client.multi.is_some()
         && !matches!(
             spec.name,
             "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-        )
-    {
-        if spec.has(flags::NO_MULTI) {
-            ctx.reject(Some(spec), "ERR Command not allowed inside a transaction");
-            return;
-        }
+        );
+    if queueing && spec.has(flags::NO_MULTI) {
+        ctx.reject(Some(spec), "ERR Command not allowed inside a transaction");
+        return;
+    }
+    if !queued && refused_for_memory(ctx.shared, ctx.client, spec) {
+        ctx.reject(Some(spec), &StoreError::OutOfMemory.to_string());
+        return;
+    }
+    if queueing {
         if let Some(m) = &mut ctx.client.multi {
             m.queued.push(req.clone());
         }
@@ -464,13 +478,37 @@ fn run(shared: &Shared, client: &mut Client, req: &Request) {
     crate::blocking::after_command(shared, client, spec, req);
 }
 
+/// Whether a command must be refused because memory is above `maxmemory`
+/// and eviction cannot bring it back under (Redis' `processCommand`): run
+/// eviction before every command when a limit is set, then refuse commands
+/// that may grow memory (`DENYOOM`, or EXEC of a transaction holding one)
+/// and, inside MULTI, anything but EXEC, DISCARD, QUIT and RESET (queueing
+/// itself takes memory).
+fn refused_for_memory(shared: &Shared, client: &Client, spec: &Spec) -> bool {
+    let store = &shared.store;
+    if store.settings().maxmemory.load(Ordering::Relaxed) == 0 {
+        return false;
+    }
+    if store.evict_if_needed().is_ok() {
+        return false;
+    }
+    let grows = spec.has(flags::DENYOOM)
+        || (spec.name == "exec"
+            && client.multi.as_ref().is_some_and(|m| {
+                m.queued
+                    .iter()
+                    .any(|r| lookup(arg(r, 0)).is_some_and(|s| s.has(flags::DENYOOM)))
+            }));
+    grows || (client.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"))
+}
+
 /// Runs the queued commands of a transaction (EXEC).
 pub(crate) fn exec(ctx: &mut Ctx<'_>, multi: Multi) {
     ctx.array(multi.queued.len());
     // Blocking commands do not block inside a transaction.
     let deny = std::mem::replace(&mut ctx.client.block.deny, true);
     for req in &multi.queued {
-        run(ctx.shared, ctx.client, req);
+        run(ctx.shared, ctx.client, req, true);
     }
     ctx.client.block.deny = deny;
 }

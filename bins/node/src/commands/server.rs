@@ -7,6 +7,8 @@ use std::sync::atomic::Ordering;
 
 use ferrodis_resp::Request;
 
+use ferrodis_store::EvictionPolicy;
+
 use super::flags::*;
 use super::{arg, int_arg, is, lookup, spec, table, Ctx, Spec};
 use crate::shared::{unix_ms, WorkerMsg};
@@ -201,26 +203,210 @@ fn debug(ctx: &mut Ctx<'_>, req: &Request) {
     }
 }
 
+/// The figures of `INFO memory` and `MEMORY STATS`, read together.
+struct MemoryFigures {
+    /// `used_memory`: live bytes by the counting allocator.
+    used: u64,
+    peak: u64,
+    rss: u64,
+    /// `used_memory` once the server was initialised.
+    startup: u64,
+    /// Startup memory plus the keyspace tables' own structure.
+    overhead: u64,
+    keys: u64,
+    /// Per database holding keys: `(index, keys, table overhead)`.
+    dbs: Vec<(usize, usize, usize)>,
+}
+
+impl MemoryFigures {
+    fn read(store: &ferrodis_store::Store) -> MemoryFigures {
+        let dbs = store.memory_overhead();
+        let (used, peak) = crate::alloc::update_peak();
+        let startup = crate::alloc::startup_memory() as u64;
+        let tables: usize = dbs.iter().map(|d| d.2).sum();
+        MemoryFigures {
+            used: used as u64,
+            peak: peak as u64,
+            rss: rss_bytes(),
+            startup,
+            overhead: startup + tables as u64,
+            keys: dbs.iter().map(|d| d.1 as u64).sum(),
+            dbs,
+        }
+    }
+
+    /// `used_memory_dataset`: what is not overhead.
+    fn dataset(&self) -> u64 {
+        self.used.saturating_sub(self.overhead)
+    }
+
+    /// The dataset as a percentage of the memory used since startup.
+    fn dataset_perc(&self) -> f64 {
+        let net = self.used.saturating_sub(self.startup).max(1);
+        self.dataset() as f64 * 100.0 / net as f64
+    }
+
+    fn peak_perc(&self) -> f64 {
+        self.used as f64 * 100.0 / self.peak.max(1) as f64
+    }
+
+    /// RSS over used memory.
+    fn fragmentation(&self) -> f64 {
+        self.rss as f64 / self.used.max(1) as f64
+    }
+
+    fn fragmentation_bytes(&self) -> i64 {
+        self.rss as i64 - self.used as i64
+    }
+}
+
+/// `MEMORY DOCTOR`'s answers (Redis' texts; its detectors need jemalloc's
+/// statistics, so only the "empty" and "nothing found" cases remain).
+const DOCTOR_EMPTY: &str = "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n";
+const DOCTOR_FINE: &str = "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n";
+
 fn memory(ctx: &mut Ctx<'_>, req: &Request) {
     let sub = arg(req, 1).to_ascii_lowercase();
-    match &sub[..] {
+    match (&sub[..], req.len()) {
+        (b"help", 2) => {
+            let lines = [
+                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DOCTOR",
+                "    Return memory problems reports.",
+                "MALLOC-STATS",
+                "    Return internal statistics report from the memory allocator.",
+                "PURGE",
+                "    Attempt to purge dirty pages for reclamation by the allocator.",
+                "STATS",
+                "    Return information about the memory usage of the server.",
+                "USAGE <key> [SAMPLES <count>]",
+                "    Return memory in bytes used by <key> and its value. Nested values are",
+                "    sampled up to <count> times (default: 5, 0 means sample all).",
+                "HELP",
+                "    Prints this help.",
+            ];
+            ctx.array(lines.len());
+            for l in lines {
+                ctx.simple(l);
+            }
+        }
         // MEMORY USAGE key [SAMPLES count]: the count only tunes Redis'
-        // sampling; sizes here are tracked exactly.
-        b"usage" if req.len() == 3 || (req.len() == 5 && is(req, 3, "samples")) => {
-            if req.len() == 5 && int_arg(req, 4).is_none() {
-                ctx.not_integer();
-                return;
+        // sampling; sizes here are computed exactly.
+        (b"usage", n) if n >= 3 => {
+            let mut i = 3;
+            while i < n {
+                if is(req, i, "samples") && i + 1 < n {
+                    match int_arg(req, i + 1) {
+                        None => return ctx.not_integer(),
+                        Some(s) if s < 0 => return ctx.syntax_error(),
+                        Some(_) => i += 2,
+                    }
+                } else {
+                    return ctx.syntax_error();
+                }
             }
             match ctx.db().memory_usage(arg(req, 2)) {
                 Some(n) => ctx.uint(n),
                 None => ctx.null(),
             }
         }
-        b"usage" => ctx.syntax_error(),
+        (b"stats", 2) => memory_stats(ctx),
+        (b"doctor", 2) => {
+            let used = crate::alloc::used_memory();
+            let text = if used < 5 * 1024 * 1024 {
+                DOCTOR_EMPTY
+            } else {
+                DOCTOR_FINE
+            };
+            ctx.verbatim(text.as_bytes());
+        }
+        (b"malloc-stats", 2) => ctx.bulk(b"Stats not supported for the current allocator"),
+        (b"purge", 2) => ctx.ok(),
+        (b"help" | b"usage" | b"stats" | b"doctor" | b"malloc-stats" | b"purge", _) => {
+            ctx.error(&format!(
+                "ERR wrong number of arguments for 'memory|{}' command",
+                String::from_utf8_lossy(&sub)
+            ))
+        }
         _ => ctx.error(&format!(
             "ERR unknown subcommand '{}'. Try MEMORY HELP.",
             String::from_utf8_lossy(arg(req, 1))
         )),
+    }
+}
+
+/// `MEMORY STATS`, with Redis' fields; the allocator's own figures
+/// (`allocator.*`) are the counting allocator's, as glibc reports no
+/// active/resident split.
+fn memory_stats(ctx: &mut Ctx<'_>) {
+    let m = MemoryFigures::read(&ctx.shared.store);
+    let proto = ctx.proto();
+    let double = |ctx: &mut Ctx<'_>, d: f64| ferrodis_resp::reply::double(ctx.out(), d, proto);
+    ctx.map(27 + m.dbs.iter().filter(|d| d.1 > 0).count());
+    let head: [(&str, u64); 10] = [
+        ("peak.allocated", m.peak),
+        ("total.allocated", m.used),
+        ("startup.allocated", m.startup),
+        ("replication.backlog", 0),
+        ("clients.slaves", 0),
+        ("clients.normal", 0),
+        ("cluster.links", 0),
+        ("aof.buffer", 0),
+        ("lua.caches", 0),
+        ("functions.caches", 0),
+    ];
+    for (name, n) in head {
+        ctx.bulk(name.as_bytes());
+        ctx.int(n as i64);
+    }
+    for (db, _, overhead) in m.dbs.iter().filter(|d| d.1 > 0) {
+        ctx.bulk(format!("db.{db}").as_bytes());
+        ctx.map(3);
+        ctx.bulk(b"overhead.hashtable.main");
+        ctx.uint(*overhead);
+        ctx.bulk(b"overhead.hashtable.expires");
+        ctx.int(0);
+        ctx.bulk(b"overhead.hashtable.slot-to-keys");
+        ctx.int(0);
+    }
+    let net = m.used.saturating_sub(m.startup);
+    let per_key = net.checked_div(m.keys).unwrap_or(0);
+    for (name, n) in [
+        ("overhead.total", m.overhead),
+        ("keys.count", m.keys),
+        ("keys.bytes-per-key", per_key),
+        ("dataset.bytes", m.dataset()),
+    ] {
+        ctx.bulk(name.as_bytes());
+        ctx.int(n as i64);
+    }
+    ctx.bulk(b"dataset.percentage");
+    double(ctx, m.dataset_perc());
+    ctx.bulk(b"peak.percentage");
+    double(ctx, m.peak_perc());
+    for (name, n) in [
+        ("allocator.allocated", m.used),
+        ("allocator.active", m.used),
+        ("allocator.resident", m.rss),
+    ] {
+        ctx.bulk(name.as_bytes());
+        ctx.int(n as i64);
+    }
+    let rows: [(&str, f64, i64); 4] = [
+        ("allocator-fragmentation", 1.0, 0),
+        ("allocator-rss", m.fragmentation(), m.fragmentation_bytes()),
+        ("rss-overhead", 1.0, 0),
+        ("fragmentation", m.fragmentation(), m.fragmentation_bytes()),
+    ];
+    for (name, ratio, bytes) in rows {
+        if name == "fragmentation" {
+            ctx.bulk(b"fragmentation");
+        } else {
+            ctx.bulk(format!("{name}.ratio").as_bytes());
+        }
+        double(ctx, ratio);
+        ctx.bulk(format!("{name}.bytes").as_bytes());
+        ctx.int(bytes);
     }
 }
 
@@ -376,8 +562,55 @@ pub(crate) fn apply_encoding_settings(store: &ferrodis_store::Store, cfg: &crate
     }
 }
 
+/// The settings eviction reads, by configuration name.
+const MEMORY_SETTINGS: &[&str] = &[
+    "maxmemory",
+    "maxmemory-policy",
+    "maxmemory-samples",
+    "lfu-log-factor",
+    "lfu-decay-time",
+];
+
+/// Copies `maxmemory` and the eviction settings from the configuration into
+/// the store's settings (at startup and after CONFIG SET).
+pub(crate) fn apply_memory_settings(store: &ferrodis_store::Store, cfg: &crate::config::Config) {
+    let s = store.settings();
+    s.maxmemory.store(cfg.maxmemory(), Ordering::Relaxed);
+    if let Some(policy) = EvictionPolicy::from_name(cfg.maxmemory_policy()) {
+        s.set_maxmemory_policy(policy);
+    }
+    if let Some(n) = cfg.get_u64("maxmemory-samples") {
+        s.maxmemory_samples
+            .store(usize::try_from(n).unwrap_or(usize::MAX), Ordering::Relaxed);
+    }
+    for (name, target) in [
+        ("lfu-log-factor", &s.lfu_log_factor),
+        ("lfu-decay-time", &s.lfu_decay_time),
+    ] {
+        if let Some(n) = cfg.get_u64(name) {
+            target.store(u32::try_from(n).unwrap_or(u32::MAX), Ordering::Relaxed);
+        }
+    }
+}
+
 /// Pushes changed settings to where they are consulted.
 fn apply_config(ctx: &mut Ctx<'_>, changed: &[String]) {
+    if changed
+        .iter()
+        .any(|n| MEMORY_SETTINGS.contains(&n.as_str()))
+    {
+        apply_memory_settings(&ctx.shared.store, &ctx.shared.config.read());
+    }
+    if changed.iter().any(|n| n == "maxmemory") {
+        // A lower limit takes effect at once, as in Redis.
+        let limit = ctx.shared.config.read().maxmemory();
+        let used = crate::alloc::used_memory() as u64;
+        if limit > 0 && used > limit {
+            crate::log::warning(&format!("WARNING: the new maxmemory value set via CONFIG SET ({limit}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy."));
+        }
+        // Refusing writes is for the next command to decide.
+        let _ = ctx.shared.store.evict_if_needed();
+    }
     if changed.iter().any(|n| n == "notify-keyspace-events") {
         crate::pubsub::apply_notify_flags(ctx.shared);
     }
@@ -583,7 +816,7 @@ pub(crate) fn info_text(ctx: &Ctx<'_>, wanted: &[String]) -> String {
                 uptime / 86400,
                 cfg.hz(),
                 cfg.hz(),
-                uptime % (1 << 24),
+                (unix_ms() / 1000) % (1 << 24),
                 std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
             ),
         );
@@ -600,16 +833,29 @@ pub(crate) fn info_text(ctx: &Ctx<'_>, wanted: &[String]) -> String {
         );
     }
     if show("memory") {
-        let rss = rss_bytes();
+        let m = MemoryFigures::read(&sh.store);
+        let system = total_system_memory();
         section(
             "Memory",
             format!(
-                "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\n",
-                human(rss),
-                human(rss),
+                "used_memory:{}\r\nused_memory_human:{}\r\nused_memory_rss:{}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{}\r\nused_memory_startup:{}\r\nused_memory_dataset:{}\r\nused_memory_dataset_perc:{:.2}%\r\ntotal_system_memory:{system}\r\ntotal_system_memory_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\n",
+                m.used,
+                human(m.used),
+                m.rss,
+                human(m.rss),
+                m.peak,
+                human(m.peak),
+                m.peak_perc(),
+                m.overhead,
+                m.startup,
+                m.dataset(),
+                m.dataset_perc(),
+                human(system),
                 cfg.maxmemory(),
                 human(cfg.maxmemory()),
-                cfg.maxmemory_policy()
+                cfg.maxmemory_policy(),
+                m.fragmentation(),
+                m.fragmentation_bytes(),
             ),
         );
     }
@@ -626,7 +872,7 @@ pub(crate) fn info_text(ctx: &Ctx<'_>, wanted: &[String]) -> String {
         section(
             "Stats",
             format!(
-                "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\ntotal_error_replies:{}\r\n",
+                "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\ntotal_error_replies:{}\r\n",
                 c.connections_received.load(Ordering::Relaxed),
                 c.commands_processed.load(Ordering::Relaxed),
                 c.net_input_bytes.load(Ordering::Relaxed),
@@ -715,16 +961,30 @@ fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
-/// `1.50M`-style sizes, as Redis prints them.
+/// Physical memory of the machine, from /proc (0 where unavailable).
+fn total_system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// `1.50M`-style sizes, as Redis' `bytesToHuman` prints them.
 fn human(n: u64) -> String {
-    let f = n as f64;
-    if n < 1024 {
-        format!("{n}B")
-    } else if n < 1024 * 1024 {
-        format!("{:.2}K", f / 1024.0)
-    } else if n < 1024 * 1024 * 1024 {
-        format!("{:.2}M", f / (1024.0 * 1024.0))
-    } else {
-        format!("{:.2}G", f / (1024.0 * 1024.0 * 1024.0))
+    const UNITS: [(u64, &str); 5] = [
+        (1 << 50, "P"),
+        (1 << 40, "T"),
+        (1 << 30, "G"),
+        (1 << 20, "M"),
+        (1 << 10, "K"),
+    ];
+    for (scale, unit) in UNITS {
+        if n >= scale {
+            return format!("{:.2}{unit}", n as f64 / scale as f64);
+        }
     }
+    format!("{n}B")
 }
