@@ -288,3 +288,49 @@ fn a_subscriber_that_never_reads_is_cut_off() {
     }
     panic!("the subscriber was never disconnected");
 }
+
+#[test]
+fn slowlog_records_slow_commands() {
+    let node = Server::ferrodis(&[]);
+    let mut c = node.client();
+    assert_eq!(c.cmd("CONFIG SET slowlog-log-slower-than 100000"), ok());
+    assert_eq!(c.cmd("SLOWLOG RESET"), ok());
+    c.cmd("SET fast 1");
+    c.cmd("DEBUG SLEEP 0.15");
+    assert_eq!(c.cmd("SLOWLOG LEN"), int(1));
+    let Frame::Array(entries) = c.cmd("SLOWLOG GET") else {
+        panic!("SLOWLOG GET")
+    };
+    let Frame::Array(entry) = &entries[0] else {
+        panic!("entry")
+    };
+    assert_eq!(entry.len(), 6);
+    let Frame::Integer(micros) = entry[2] else {
+        panic!("duration")
+    };
+    assert!(micros >= 150_000, "{micros}");
+    assert_eq!(entry[3], bulks(&["DEBUG", "SLEEP", "0.15"]));
+    assert_eq!(c.cmd("CONFIG SET slowlog-log-slower-than 0"), ok());
+    c.call(&["SET".to_owned(), "big".to_owned(), "x".repeat(200)]);
+    let Frame::Array(entries) = c.cmd("SLOWLOG GET 1") else {
+        panic!("SLOWLOG GET 1")
+    };
+    let Frame::Array(entry) = &entries[0] else {
+        panic!("entry")
+    };
+    assert_eq!(
+        entry[3],
+        bulks(&[
+            "SET",
+            "big",
+            &format!("{}... (72 more bytes)", "x".repeat(128))
+        ])
+    );
+    // With a threshold of 0, SLOWLOG RESET is itself logged, as in Redis.
+    assert_eq!(c.cmd("SLOWLOG RESET"), ok());
+    assert_eq!(c.cmd("SLOWLOG LEN"), int(1));
+    assert_eq!(c.cmd("CONFIG SET slowlog-log-slower-than -1"), ok());
+    c.cmd("SLOWLOG RESET");
+    c.cmd("DEBUG SLEEP 0.01");
+    assert_eq!(c.cmd("SLOWLOG LEN"), int(0));
+}

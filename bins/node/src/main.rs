@@ -15,6 +15,7 @@ mod log;
 mod net;
 mod pubsub;
 mod shared;
+mod slowlog;
 
 use std::process::ExitCode;
 use std::sync::Arc;

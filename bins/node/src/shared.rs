@@ -111,6 +111,8 @@ pub(crate) struct Shared {
     pub(crate) pause_until_ms: AtomicU64,
     pub(crate) pause_writes_only: AtomicBool,
     pub(crate) pubsub: crate::pubsub::Registry,
+    /// SLOWLOG.
+    pub(crate) slowlog: crate::slowlog::SlowLog,
     /// MONITOR clients: (client id, worker).
     pub(crate) monitors: RwLock<Vec<(u64, usize)>>,
     pub(crate) monitor_count: AtomicUsize,
@@ -123,6 +125,8 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(store: Arc<Store>, config: Config) -> Shared {
         let port = config.port();
+        let (slowlog_threshold, slowlog_max_len) =
+            (config.slowlog_log_slower_than(), config.slowlog_max_len());
         Shared {
             store,
             config: RwLock::new(config),
@@ -140,6 +144,7 @@ impl Shared {
             pubsub: crate::pubsub::Registry::default(),
             error_stats: Mutex::new(std::collections::BTreeMap::new()),
             monitors: RwLock::new(Vec::new()),
+            slowlog: crate::slowlog::SlowLog::new(slowlog_threshold, slowlog_max_len),
             monitor_count: AtomicUsize::new(0),
             blocking: crate::blocking::Registry::default(),
         }

@@ -469,9 +469,14 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
     (spec.handler)(&mut ctx, req);
     let stats = &spec.stats;
     stats.calls.fetch_add(1, Ordering::Relaxed);
-    stats
-        .usec
-        .fetch_add(start.elapsed().as_micros() as u64, Ordering::Relaxed);
+    let micros = start.elapsed().as_micros() as u64;
+    stats.usec.fetch_add(micros, Ordering::Relaxed);
+    if ctx.shared.slowlog.wants(micros) && !matches!(spec.name, "auth" | "hello" | "exec") {
+        let name = ctx.client.meta.name.lock().clone().unwrap_or_default();
+        ctx.shared
+            .slowlog
+            .record(req, micros, ctx.client.meta.addr.to_string(), name);
+    }
     if ctx.client.command_failed {
         stats.failed.fetch_add(1, Ordering::Relaxed);
     }

@@ -410,12 +410,67 @@ fn memory_stats(ctx: &mut Ctx<'_>) {
     }
 }
 
+/// SLOWLOG GET [count] | LEN | RESET | HELP.
 fn slowlog(ctx: &mut Ctx<'_>, req: &Request) {
     let sub = arg(req, 1).to_ascii_lowercase();
-    match &sub[..] {
-        b"get" => ctx.array(0),
-        b"len" => ctx.int(0),
-        b"reset" => ctx.ok(),
+    match (&sub[..], req.len()) {
+        (b"get", 2 | 3) => {
+            let count = if req.len() == 3 {
+                match int_arg(req, 2) {
+                    Some(-1) => None,
+                    Some(n) if n >= 0 => Some(n as usize),
+                    _ => {
+                        ctx.error("ERR count should be greater than or equal to -1");
+                        return;
+                    }
+                }
+            } else {
+                Some(10)
+            };
+            let entries = ctx.shared.slowlog.get(count);
+            ctx.array(entries.len());
+            for e in entries {
+                ctx.array(6);
+                ctx.int(e.id as i64);
+                ctx.int(e.unix_secs as i64);
+                ctx.int(e.micros as i64);
+                ctx.bulks(e.args.iter().map(|a| &a[..]));
+                ctx.bulk(e.addr.as_bytes());
+                ctx.bulk(&e.name);
+            }
+        }
+        (b"len", 2) => {
+            let n = ctx.shared.slowlog.len();
+            ctx.uint(n);
+        }
+        (b"reset", 2) => {
+            ctx.shared.slowlog.reset();
+            ctx.ok();
+        }
+        (b"help", 2) => {
+            let lines = [
+                "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET [<count>]",
+                "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                "    Entries are made of:",
+                "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                "    client name",
+                "LEN",
+                "    Return the length of the slowlog.",
+                "RESET",
+                "    Reset the slowlog.",
+                "HELP",
+                "    Prints this help.",
+            ];
+            ctx.array(lines.len());
+            for l in lines {
+                ctx.simple(l);
+            }
+        }
+        (b"get" | b"len" | b"reset" | b"help", _) => ctx.error(&format!(
+            "ERR wrong number of arguments for 'slowlog|{}' command",
+            String::from_utf8_lossy(&sub)
+        )),
         _ => ctx.error(&format!(
             "ERR unknown subcommand '{}'. Try SLOWLOG HELP.",
             String::from_utf8_lossy(arg(req, 1))
@@ -595,6 +650,12 @@ pub(crate) fn apply_memory_settings(store: &ferrodis_store::Store, cfg: &crate::
 
 /// Pushes changed settings to where they are consulted.
 fn apply_config(ctx: &mut Ctx<'_>, changed: &[String]) {
+    if changed.iter().any(|n| n.starts_with("slowlog-")) {
+        let cfg = ctx.shared.config.read();
+        ctx.shared
+            .slowlog
+            .configure(cfg.slowlog_log_slower_than(), cfg.slowlog_max_len());
+    }
     if changed
         .iter()
         .any(|n| MEMORY_SETTINGS.contains(&n.as_str()))
