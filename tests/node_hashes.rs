@@ -6,26 +6,9 @@ use std::collections::BTreeSet;
 
 use ferrodis_resp::Frame;
 use ferrodis_suite::reply::{bulk, bulks, error, int, ok};
-use ferrodis_suite::{Client, Server};
+use ferrodis_suite::{sorted_bulks, Client, Server};
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-/// The bulk strings of an array reply, sorted.
-fn sorted_bulks(f: Frame) -> Vec<String> {
-    let items = match f {
-        Frame::Array(items) | Frame::Set(items) => items,
-        other => panic!("expected an array, got {other:?}"),
-    };
-    let mut out: Vec<String> = items
-        .into_iter()
-        .map(|i| match i {
-            Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
-            other => panic!("expected a bulk, got {other:?}"),
-        })
-        .collect();
-    out.sort();
-    out
-}
 
 #[test]
 fn set_get_and_delete_fields() {

@@ -6,26 +6,9 @@ use std::collections::BTreeSet;
 
 use ferrodis_resp::Frame;
 use ferrodis_suite::reply::{bulk, bulks, error, int, ok};
-use ferrodis_suite::{Client, Server};
+use ferrodis_suite::{sorted_bulks, Client, Server};
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-/// The bulk strings of an array or set reply, sorted.
-fn sorted(f: Frame) -> Vec<String> {
-    let items = match f {
-        Frame::Array(items) | Frame::Set(items) => items,
-        other => panic!("expected an array, got {other:?}"),
-    };
-    let mut out: Vec<String> = items
-        .into_iter()
-        .map(|i| match i {
-            Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
-            other => panic!("expected a bulk, got {other:?}"),
-        })
-        .collect();
-    out.sort();
-    out
-}
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
@@ -54,7 +37,7 @@ fn add_remove_and_membership() {
     assert_eq!(c.cmd("OBJECT ENCODING s"), bulk("hashtable"));
     assert_eq!(c.cmd("SREM s a x 1"), int(2));
     assert_eq!(c.cmd("OBJECT ENCODING s"), bulk("hashtable"));
-    assert_eq!(sorted(c.cmd("SMEMBERS s")), strings(&["2", "3"]));
+    assert_eq!(sorted_bulks(c.cmd("SMEMBERS s")), strings(&["2", "3"]));
     assert_eq!(c.cmd("SREM s 2 3 4"), int(2));
     assert_eq!(c.cmd("EXISTS s"), int(0));
     assert_eq!(c.cmd("SREM s 2"), int(0));
@@ -167,7 +150,7 @@ fn pop_and_random_members() {
     c.cmd(&format!("SADD s {}", all.join(" ")));
     assert_eq!(c.cmd("SRANDMEMBER s 0"), Frame::Array(vec![]));
     assert_eq!(c.cmd("SPOP s 0"), Frame::Array(vec![]));
-    let picked = sorted(c.cmd("SRANDMEMBER s 15"));
+    let picked = sorted_bulks(c.cmd("SRANDMEMBER s 15"));
     assert_eq!(picked.iter().collect::<BTreeSet<_>>().len(), 15);
     let Frame::Array(repeated) = c.cmd("SRANDMEMBER s -100") else {
         panic!("array")
@@ -175,11 +158,11 @@ fn pop_and_random_members() {
     assert_eq!(repeated.len(), 100);
     let mut expected = all.clone();
     expected.sort();
-    assert_eq!(sorted(c.cmd("SRANDMEMBER s 100")), expected);
-    let popped = sorted(c.cmd("SPOP s 18"));
+    assert_eq!(sorted_bulks(c.cmd("SRANDMEMBER s 100")), expected);
+    let popped = sorted_bulks(c.cmd("SPOP s 18"));
     assert_eq!(popped.len(), 18);
     assert_eq!(c.cmd("SCARD s"), int(2));
-    let mut rest = sorted(c.cmd("SMEMBERS s"));
+    let mut rest = sorted_bulks(c.cmd("SMEMBERS s"));
     rest.extend(popped);
     rest.sort();
     assert_eq!(rest, expected);
@@ -187,7 +170,7 @@ fn pop_and_random_members() {
         panic!("bulk")
     };
     assert!(all.contains(&String::from_utf8_lossy(&one).into_owned()));
-    assert_eq!(sorted(c.cmd("SPOP s 5")).len(), 1);
+    assert_eq!(sorted_bulks(c.cmd("SPOP s 5")).len(), 1);
     assert_eq!(c.cmd("EXISTS s"), int(0));
 }
 
@@ -198,16 +181,22 @@ fn algebra_and_store_commands() {
     assert_eq!(c.cmd("SADD {t}a 1 2 3 4 x"), int(5));
     assert_eq!(c.cmd("SADD {t}b 3 4 5 x"), int(4));
     assert_eq!(c.cmd("SADD {t}c 4 x y"), int(3));
-    assert_eq!(sorted(c.cmd("SINTER {t}a {t}b {t}c")), strings(&["4", "x"]));
+    assert_eq!(
+        sorted_bulks(c.cmd("SINTER {t}a {t}b {t}c")),
+        strings(&["4", "x"])
+    );
     assert_eq!(c.cmd("SINTER {t}a {t}nosuch"), Frame::Array(vec![]));
     assert_eq!(c.cmd("SINTERCARD 2 {t}a {t}b"), int(3));
     assert_eq!(c.cmd("SINTERCARD 2 {t}a {t}b LIMIT 2"), int(2));
     assert_eq!(c.cmd("SINTERCARD 2 {t}a {t}b LIMIT 0"), int(3));
     assert_eq!(
-        sorted(c.cmd("SUNION {t}a {t}b {t}nosuch")),
+        sorted_bulks(c.cmd("SUNION {t}a {t}b {t}nosuch")),
         strings(&["1", "2", "3", "4", "5", "x"])
     );
-    assert_eq!(sorted(c.cmd("SDIFF {t}a {t}b {t}c")), strings(&["1", "2"]));
+    assert_eq!(
+        sorted_bulks(c.cmd("SDIFF {t}a {t}b {t}c")),
+        strings(&["1", "2"])
+    );
     assert_eq!(c.cmd("SDIFF {t}a {t}a"), Frame::Array(vec![]));
     // *STORE results start as intsets and overwrite any type.
     assert_eq!(c.cmd("SET {t}d x"), ok());
@@ -272,7 +261,7 @@ fn resp3_replies_are_sets() {
     assert_eq!(c.cmd("SPOP nosuch"), Frame::Null);
     // SRANDMEMBER with a count stays an array.
     assert_eq!(c.cmd("SRANDMEMBER s 0"), Frame::Array(vec![]));
-    assert_eq!(sorted(c.cmd("SRANDMEMBER s 5")), strings(&["1", "2"]));
+    assert_eq!(sorted_bulks(c.cmd("SRANDMEMBER s 5")), strings(&["1", "2"]));
     let Frame::Set(popped) = c.cmd("SPOP s 5") else {
         panic!("SPOP with a count is a set in RESP3")
     };

@@ -306,3 +306,22 @@ pub mod reply {
         Frame::Array(items.iter().map(|s| bulk(s)).collect())
     }
 }
+
+/// The bulk strings of an array or set reply, sorted (for replies whose
+/// order Redis does not define).
+pub fn sorted_bulks(f: ferrodis_resp::Frame) -> Vec<String> {
+    use ferrodis_resp::Frame;
+    let items = match f {
+        Frame::Array(items) | Frame::Set(items) => items,
+        other => panic!("expected an array, got {other:?}"),
+    };
+    let mut out: Vec<String> = items
+        .into_iter()
+        .map(|i| match i {
+            Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+            other => panic!("expected a bulk, got {other:?}"),
+        })
+        .collect();
+    out.sort();
+    out
+}

@@ -850,38 +850,10 @@ fn strtoll_whole(s: &[u8]) -> Option<i64> {
     (used == cstr(s).len()).then_some(value)
 }
 
-/// Redis' `string2ll`: a strict decimal `long long`.
+/// Redis' `string2ll`: a strict decimal `long long` (shared with the
+/// protocol codec, which reads lengths with the same rules).
 fn string2ll(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() >= 21 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut v: u64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-    }
-    if negative {
-        if v > 1 << 63 {
-            None
-        } else {
-            Some((v as i64).wrapping_neg())
-        }
-    } else {
-        i64::try_from(v).ok()
-    }
+    ferrodis_resp::parse_i64(s)
 }
 
 /// Redis' `memtoull`: digits and an optional unit (`b`, `k`, `kb`, `m`, `mb`,
