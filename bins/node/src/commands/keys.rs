@@ -170,6 +170,38 @@ pub(crate) struct ScanArgs<'a> {
     pub(crate) type_filter: Option<Option<ValueType>>,
 }
 
+/// The start of HSCAN, SSCAN and ZSCAN, as Redis orders it: an invalid
+/// cursor is an error, a missing key answers an empty scan before the
+/// options are read, a key of another type is WRONGTYPE. Then the options.
+/// `None` when a reply was already written.
+pub(crate) fn collection_scan_args<'a>(
+    ctx: &mut Ctx<'_>,
+    req: &'a Request,
+    expected: ValueType,
+) -> Option<ScanArgs<'a>> {
+    let cursor = std::str::from_utf8(arg(req, 2))
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok());
+    if cursor.is_none() {
+        ctx.error("ERR invalid cursor");
+        return None;
+    }
+    match ctx.db().value_type(arg(req, 1)) {
+        None => {
+            ctx.array(2);
+            ctx.bulk(b"0");
+            ctx.array(0);
+            return None;
+        }
+        Some(t) if t == expected => {}
+        Some(_) => {
+            ctx.store_error(ferrodis_store::StoreError::WrongType);
+            return None;
+        }
+    }
+    parse_scan(ctx, req, 2, false)
+}
+
 pub(crate) fn parse_scan<'a>(
     ctx: &mut Ctx<'_>,
     req: &'a Request,

@@ -6,7 +6,6 @@ use ferrodis_resp::Request;
 use ferrodis_store::{StoreError, ValueType};
 
 use super::flags::*;
-use super::keys::parse_scan;
 use super::{arg, int_arg, is, spec, Ctx, Spec};
 
 pub(super) fn specs() -> Vec<Spec> {
@@ -205,27 +204,7 @@ fn sdiffstore(ctx: &mut Ctx<'_>, req: &Request) {
 }
 
 fn sscan(ctx: &mut Ctx<'_>, req: &Request) {
-    if std::str::from_utf8(arg(req, 2))
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .is_none()
-    {
-        ctx.error("ERR invalid cursor");
-        return;
-    }
-    // As Redis: a missing key answers an empty scan before the options are
-    // looked at, a key of another type is an error.
-    match ctx.db().value_type(arg(req, 1)) {
-        None => {
-            ctx.array(2);
-            ctx.bulk(b"0");
-            ctx.array(0);
-            return;
-        }
-        Some(ValueType::Set) => {}
-        Some(_) => return ctx.store_error(StoreError::WrongType),
-    }
-    let Some(a) = parse_scan(ctx, req, 2, false) else {
+    let Some(a) = super::keys::collection_scan_args(ctx, req, ValueType::Set) else {
         return;
     };
     match ctx.db().sscan(arg(req, 1), a.cursor, a.pattern, a.count) {

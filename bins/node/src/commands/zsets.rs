@@ -857,28 +857,7 @@ fn zsetop(ctx: &mut Ctx<'_>, req: &Request) {
 }
 
 fn zscan(ctx: &mut Ctx<'_>, req: &Request) {
-    let cursor = std::str::from_utf8(arg(req, 2))
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok());
-    if cursor.is_none() {
-        ctx.error("ERR invalid cursor");
-        return;
-    }
-    // As in Redis, a missing key answers before the options are read.
-    match ctx.db().value_type(arg(req, 1)) {
-        None => {
-            ctx.array(2);
-            ctx.bulk(b"0");
-            ctx.array(0);
-            return;
-        }
-        Some(ValueType::ZSet) => {}
-        Some(_) => {
-            ctx.store_error(ferrodis_store::StoreError::WrongType);
-            return;
-        }
-    }
-    let Some(a) = super::keys::parse_scan(ctx, req, 2, false) else {
+    let Some(a) = super::keys::collection_scan_args(ctx, req, ValueType::ZSet) else {
         return;
     };
     match ctx.db().zscan(arg(req, 1), a.cursor, a.pattern, a.count) {
