@@ -44,11 +44,24 @@ use std::time::{Duration, Instant};
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (and, for cluster
 /// nodes, whose bus port `port + 10000` was free too).
+///
+/// Ports come from a sequence private to this process, below Linux's
+/// ephemeral range (32768+), so parallel tests never receive the same port
+/// twice and the kernel does not hand it out for outgoing connections.
 pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    // Spread concurrent test processes over the range by their pid.
+    let base = (std::process::id() % 700) * 10;
     loop {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-        let port = listener.local_addr().expect("local address").port();
-        if port < 55535 && TcpListener::bind(("127.0.0.1", port + 10000)).is_ok() {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 15000 + (base + n) % 7000;
+        let Ok(port) = u16::try_from(port) else {
+            continue;
+        };
+        if TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && TcpListener::bind(("127.0.0.1", port + 10000)).is_ok()
+        {
             return port;
         }
     }
@@ -88,9 +101,20 @@ impl Server {
             .unwrap_or_else(|e| {
                 panic!("cannot start redis-server ({e}); install it: apt-get install redis-server")
             });
-        let server = Server { child, port };
+        let mut server = Server { child, port };
         server.wait_ready(Duration::from_secs(10));
+        server.assert_alive("redis-server");
         server
+    }
+
+    /// Panics if the process has exited: then whatever answered on the
+    /// port was another process, and the test would talk to the wrong
+    /// server.
+    fn assert_alive(&mut self, what: &str) {
+        std::thread::sleep(Duration::from_millis(50));
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("{what} on port {} exited at start ({status})", self.port);
+        }
     }
 
     /// Blocks until the port accepts connections.
@@ -201,8 +225,9 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("start ferrodis-node");
-        let server = Server { child, port };
+        let mut server = Server { child, port };
         server.wait_ready(Duration::from_secs(20));
+        server.assert_alive("ferrodis-node");
         server
     }
 
