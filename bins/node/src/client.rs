@@ -31,7 +31,9 @@ pub(crate) struct Multi {
 /// A connected client.
 pub(crate) struct Client {
     pub(crate) meta: Arc<ClientMeta>,
-    pub(crate) stream: mio::net::TcpStream,
+    /// The connection; `None` for a session without a socket (the AOF
+    /// loader, tests and fuzz targets driving dispatch directly).
+    pub(crate) stream: Option<mio::net::TcpStream>,
     pub(crate) rbuf: BytesMut,
     pub(crate) wbuf: BytesMut,
     pub(crate) decoder: RequestDecoder,
@@ -65,7 +67,7 @@ pub(crate) struct Client {
 impl Client {
     pub(crate) fn new(
         meta: Arc<ClientMeta>,
-        stream: mio::net::TcpStream,
+        stream: Option<mio::net::TcpStream>,
         auth_required: bool,
         max_bulk: usize,
     ) -> Client {

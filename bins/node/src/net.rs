@@ -389,7 +389,7 @@ impl Worker {
                 .connected_clients
                 .fetch_add(1, Ordering::Relaxed);
             if let Some(slot) = self.clients.get_mut(token) {
-                let mut client = Client::new(meta, stream, auth_required, max_bulk);
+                let mut client = Client::new(meta, Some(stream), auth_required, max_bulk);
                 client.block.token = token;
                 *slot = Some(client);
             }
@@ -410,7 +410,10 @@ impl Worker {
             let len = client.rbuf.len();
             let cap = client.rbuf.capacity();
             client.rbuf.resize(cap, 0);
-            match client.stream.read(&mut client.rbuf[len..]) {
+            let Some(stream) = client.stream.as_mut() else {
+                break;
+            };
+            match stream.read(&mut client.rbuf[len..]) {
                 Ok(0) => {
                     client.rbuf.truncate(len);
                     closed = true;
@@ -462,7 +465,10 @@ impl Worker {
             return;
         };
         while !client.wbuf.is_empty() {
-            match client.stream.write(&client.wbuf) {
+            let Some(stream) = client.stream.as_mut() else {
+                break;
+            };
+            match stream.write(&client.wbuf) {
                 Ok(0) => break,
                 Ok(n) => {
                     let _ = client.wbuf.split_to(n);
@@ -516,13 +522,15 @@ impl Worker {
             } else {
                 Interest::READABLE
             };
-            if self
-                .poll
-                .registry()
-                .reregister(&mut client.stream, Token(token), interest)
-                .is_ok()
-            {
-                client.want_write = pending;
+            if let Some(stream) = client.stream.as_mut() {
+                if self
+                    .poll
+                    .registry()
+                    .reregister(stream, Token(token), interest)
+                    .is_ok()
+                {
+                    client.want_write = pending;
+                }
             }
         }
         if client.meta.killed.load(Ordering::Relaxed) {
@@ -537,7 +545,9 @@ impl Worker {
         let Some(mut client) = slot.take() else {
             return;
         };
-        let _ = self.poll.registry().deregister(&mut client.stream);
+        if let Some(stream) = client.stream.as_mut() {
+            let _ = self.poll.registry().deregister(stream);
+        }
         self.timers.unschedule(&client);
         commands::on_disconnect(&self.shared, &mut client);
         self.shared.clients.write().remove(&client.id());

@@ -1,0 +1,152 @@
+//! `ferrodis-node`: the Ferrodis server, started like `redis-server`:
+//! `ferrodis-node [/path/to/redis.conf] [--name value ...]`.
+//!
+//! The library holds the whole server so that tests and fuzz targets can
+//! drive command dispatch without sockets; the binary only installs the
+//! counting allocator and calls [`main_entry`].
+//!
+//! The binary stays thin: it reads the configuration, builds the store,
+//! binds the listeners and runs the worker threads (`net`), which dispatch
+//! commands through one table (`commands`).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod alloc;
+mod blocking;
+mod client;
+mod commands;
+mod config;
+mod log;
+mod net;
+mod pubsub;
+mod session;
+mod shared;
+mod slowlog;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use ferrodis_store::Store;
+
+use crate::config::Config;
+use crate::shared::Shared;
+
+pub use crate::alloc::Counting;
+pub use crate::session::Session;
+
+const USAGE: &str = "\
+Usage: ferrodis-node [/path/to/redis.conf] [options] [-]
+       ferrodis-node -v or --version
+       ferrodis-node -h or --help
+
+Options take the names of redis.conf directives, each preceded by '--',
+and override the configuration file:
+
+       ferrodis-node --port 7000
+       ferrodis-node /etc/redis/7000.conf --loglevel verbose
+       ferrodis-node --port 7000 --cluster-enabled yes
+";
+
+/// Runs the server with the process arguments, as `redis-server` would;
+/// returns the process exit status.
+pub fn main_entry() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("-h" | "--help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some("-v" | "--version") => {
+            println!("ferrodis-node v={}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let config = match Config::from_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("\n{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match serve(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::warning(&e.to_string());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: Config) -> std::io::Result<()> {
+    log::init(config.loglevel(), config.logfile())?;
+    // A panic anywhere is a bug: log it like Redis logs a crash and stop the
+    // whole process, rather than lose one worker thread and hang its
+    // clients.
+    std::panic::set_hook(Box::new(|info| {
+        log::warning(&format!(
+            "=== FERRODIS BUG REPORT START ===\n{info}\n{}",
+            std::backtrace::Backtrace::force_capture()
+        ));
+        std::process::abort();
+    }));
+    log::notice("oO0OoO0OoO0Oo Ferrodis is starting oO0OoO0OoO0Oo");
+    log::notice(&format!(
+        "Ferrodis version={}, bits=64, pid={}, just started",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    ));
+    for name in config.not_implemented_set() {
+        log::warning(&format!("Configuration directive '{name}' is accepted but not implemented yet; it has no effect"));
+    }
+    if !config.dir().is_empty() {
+        std::env::set_current_dir(config.dir())?;
+    }
+    let databases = if config.cluster_enabled() {
+        1
+    } else {
+        config.databases()
+    };
+    let store = Arc::new(Store::builder().databases(databases).build());
+    store.settings().proto_max_bulk_len.store(
+        config.proto_max_bulk_len() as usize,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    commands::apply_encoding_settings(&store, &config);
+    store.set_memory_probe(alloc::used_memory);
+    commands::apply_memory_settings(&store, &config);
+    let listeners = net::bind(&config.bind(), config.port())?;
+    let pidfile = config.pidfile().to_owned();
+    if !pidfile.is_empty() {
+        std::fs::write(&pidfile, format!("{}\n", std::process::id()))?;
+    }
+    // `io-threads N` sets the number of worker threads; 0 (the default
+    // when unset) means one per core.
+    let workers = match config.io_threads() {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .clamp(1, 64);
+    let shared = Arc::new(Shared::new(store, config));
+    shared
+        .store
+        .set_notifier(Arc::new(pubsub::KeyspacePublisher {
+            shared: Arc::downgrade(&shared),
+        }));
+    pubsub::apply_notify_flags(&shared);
+    alloc::mark_startup();
+    alloc::update_peak();
+    let handles = net::start_workers(&shared, &listeners, workers)?;
+    log::notice(&format!("Server initialized, {workers} worker threads"));
+    log::notice(&format!(
+        "Ready to accept connections tcp on port {}",
+        shared.port
+    ));
+    for h in handles {
+        let _ = h.join();
+    }
+    if !pidfile.is_empty() {
+        let _ = std::fs::remove_file(&pidfile);
+    }
+    log::warning("Ferrodis is now ready to exit, bye bye...");
+    Ok(())
+}

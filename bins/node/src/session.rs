@@ -1,0 +1,134 @@
+//! A client session without a socket: command dispatch driven directly.
+//!
+//! The AOF loader replays files through it, and tests and fuzz targets use
+//! it to run arbitrary commands against a whole server state (store,
+//! configuration, pub/sub registry) without the network.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
+use std::sync::Arc;
+use std::time::Instant;
+
+use ferrodis_store::Store;
+use parking_lot::Mutex;
+
+use crate::client::Client;
+use crate::config::Config;
+use crate::shared::{unix_ms, ClientMeta, Shared};
+
+/// A client connected to an in-process server state, with no socket.
+///
+/// Blocking commands answer as they do inside MULTI (as if their timeout
+/// had passed), since nothing else could ever wake them.
+///
+/// ```
+/// let mut s = ferrodis_node::Session::standalone();
+/// assert_eq!(s.execute(&[b"SET", b"k", b"v"]), b"+OK\r\n");
+/// assert_eq!(s.execute(&[b"GET", b"k"]), b"$1\r\nv\r\n");
+/// ```
+pub struct Session {
+    shared: Arc<Shared>,
+    client: Client,
+}
+
+impl Session {
+    /// A session on a fresh standalone server with the default
+    /// configuration (16 databases, no limits).
+    pub fn standalone() -> Session {
+        let config = Config::default();
+        let store = Arc::new(Store::builder().databases(config.databases()).build());
+        Session::attach(Arc::new(Shared::new(store, config)))
+    }
+
+    /// A new session on `shared`.
+    pub(crate) fn attach(shared: Arc<Shared>) -> Session {
+        let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
+        let meta = Arc::new(ClientMeta {
+            id: shared.next_id(),
+            addr,
+            laddr: addr,
+            fd: -1,
+            worker: usize::MAX,
+            created: Instant::now(),
+            name: Mutex::new(None),
+            last_interaction_ms: AtomicU64::new(unix_ms()),
+            db: AtomicUsize::new(0),
+            resp: AtomicU8::new(2),
+            last_cmd: Mutex::new("NULL"),
+            multi: AtomicU64::new(u64::MAX),
+            subscriptions: AtomicUsize::new(0),
+            psubscriptions: AtomicUsize::new(0),
+            qbuf: AtomicUsize::new(0),
+            obl: AtomicUsize::new(0),
+            killed: AtomicBool::new(false),
+            no_evict: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
+        });
+        let max_bulk = shared.config.read().proto_max_bulk_len() as usize;
+        let mut client = Client::new(meta, None, false, max_bulk);
+        client.block.deny = true;
+        Session { shared, client }
+    }
+
+    /// Runs one command given as its arguments; returns the reply bytes
+    /// (empty when the command sends none, e.g. under `CLIENT REPLY OFF`).
+    pub fn execute(&mut self, argv: &[&[u8]]) -> Vec<u8> {
+        let mut wire = Vec::new();
+        wire.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
+        for a in argv {
+            wire.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            wire.extend_from_slice(a);
+            wire.extend_from_slice(b"\r\n");
+        }
+        self.feed(&wire)
+    }
+
+    /// Feeds raw protocol bytes, as a socket would deliver them, and runs
+    /// every complete command; returns what the server wrote back. A
+    /// protocol error is answered as Redis answers it, and the session
+    /// then accepts nothing more (the server would close the connection).
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
+        if self.client.close_after_reply {
+            return Vec::new();
+        }
+        let mut rbuf = std::mem::take(&mut self.client.rbuf);
+        let mut req = std::mem::take(&mut self.client.request);
+        rbuf.extend_from_slice(bytes);
+        loop {
+            match self.client.decoder.decode_into(&mut rbuf, &mut req) {
+                Ok(true) => {
+                    crate::commands::dispatch(&self.shared, &mut self.client, &req);
+                    if self.client.close_after_reply {
+                        break;
+                    }
+                }
+                Ok(false) => break,
+                Err(e) => {
+                    ferrodis_resp::reply::error(
+                        &mut self.client.wbuf,
+                        format!("ERR {e}").as_bytes(),
+                    );
+                    self.client.close_after_reply = true;
+                    rbuf.clear();
+                    break;
+                }
+            }
+        }
+        self.client.rbuf = rbuf;
+        self.client.request = req;
+        let out = self.client.wbuf.to_vec();
+        self.client.wbuf.clear();
+        out
+    }
+
+    /// Whether the server closed this session (QUIT, a protocol error).
+    pub fn closed(&self) -> bool {
+        self.client.close_after_reply
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        crate::commands::on_disconnect(&self.shared, &mut self.client);
+    }
+}
