@@ -120,7 +120,7 @@ impl Db<'_> {
 /// A store value in the RDB model, with the encoding it has here. Sorted
 /// sets in a skiplist are listed from the greatest member down, as Redis
 /// writes them.
-fn to_rdb(value: &Value) -> RdbObject {
+pub(crate) fn to_rdb(value: &Value) -> RdbObject {
     let compact = |is_compact: bool| {
         if is_compact {
             Encoding::Compact

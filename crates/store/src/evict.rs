@@ -484,7 +484,7 @@ impl Store {
                 let Some(slot) = bits.pick(self.random()) else {
                     break;
                 };
-                let mut table = keys.slot(slot).lock();
+                let mut table = keys.lock_slot(slot);
                 let key = random_candidate(&table, volatile_only, &mut || self.random())
                     .map(|(k, _)| k.clone());
                 if let Some(key) = key {

@@ -16,6 +16,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::dict::Dict;
 use crate::smallbytes::SmallBytes;
+use crate::snapshot::SnapshotCtl;
 use crate::value::Entry;
 
 /// Flags raised when a watched key is modified (`WATCH`).
@@ -109,10 +110,13 @@ pub(crate) struct SlotTable {
     /// What the slot sets say of this table now (so that only changes
     /// touch them).
     marked: (bool, bool),
+    /// The snapshot epoch this table was last captured for (see the
+    /// `snapshot` module).
+    pub(crate) snap_epoch: u64,
 }
 
 impl SlotTable {
-    fn new(index: u16, occupancy: Arc<Occupancy>) -> SlotTable {
+    fn new(index: u16, occupancy: Arc<Occupancy>, snap_epoch: u64) -> SlotTable {
         SlotTable {
             dict: Dict::new(),
             volatile: 0,
@@ -120,7 +124,13 @@ impl SlotTable {
             index,
             occupancy,
             marked: (false, false),
+            snap_epoch,
         }
+    }
+
+    /// This table's slot.
+    pub(crate) fn slot(&self) -> u16 {
+        self.index
     }
 
     /// Brings the database's slot sets in line with this table, after a
@@ -215,6 +225,7 @@ impl SlotTable {
     /// Signals that `key` was modified: raises its watchers' flags.
     #[inline]
     pub(crate) fn touch(&mut self, key: &[u8]) {
+        crate::snapshot::count_change();
         if let Some(watchers) = &mut self.watchers {
             if let Some(flags) = watchers.remove(key) {
                 for flag in flags {
@@ -286,19 +297,26 @@ impl SlotTable {
 pub(crate) struct Keyspace {
     slots: Box<[Mutex<SlotTable>]>,
     occupancy: Arc<Occupancy>,
+    /// This database's index, and the store's snapshot state, which every
+    /// lock for an operation consults.
+    db: usize,
+    snapshots: Arc<SnapshotCtl>,
 }
 
 impl Keyspace {
-    pub(crate) fn new() -> Keyspace {
+    pub(crate) fn new(db: usize, snapshots: Arc<SnapshotCtl>) -> Keyspace {
         let occupancy = Arc::new(Occupancy {
             keys: SlotBits::new(),
             volatile: SlotBits::new(),
         });
+        let epoch = snapshots.current();
         Keyspace {
             slots: (0..SLOT_COUNT)
-                .map(|s| Mutex::new(SlotTable::new(s, Arc::clone(&occupancy))))
+                .map(|s| Mutex::new(SlotTable::new(s, Arc::clone(&occupancy), epoch)))
                 .collect(),
             occupancy,
+            db,
+            snapshots,
         }
     }
 
@@ -307,7 +325,8 @@ impl Keyspace {
         &self.occupancy
     }
 
-    /// The table of slot `slot` (`slot < 16384`).
+    /// The table of slot `slot` (`slot < 16384`), for reading only: an
+    /// operation that may change it locks it with [`Keyspace::lock_slot`].
     #[inline]
     pub(crate) fn slot(&self, slot: usize) -> &Mutex<SlotTable> {
         // `slots` has 16384 entries and `slot` comes from `key_slot` or a
@@ -316,10 +335,19 @@ impl Keyspace {
         self.slots.get(slot).unwrap_or(&self.slots[0])
     }
 
+    /// Locks table `slot` for an operation that may change it: a snapshot
+    /// in progress gets its copy first.
+    #[inline]
+    pub(crate) fn lock_slot(&self, slot: usize) -> MutexGuard<'_, SlotTable> {
+        let mut table = self.slot(slot).lock();
+        self.snapshots.check(self.db, &mut table);
+        table
+    }
+
     /// Locks the table holding `key`.
     #[inline]
     pub(crate) fn lock(&self, key: &[u8]) -> MutexGuard<'_, SlotTable> {
-        self.slot(key_slot(key).index()).lock()
+        self.lock_slot(key_slot(key).index())
     }
 
     /// Locks the tables of all `keys`, in ascending slot order.
@@ -327,12 +355,16 @@ impl Keyspace {
         let mut slots: Vec<u16> = keys.into_iter().map(|k| key_slot(k).get()).collect();
         slots.sort_unstable();
         slots.dedup();
-        Locked {
-            guards: slots
-                .into_iter()
-                .map(|s| (s, self.slot(usize::from(s)).lock()))
-                .collect(),
+        let mut guards: Vec<(u16, MutexGuard<'_, SlotTable>)> = slots
+            .into_iter()
+            .map(|s| (s, self.slot(usize::from(s)).lock()))
+            .collect();
+        // Only with every lock held: the operation is then wholly before
+        // or wholly after a snapshot's instant.
+        for (_, table) in &mut guards {
+            self.snapshots.check(self.db, table);
         }
+        Locked { guards }
     }
 
     /// The number of keys (expired ones not yet removed included, as in

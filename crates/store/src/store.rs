@@ -193,6 +193,7 @@ impl StoreBuilder {
             evict_pool: Mutex::new(EvictionPool::default()),
             next_evict_db: AtomicUsize::new(0),
             notifier: OnceLock::new(),
+            snapshots: Arc::default(),
         }
     }
 }
@@ -227,6 +228,8 @@ pub struct Store {
     /// The database the random policies evict from next.
     pub(crate) next_evict_db: AtomicUsize,
     notifier: OnceLock<Arc<dyn crate::notify::Notify>>,
+    /// Snapshot state (`snapshot` module).
+    pub(crate) snapshots: Arc<crate::snapshot::SnapshotCtl>,
 }
 
 impl std::fmt::Debug for Keyspace {
@@ -273,7 +276,7 @@ impl Store {
         let slot = self.dbs.get(index).ok_or(StoreError::DbIndexOutOfRange)?;
         Ok(Db {
             store: self,
-            keys: slot.get_or_init(Keyspace::new),
+            keys: slot.get_or_init(|| Keyspace::new(index, Arc::clone(&self.snapshots))),
             index,
             now: self.clock.now_ms(),
         })
@@ -367,8 +370,8 @@ impl Store {
         // Lock both tables of each slot, lower database first.
         let (first, second) = if a < b { (ka, kb) } else { (kb, ka) };
         for s in 0..first.slot_count() {
-            let mut x = first.slot(s).lock();
-            let mut y = second.slot(s).lock();
+            let mut x = first.lock_slot(s);
+            let mut y = second.lock_slot(s);
             std::mem::swap(&mut x.dict, &mut y.dict);
             std::mem::swap(&mut x.volatile, &mut y.volatile);
             x.sync_occupancy();
@@ -420,7 +423,7 @@ impl Store {
             };
             let now = self.clock.now_ms();
             let mut deleted = Vec::new();
-            let mut table = keys.slot(slot).lock();
+            let mut table = keys.lock_slot(slot);
             while table.volatile > 0 {
                 let before = deleted.len();
                 let sampled = expire_sample(&mut table, now, || self.random(), &mut deleted);
@@ -491,7 +494,7 @@ fn expire_sample(
 
 fn flush(keys: &Keyspace) -> usize {
     (0..keys.slot_count())
-        .map(|s| keys.slot(s).lock().clear())
+        .map(|s| keys.lock_slot(s).clear())
         .sum()
 }
 
