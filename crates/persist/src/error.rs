@@ -1,6 +1,7 @@
-//! Errors of the RDB object decoder and of the DUMP payload. Where an error
-//! reaches a client (`RESTORE`), its `Display` is Redis' exact text; the
-//! detail, with the offset of what is wrong, is its `source()`.
+//! Errors of the RDB object decoder, of the DUMP payload and of the RDB
+//! file reader. Where an error reaches a client (`RESTORE`), its `Display`
+//! is Redis' exact text; the detail, with the offset of what is wrong, is
+//! its `source()`.
 
 use thiserror::Error;
 
@@ -28,6 +29,87 @@ pub enum DumpError {
     /// The footer is right but the object is not a valid RDB object.
     #[error("ERR Bad data format")]
     BadData(#[source] RdbError),
+}
+
+/// Why an RDB file (or what is read of it so far) was refused. Offsets
+/// count from the file's first byte.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum RdbFileError {
+    /// The file does not start with `REDIS` and four decimal digits.
+    #[error("not an RDB file: no REDIS signature")]
+    BadMagic,
+    /// The version in the header is outside 1..=11.
+    #[error("can't handle RDB format version {0}")]
+    Version(u16),
+    /// The file ends inside an item (or before its checksum).
+    #[error("RDB file truncated at offset {offset}")]
+    Truncated {
+        /// Where the missing bytes were expected.
+        offset: usize,
+    },
+    /// A byte where an opcode or object type is expected that is neither.
+    #[error("unknown RDB opcode or object type {opcode} at offset {offset}")]
+    UnknownOpcode {
+        /// Offset of the byte.
+        offset: usize,
+        /// The byte.
+        opcode: u8,
+    },
+    /// A key or value that is not valid (its type, encoding or contents).
+    #[error(transparent)]
+    Object(RdbError),
+    /// The file holds function libraries (`FUNCTION LOAD`); Ferrodis has
+    /// no functions, so it cannot load them.
+    #[error(
+        "the RDB file holds a function library at offset {offset}, and Ferrodis has no functions"
+    )]
+    Functions {
+        /// Offset of the function opcode.
+        offset: usize,
+    },
+    /// The file holds module auxiliary data; Ferrodis has no modules.
+    #[error("the RDB file holds module data at offset {offset}, and Ferrodis has no modules")]
+    ModuleAux {
+        /// Offset of the module aux opcode.
+        offset: usize,
+    },
+    /// The CRC64 after the EOF opcode is neither 0 (not computed) nor the
+    /// checksum of the bytes before it.
+    #[error("wrong RDB checksum: stored {stored:#018x}, computed {computed:#018x}")]
+    Checksum {
+        /// The checksum in the file.
+        stored: u64,
+        /// The checksum of the bytes before it.
+        computed: u64,
+    },
+}
+
+impl RdbFileError {
+    /// The offset in the file of what is wrong, when the error names one.
+    pub fn offset(&self) -> Option<usize> {
+        match self {
+            RdbFileError::Truncated { offset }
+            | RdbFileError::UnknownOpcode { offset, .. }
+            | RdbFileError::Functions { offset }
+            | RdbFileError::ModuleAux { offset } => Some(*offset),
+            RdbFileError::Object(e) => Some(e.offset),
+            RdbFileError::BadMagic | RdbFileError::Version(_) | RdbFileError::Checksum { .. } => {
+                None
+            }
+        }
+    }
+}
+
+/// A short read is [`RdbFileError::Truncated`]; everything else about a key
+/// or value is [`RdbFileError::Object`].
+impl From<RdbError> for RdbFileError {
+    fn from(e: RdbError) -> RdbFileError {
+        match e.what {
+            Corruption::Truncated => RdbFileError::Truncated { offset: e.offset },
+            _ => RdbFileError::Object(e),
+        }
+    }
 }
 
 /// A malformed RDB object: what is wrong and where.

@@ -47,6 +47,12 @@ pub const TYPE_ZSET_LISTPACK: u8 = 17;
 pub const TYPE_LIST_QUICKLIST_2: u8 = 18;
 /// Object type: a stream with consumer group metadata (not supported).
 pub const TYPE_STREAM_LISTPACKS_2: u8 = 19;
+/// Object type: a set as a listpack (RDB 11, Redis 7.2; read from RDB
+/// files only, as Redis 7.0's `RESTORE` does not know it).
+pub const TYPE_SET_LISTPACK: u8 = 20;
+/// Object type: a stream with more consumer metadata (RDB 11, not
+/// supported).
+pub const TYPE_STREAM_LISTPACKS_3: u8 = 21;
 
 /// Quicklist node container: one element stored as is.
 pub const QUICKLIST_NODE_PLAIN: u64 = 1;
@@ -142,8 +148,14 @@ impl RdbObject {
     /// Appends the type byte and the encoded object (`rdbSaveObjectType`
     /// and `rdbSaveObject`).
     pub fn encode(&self, out: &mut Vec<u8>, opts: &EncodeOptions) {
+        out.push(self.rdb_type());
+        self.encode_body(out, opts);
+    }
+
+    /// Appends the encoded object without its type byte (an RDB file puts
+    /// the key between the two).
+    pub(crate) fn encode_body(&self, out: &mut Vec<u8>, opts: &EncodeOptions) {
         let rdb_type = self.rdb_type();
-        out.push(rdb_type);
         let z = opts.compression;
         match &self.value {
             RdbValue::String(s) => write_string(out, s, z),
@@ -199,9 +211,15 @@ impl RdbObject {
     /// (`rdbLoadObjectType` and `rdbLoadObject`); returns the object and
     /// the bytes it took. Redis' deep integrity checks all apply, and
     /// empty collections are refused as Redis refuses them.
+    ///
+    /// This is `RESTORE`'s view, Redis 7.0's: the RDB 11 types (such as
+    /// [`TYPE_SET_LISTPACK`]) are unknown here; the RDB file reader
+    /// takes them.
     pub fn decode(input: &[u8]) -> Result<(RdbObject, usize), RdbError> {
         let mut r = Reader::new(input);
-        let obj = decode_object(&mut r)?;
+        let at = r.pos();
+        let rdb_type = r.u8()?;
+        let obj = decode_body(&mut r, at, rdb_type, Types::Rdb10)?;
         Ok((obj, r.pos()))
     }
 }
@@ -273,9 +291,39 @@ fn node_allows(lp: &listpack::Writer, len: usize, fill: i64) -> bool {
     new_size <= LIST_SIZE_SAFETY_LIMIT && i64::try_from(lp.len()).is_ok_and(|n| n < fill)
 }
 
-fn decode_object(r: &mut Reader<'_>) -> Result<RdbObject, RdbError> {
-    let at = r.pos();
-    let rdb_type = r.u8()?;
+/// Which object types a decoder knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Types {
+    /// Redis 7.0's: `RESTORE` payloads.
+    Rdb10,
+    /// Redis 7.2's too (type 20, set as listpack): RDB files, which Redis
+    /// does not check against their version.
+    Rdb11,
+}
+
+/// Whether `t` is an object type (any other byte where a type is expected
+/// is an unknown opcode in a file).
+pub(crate) fn is_object_type(t: u8, types: Types) -> bool {
+    match t {
+        0..=7 | 9..=TYPE_STREAM_LISTPACKS_2 => true,
+        TYPE_SET_LISTPACK | TYPE_STREAM_LISTPACKS_3 => types == Types::Rdb11,
+        _ => false,
+    }
+}
+
+/// Reads the body of an object of type `rdb_type` (read at `at`).
+///
+/// On [`Corruption::Empty`] the reader is left at the end of the object,
+/// so that a file reader can skip the key as Redis skips empty keys.
+pub(crate) fn decode_body(
+    r: &mut Reader<'_>,
+    at: usize,
+    rdb_type: u8,
+    types: Types,
+) -> Result<RdbObject, RdbError> {
+    if !is_object_type(rdb_type, types) {
+        return Err(r.error(at, Corruption::UnknownType(rdb_type)));
+    }
     let full = |value| {
         Ok(RdbObject {
             value,
@@ -426,9 +474,24 @@ fn decode_object(r: &mut Reader<'_>) -> Result<RdbObject, RdbError> {
                 .collect();
             compact(RdbValue::Hash(unique_pairs(r, blob_at, pairs)?))
         }
-        TYPE_MODULE | TYPE_MODULE_2 | TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => {
-            Err(r.error(at, Corruption::UnsupportedType(rdb_type)))
+        TYPE_SET_LISTPACK => {
+            let blob_at = r.pos();
+            let blob = r.string()?;
+            let entries = listpack::decode(&blob)
+                .map_err(|(i, why)| r.error(blob_at, Corruption::Listpack(i, why)))?;
+            non_empty(r, entries.len())?;
+            let members: Vec<Vec<u8>> = entries.into_iter().map(Entry::to_vec).collect();
+            let refs: Vec<&[u8]> = members.iter().map(Vec::as_slice).collect();
+            if !all_distinct(&refs) {
+                return Err(r.error(blob_at, Corruption::Duplicate));
+            }
+            compact(RdbValue::Set(members))
         }
+        TYPE_MODULE
+        | TYPE_MODULE_2
+        | TYPE_STREAM_LISTPACKS
+        | TYPE_STREAM_LISTPACKS_2
+        | TYPE_STREAM_LISTPACKS_3 => Err(r.error(at, Corruption::UnsupportedType(rdb_type))),
         _ => Err(r.error(at, Corruption::UnknownType(rdb_type))),
     }
 }
