@@ -20,6 +20,8 @@
 //!
 //! # Layout
 //!
+//! - `aof`: the multi-part append-only file: [`Manifest`], [`AofReader`],
+//!   [`encode_command`] (`docs/formats/aof.md`).
 //! - `object`: [`RdbValue`], [`RdbObject`] and the RDB object types: what
 //!   `rdbSaveObject` writes and `rdbLoadObject` reads.
 //! - `dump`: the `DUMP` payload (object, RDB version, CRC64).
@@ -48,6 +50,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod aof;
 pub mod crc64;
 mod dump;
 mod error;
@@ -61,6 +64,11 @@ mod rdb;
 mod ziplist;
 mod zipmap;
 
+pub use aof::{
+    encode_command, encode_select, encode_timestamp_annotation, starts_with_rdb_preamble,
+    AofCommand, AofCorruption, AofError, AofFileInfo, AofFileKind, AofReader, Manifest,
+    ManifestError, ManifestErrorKind, AOF_LINE_BUFFER, MANIFEST_MAX_LINE,
+};
 pub use dump::{verify, FOOTER_SIZE, RDB_VERSION};
 pub use error::{Corruption, DumpError, RdbError, RdbFileError};
 pub use object::{
