@@ -75,6 +75,8 @@ pub(crate) struct Serve<'a> {
     touched: Vec<(usize, Vec<u8>)>,
     /// Whether the reply is an error.
     pub(crate) failed: bool,
+    /// What the attempt did, as non-blocking commands to propagate.
+    pub(crate) propagate: Vec<Vec<Vec<u8>>>,
 }
 
 impl<'a> Serve<'a> {
@@ -90,6 +92,7 @@ impl<'a> Serve<'a> {
             first: true,
             touched: Vec::new(),
             failed: false,
+            propagate: Vec::new(),
         }
     }
 
@@ -103,6 +106,11 @@ impl<'a> Serve<'a> {
     #[allow(dead_code)]
     pub(crate) fn proto(&self) -> Protocol {
         self.proto
+    }
+
+    /// Records what the attempt did, as a command to propagate.
+    pub(crate) fn propagated(&mut self, argv: Vec<Vec<u8>>) {
+        self.propagate.push(argv);
     }
 
     /// Records that `key` (in the client's database) was written.
@@ -271,11 +279,13 @@ pub(crate) fn block(
     let mut serve = Serve::first(ctx);
     serve.first = false;
     let served = retry(&mut serve, req);
+    let propagate = std::mem::take(&mut serve.propagate);
     if serve.failed {
         ctx.client.command_failed = true;
     }
     if served == Retried::Served {
         registry.waiting.fetch_sub(1, Ordering::SeqCst);
+        ctx.client.propagate_as = Some(propagate);
         return;
     }
     let id = ctx.client.id();
@@ -398,11 +408,14 @@ fn serve_ready(shared: &Shared, ready: Vec<(usize, Vec<u8>)>) {
                 first: false,
                 touched: Vec::new(),
                 failed: false,
+                propagate: Vec::new(),
             };
             if (w.retry)(&mut serve, &w.request) == Retried::NotReady {
                 continue;
             }
             let touched = std::mem::take(&mut serve.touched);
+            let propagate = std::mem::take(&mut serve.propagate);
+            crate::persist::propagate::served(shared, w.db, &propagate);
             if let Some(w) = inner.remove(id) {
                 registry.waiting.fetch_sub(1, Ordering::SeqCst);
                 served.push((w, out.freeze()));

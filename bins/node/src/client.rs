@@ -62,6 +62,11 @@ pub(crate) struct Client {
     pub(crate) monitor: bool,
     /// Blocking commands: whether the client waits, and what for.
     pub(crate) block: crate::blocking::BlockState,
+    /// What the running command asks to propagate instead of itself.
+    pub(crate) propagate_as: Option<Vec<Vec<Vec<u8>>>>,
+    /// Running the commands of EXEC; and whether its MULTI was propagated.
+    pub(crate) in_exec: bool,
+    pub(crate) exec_propagated: bool,
 }
 
 impl Client {
@@ -100,6 +105,9 @@ impl Client {
             held: None,
             monitor: false,
             block: crate::blocking::BlockState::default(),
+            propagate_as: None,
+            in_exec: false,
+            exec_propagated: false,
         }
     }
 

@@ -17,6 +17,7 @@ mod commands;
 mod config;
 mod log;
 mod net;
+mod persist;
 mod pubsub;
 mod session;
 mod shared;
@@ -126,7 +127,7 @@ fn serve(config: Config) -> std::io::Result<()> {
         n => n,
     }
     .clamp(1, 64);
-    let shared = Arc::new(Shared::new(store, config));
+    let shared = Shared::into_arc(Shared::new(store, config));
     shared
         .store
         .set_notifier(Arc::new(pubsub::KeyspacePublisher {
@@ -134,6 +135,11 @@ fn serve(config: Config) -> std::io::Result<()> {
         }));
     pubsub::apply_notify_flags(&shared);
     alloc::mark_startup();
+    shared
+        .persist
+        .gated
+        .store(workers > 1, std::sync::atomic::Ordering::Relaxed);
+    persist::load_at_start(&shared).map_err(std::io::Error::other)?;
     alloc::update_peak();
     let handles = net::start_workers(&shared, &listeners, workers)?;
     log::notice(&format!("Server initialized, {workers} worker threads"));

@@ -207,6 +207,7 @@ impl Worker {
             // Redis spends at most 25% of the cron period expiring keys.
             self.shared.store.active_expire_cycle(period / 4);
             crate::alloc::update_peak();
+            crate::persist::cron(&self.shared);
         }
         let timeout = self.shared.config.read().timeout();
         if timeout > 0 {
@@ -464,6 +465,10 @@ impl Worker {
         let Some(Some(client)) = self.clients.get_mut(token) else {
             return;
         };
+        // Writes reach the AOF before their replies reach clients.
+        if !client.wbuf.is_empty() && shared.persist.aof_pending.load(Ordering::Acquire) {
+            crate::persist::aof::flush(&shared);
+        }
         while !client.wbuf.is_empty() {
             let Some(stream) = client.stream.as_mut() else {
                 break;

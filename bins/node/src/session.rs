@@ -37,7 +37,7 @@ impl Session {
     pub fn standalone() -> Session {
         let config = Config::default();
         let store = Arc::new(Store::builder().databases(config.databases()).build());
-        Session::attach(Arc::new(Shared::new(store, config)))
+        Session::attach(Shared::into_arc(Shared::new(store, config)))
     }
 
     /// A new session on `shared`.

@@ -102,7 +102,6 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     pub(crate) next_client_id: AtomicU64,
     pub(crate) started: Instant,
-    pub(crate) started_unix: u64,
     pub(crate) run_id: String,
     pub(crate) port: u16,
     pub(crate) shutdown: AtomicBool,
@@ -120,6 +119,10 @@ pub(crate) struct Shared {
     pub(crate) error_stats: Mutex<std::collections::BTreeMap<String, u64>>,
     /// Clients waiting in blocking commands.
     pub(crate) blocking: crate::blocking::Registry,
+    /// RDB and AOF state.
+    pub(crate) persist: crate::persist::Persistence,
+    /// This value's own `Arc`, for work handed to other threads.
+    me: std::sync::OnceLock<std::sync::Weak<Shared>>,
 }
 
 impl Shared {
@@ -135,7 +138,6 @@ impl Shared {
             counters: Counters::default(),
             next_client_id: AtomicU64::new(1),
             started: Instant::now(),
-            started_unix: unix_ms() / 1000,
             run_id: random_hex(40),
             port,
             shutdown: AtomicBool::new(false),
@@ -147,7 +149,22 @@ impl Shared {
             slowlog: crate::slowlog::SlowLog::new(slowlog_threshold, slowlog_max_len),
             monitor_count: AtomicUsize::new(0),
             blocking: crate::blocking::Registry::default(),
+            persist: crate::persist::Persistence::new(),
+            me: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Wraps `shared` in its `Arc` and lets it find itself ([`Shared::me`]).
+    pub(crate) fn into_arc(shared: Shared) -> Arc<Shared> {
+        let arc = Arc::new(shared);
+        let _ = arc.me.set(Arc::downgrade(&arc));
+        arc
+    }
+
+    /// The `Arc` this value lives in; `None` only while it is being
+    /// dropped.
+    pub(crate) fn me(&self) -> Option<Arc<Shared>> {
+        self.me.get().and_then(std::sync::Weak::upgrade)
     }
 
     pub(crate) fn next_id(&self) -> u64 {

@@ -407,6 +407,16 @@ fn retry_pop(s: &mut Serve<'_>, req: &Request) -> Retried {
     let Some((key, values)) = popped else {
         return Retried::NotReady;
     };
+    let pop: &[u8] = if m.end == ListEnd::Left {
+        b"LPOP"
+    } else {
+        b"RPOP"
+    };
+    s.propagated(vec![
+        pop.to_vec(),
+        key.to_vec(),
+        values.len().to_string().into_bytes(),
+    ]);
     s.array(2);
     s.bulk(&key);
     match m.count {
@@ -433,10 +443,12 @@ fn serve_or_block(
 ) {
     let mut first = Serve::first(ctx);
     let served = retry(&mut first, req);
+    let propagate = std::mem::take(&mut first.propagate);
     if first.failed {
         ctx.client.command_failed = true;
     }
     if served == Retried::Served {
+        ctx.client.propagate_as = Some(propagate);
         return;
     }
     if ctx.client.block.deny {
@@ -480,6 +492,20 @@ fn retry_move(s: &mut Serve<'_>, req: &Request) -> Retried {
         Ok(None) => Retried::NotReady,
         Ok(Some(v)) => {
             s.touched(dst);
+            let word = |e: ListEnd| -> Vec<u8> {
+                if e == ListEnd::Left {
+                    b"LEFT".to_vec()
+                } else {
+                    b"RIGHT".to_vec()
+                }
+            };
+            s.propagated(vec![
+                b"LMOVE".to_vec(),
+                src.to_vec(),
+                dst.to_vec(),
+                word(from),
+                word(to),
+            ]);
             s.bulk(&v);
             Retried::Served
         }

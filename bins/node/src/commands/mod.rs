@@ -12,6 +12,7 @@ mod dump;
 mod hashes;
 mod keys;
 mod lists;
+pub(crate) mod persist;
 mod pubsub;
 mod server;
 mod sets;
@@ -138,6 +139,7 @@ pub(crate) fn table() -> &'static HashMap<&'static str, Spec> {
         let mut all = Vec::new();
         all.extend(connection::specs());
         all.extend(server::specs());
+        all.extend(persist::specs());
         all.extend(keys::specs());
         all.extend(dump::specs());
         all.extend(strings::specs());
@@ -465,8 +467,29 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
     {
         feed_monitors(ctx.shared, ctx.client, req);
     }
+    let writes = spec.has(flags::WRITE);
+    if writes && !queued && ctx.shared.persist.writes_refused(ctx.shared) {
+        ctx.reject(Some(spec), crate::persist::MISCONF);
+        return;
+    }
+    // With the AOF on and several workers, writes take turns, so that the
+    // file's order is the order they ran in (inside EXEC the gate is
+    // already held for the whole transaction).
+    let gate = ((writes || spec.name == "exec")
+        && !ctx.client.in_exec
+        && ctx.shared.persist.gated.load(Ordering::Relaxed)
+        && ctx.shared.persist.aof_on.load(Ordering::Relaxed))
+    .then(|| ctx.shared.persist.gate.lock());
+    let changes_before = ferrodis_store::changes_on_this_thread();
     let start = std::time::Instant::now();
     (spec.handler)(&mut ctx, req);
+    let changes = ferrodis_store::changes_on_this_thread().wrapping_sub(changes_before);
+    if writes && changes > 0 {
+        crate::persist::propagate::after_write(&mut ctx, spec, req, changes);
+    } else {
+        ctx.client.propagate_as = None;
+    }
+    drop(gate);
     let stats = &spec.stats;
     stats.calls.fetch_add(1, Ordering::Relaxed);
     let micros = start.elapsed().as_micros() as u64;
@@ -512,9 +535,12 @@ pub(crate) fn exec(ctx: &mut Ctx<'_>, multi: Multi) {
     ctx.array(multi.queued.len());
     // Blocking commands do not block inside a transaction.
     let deny = std::mem::replace(&mut ctx.client.block.deny, true);
+    ctx.client.in_exec = true;
     for req in &multi.queued {
         run(ctx.shared, ctx.client, req, true);
     }
+    crate::persist::propagate::after_exec(ctx);
+    ctx.client.in_exec = false;
     ctx.client.block.deny = deny;
 }
 

@@ -40,7 +40,6 @@ pub(super) fn specs() -> Vec<Spec> {
             (0, 0, 0),
             shutdown,
         ),
-        spec("lastsave", 1, LOADING | STALE | FAST, (0, 0, 0), lastsave),
         spec(
             "debug",
             -2,
@@ -146,6 +145,13 @@ fn shutdown(ctx: &mut Ctx<'_>, req: &Request) {
         return;
     }
     crate::log::warning("User requested shutdown...");
+    if !super::persist::before_shutdown(ctx, req) {
+        crate::log::warning(
+            "Errors trying to shut down the server. Check the logs for more information.",
+        );
+        ctx.error("ERR Errors trying to SHUTDOWN. Check logs.");
+        return;
+    }
     ctx.shared.shutdown.store(true, Ordering::Relaxed);
     for w in ctx.shared.workers.read().iter() {
         w.send(WorkerMsg::Shutdown);
@@ -170,11 +176,10 @@ fn monitor(ctx: &mut Ctx<'_>, _req: &Request) {
     ctx.ok();
 }
 
-fn lastsave(ctx: &mut Ctx<'_>, _req: &Request) {
-    ctx.int(ctx.shared.started_unix as i64);
-}
-
 fn debug(ctx: &mut Ctx<'_>, req: &Request) {
+    if super::persist::debug(ctx, req) {
+        return;
+    }
     let sub = arg(req, 1).to_ascii_lowercase();
     match &sub[..] {
         b"sleep" if req.len() == 3 => {
@@ -672,6 +677,7 @@ fn apply_config(ctx: &mut Ctx<'_>, changed: &[String]) {
         // Refusing writes is for the next command to decide.
         let _ = ctx.shared.store.evict_if_needed();
     }
+    super::persist::apply_config(ctx, changed);
     if changed.iter().any(|n| n == "notify-keyspace-events") {
         crate::pubsub::apply_notify_flags(ctx.shared);
     }
@@ -921,13 +927,7 @@ pub(crate) fn info_text(ctx: &Ctx<'_>, wanted: &[String]) -> String {
         );
     }
     if show("persistence") {
-        section(
-            "Persistence",
-            format!(
-                "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n",
-                sh.started_unix
-            ),
-        );
+        section("Persistence", crate::persist::info(sh));
     }
     if show("stats") {
         section(

@@ -98,7 +98,16 @@ fn scard(ctx: &mut Ctx<'_>, req: &Request) {
 fn spop(ctx: &mut Ctx<'_>, req: &Request) {
     match req.len() {
         2 => match ctx.db().spop(arg(req, 1)) {
-            Ok(m) => ctx.optional_bulk(m.as_deref()),
+            Ok(m) => {
+                if let Some(m) = &m {
+                    ctx.client.propagate_as = Some(vec![vec![
+                        b"SREM".to_vec(),
+                        arg(req, 1).to_vec(),
+                        m.clone(),
+                    ]]);
+                }
+                ctx.optional_bulk(m.as_deref())
+            }
             Err(e) => ctx.store_error(e),
         },
         3 => {
@@ -107,6 +116,13 @@ fn spop(ctx: &mut Ctx<'_>, req: &Request) {
                 return;
             };
             let r = ctx.db().spop_count(arg(req, 1), count);
+            if let Ok(members) = &r {
+                if !members.is_empty() {
+                    let mut argv = vec![b"SREM".to_vec(), arg(req, 1).to_vec()];
+                    argv.extend(members.iter().cloned());
+                    ctx.client.propagate_as = Some(vec![argv]);
+                }
+            }
             reply_set(ctx, r);
         }
         _ => ctx.syntax_error(),

@@ -909,6 +909,12 @@ fn pop_first(s: &mut Serve<'_>, keys: &[&[u8]], max: bool, count: usize) -> Opti
         match db.zmpop(&[key], max, count) {
             Ok(Some((k, popped))) => {
                 s.touched(&k);
+                let pop: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+                s.propagated(vec![
+                    pop.to_vec(),
+                    k.to_vec(),
+                    popped.len().to_string().into_bytes(),
+                ]);
                 return Some((
                     k,
                     popped.into_iter().map(|(m, sc)| (m.to_vec(), sc)).collect(),
@@ -1028,10 +1034,12 @@ fn serve_or_block(
 ) {
     let mut first = Serve::first(ctx);
     let served = retry(&mut first, req);
+    let propagate = std::mem::take(&mut first.propagate);
     if first.failed {
         ctx.client.command_failed = true;
     }
     if served == Retried::Served {
+        ctx.client.propagate_as = Some(propagate);
         return;
     }
     if ctx.client.block.deny {

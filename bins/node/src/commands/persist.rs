@@ -1,0 +1,183 @@
+//! Persistence commands: SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, and the
+//! DEBUG RELOAD / DEBUG LOADAOF subcommands.
+
+use std::sync::atomic::Ordering;
+
+use ferrodis_resp::Request;
+
+use super::flags::*;
+use super::{arg, is, spec, Ctx, Spec};
+use crate::log;
+use crate::persist;
+
+pub(super) fn specs() -> Vec<Spec> {
+    vec![
+        spec("save", 1, ADMIN | NOSCRIPT | NO_MULTI, (0, 0, 0), save),
+        spec("bgsave", -1, ADMIN | NOSCRIPT, (0, 0, 0), bgsave),
+        spec("bgrewriteaof", 1, ADMIN | NOSCRIPT, (0, 0, 0), bgrewriteaof),
+        spec("lastsave", 1, LOADING | STALE | FAST, (0, 0, 0), lastsave),
+    ]
+}
+
+fn save(ctx: &mut Ctx<'_>, _req: &Request) {
+    if ctx.shared.persist.bgsave.is_running() {
+        ctx.error("ERR Background save already in progress");
+        return;
+    }
+    if persist::save(ctx.shared) {
+        ctx.ok();
+    } else {
+        ctx.error("ERR");
+    }
+}
+
+fn bgsave(ctx: &mut Ctx<'_>, req: &Request) {
+    let schedule = match req.len() {
+        1 => false,
+        2 if is(req, 1, "schedule") => true,
+        _ => {
+            ctx.syntax_error();
+            return;
+        }
+    };
+    let Some(shared) = ctx.shared.me() else {
+        ctx.error("ERR server is shutting down");
+        return;
+    };
+    let p = &shared.persist;
+    if schedule && p.rewrite.is_running() && !p.bgsave.is_running() {
+        p.bgsave.scheduled.store(true, Ordering::Relaxed);
+        ctx.simple("Background saving scheduled");
+        return;
+    }
+    match persist::bgsave(&shared) {
+        Ok(()) => ctx.simple("Background saving started"),
+        Err(e) => ctx.error(e),
+    }
+}
+
+fn bgrewriteaof(ctx: &mut Ctx<'_>, _req: &Request) {
+    let Some(shared) = ctx.shared.me() else {
+        ctx.error("ERR server is shutting down");
+        return;
+    };
+    let p = &shared.persist;
+    if p.rewrite.is_running() {
+        ctx.error("ERR Background append only file rewriting already in progress");
+        return;
+    }
+    if p.bgsave.is_running() {
+        p.rewrite.scheduled.store(true, Ordering::Relaxed);
+        ctx.simple("Background append only file rewriting scheduled");
+        return;
+    }
+    match persist::aof::rewrite(&shared) {
+        Ok(()) => ctx.simple("Background append only file rewriting started"),
+        Err(e) => ctx.error(e),
+    }
+}
+
+fn lastsave(ctx: &mut Ctx<'_>, _req: &Request) {
+    let t = ctx.shared.persist.lastsave.load(Ordering::Relaxed);
+    ctx.int(t as i64);
+}
+
+/// SHUTDOWN's persistence step: saves when asked (`SAVE`) or when save
+/// points are set (unless `NOSAVE`), and syncs the AOF. Returns false
+/// when the save failed (SHUTDOWN then fails, unless `FORCE`).
+pub(crate) fn before_shutdown(ctx: &mut Ctx<'_>, req: &Request) -> bool {
+    let has = |w: &str| {
+        req.args()
+            .skip(1)
+            .any(|a| a.eq_ignore_ascii_case(w.as_bytes()))
+    };
+    let force = has("force");
+    let shared = ctx.shared;
+    if shared.persist.aof_on.load(Ordering::Acquire) {
+        if let Err(e) = persist::aof::flush_and_sync(shared) {
+            log::warning(&format!("Error syncing the AOF on shutdown: {e}"));
+            if !force {
+                return false;
+            }
+        }
+    }
+    let points = !shared.config.read().save_params().is_empty();
+    if has("nosave") || !(has("save") || points) {
+        return true;
+    }
+    log::notice("Saving the final RDB snapshot before exiting.");
+    persist::save(shared) || force
+}
+
+/// DEBUG RELOAD and DEBUG LOADAOF; returns false for other subcommands.
+pub(crate) fn debug(ctx: &mut Ctx<'_>, req: &Request) -> bool {
+    let sub = arg(req, 1).to_ascii_lowercase();
+    match &sub[..] {
+        b"reload" => {
+            let opts: Vec<Vec<u8>> = req.args().skip(2).map(<[u8]>::to_ascii_lowercase).collect();
+            if opts
+                .iter()
+                .any(|o| !matches!(&o[..], b"merge" | b"nosave" | b"noflush"))
+            {
+                ctx.error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+                return true;
+            }
+            let has = |w: &[u8]| opts.iter().any(|o| o == w);
+            if !has(b"nosave") && !persist::save(ctx.shared) {
+                ctx.error("ERR Error trying to save the DB, check the logs");
+                return true;
+            }
+            if !has(b"noflush") && !has(b"merge") {
+                ctx.shared.store.flush_all();
+            }
+            let path = persist::rdb::path(ctx.shared);
+            match persist::rdb::load_file(ctx.shared, &path) {
+                Ok(_) => {
+                    log::notice("DB reloaded by DEBUG RELOAD");
+                    ctx.ok();
+                }
+                Err(e) => ctx.error(&format!("ERR Error trying to load the RDB dump: {e}")),
+            }
+            true
+        }
+        b"loadaof" => {
+            let Some(shared) = ctx.shared.me() else {
+                ctx.error("ERR server is shutting down");
+                return true;
+            };
+            match persist::aof::reload(&shared) {
+                Ok(()) => {
+                    log::warning("Append Only File loaded by DEBUG LOADAOF");
+                    ctx.ok();
+                }
+                Err(e) => ctx.error(&format!("ERR {e}")),
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `CONFIG SET appendonly|appendfsync`: turns the AOF on or off, or changes
+/// its fsync policy, at run time.
+pub(crate) fn apply_config(ctx: &mut Ctx<'_>, changed: &[String]) {
+    let Some(shared) = ctx.shared.me() else {
+        return;
+    };
+    if changed.iter().any(|n| n == "appendfsync") {
+        let policy = persist::aof::Fsync::from_config(&shared);
+        if let Some(aof) = shared.persist.aof.lock().as_mut() {
+            aof.fsync = policy;
+        }
+    }
+    if changed.iter().any(|n| n == "appendonly") {
+        let on = shared.config.read().get_bool("appendonly").unwrap_or(false);
+        if on {
+            if let Err(e) = persist::aof::enable(&shared) {
+                log::warning(&format!("Could not turn the AOF on: {e}"));
+            }
+        } else {
+            persist::aof::disable(&shared);
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! Persistence in the node: RDB snapshots (`SAVE`, `BGSAVE`, save points,
+//! loading at start) and the multi-part append-only file (propagation of
+//! writes, `appendfsync`, `BGREWRITEAOF`, loading at start).
+//!
+//! The formats live in `ferrodis-persist`; the point-in-time view a
+//! background save or rewrite serializes is the store's copy-on-write
+//! [`ferrodis_store::Snapshot`]. This module owns the files, the threads
+//! and the bookkeeping `INFO persistence` reports.
+
+pub(crate) mod aof;
+pub(crate) mod propagate;
+pub(crate) mod rdb;
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use crate::log;
+use crate::shared::{unix_ms, Shared};
+
+/// Redis waits this long before retrying a failed background save from a
+/// save point.
+const BGSAVE_RETRY_SECS: u64 = 5;
+
+/// A background job (BGSAVE or an AOF rewrite) in progress.
+#[derive(Debug, Default)]
+pub(crate) struct Job {
+    pub(crate) running: AtomicBool,
+    pub(crate) scheduled: AtomicBool,
+    started: Mutex<Option<Instant>>,
+    /// Seconds the last one took; -1 before the first.
+    last_secs: AtomicI64,
+    pub(crate) last_ok: AtomicBool,
+    pub(crate) count: AtomicU64,
+}
+
+impl Job {
+    fn new() -> Job {
+        Job {
+            last_secs: AtomicI64::new(-1),
+            last_ok: AtomicBool::new(true),
+            ..Job::default()
+        }
+    }
+
+    /// Marks the job started; false if one was already running.
+    pub(crate) fn start(&self) -> bool {
+        if self.running.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        self.scheduled.store(false, Ordering::Relaxed);
+        *self.started.lock() = Some(Instant::now());
+        true
+    }
+
+    pub(crate) fn finish(&self, ok: bool) {
+        let secs = self
+            .started
+            .lock()
+            .take()
+            .map_or(-1, |t| t.elapsed().as_secs() as i64);
+        self.last_secs.store(secs, Ordering::Relaxed);
+        self.last_ok.store(ok, Ordering::Relaxed);
+        if ok {
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
+        self.running.store(false, Ordering::Release);
+    }
+
+    fn current_secs(&self) -> i64 {
+        self.started
+            .lock()
+            .map_or(-1, |t| t.elapsed().as_secs() as i64)
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.load(Ordering::Acquire)
+    }
+}
+
+/// The node's persistence state.
+#[derive(Debug)]
+pub(crate) struct Persistence {
+    /// Changes since the last successful save (`rdb_changes_since_last_save`).
+    pub(crate) dirty: AtomicU64,
+    /// `dirty` when the running BGSAVE took its snapshot.
+    dirty_at_bgsave: AtomicU64,
+    /// Unix seconds of the last successful save.
+    pub(crate) lastsave: AtomicU64,
+    /// Unix seconds of the last background save attempt.
+    last_bgsave_try: AtomicU64,
+    pub(crate) bgsave: Job,
+    pub(crate) rewrite: Job,
+    /// Keys loaded and keys skipped as expired by the last RDB load.
+    pub(crate) last_load: (AtomicU64, AtomicU64),
+    /// The append-only file, when `appendonly` is on.
+    pub(crate) aof: Mutex<Option<aof::Aof>>,
+    /// Whether writes are propagated to the AOF (cheap check on every
+    /// write).
+    pub(crate) aof_on: AtomicBool,
+    /// Bytes wait in the AOF buffer: flush before replying.
+    pub(crate) aof_pending: AtomicBool,
+    pub(crate) aof_last_write_ok: AtomicBool,
+    /// Held by write commands while the AOF is on and several worker
+    /// threads run, so that the order of the file is the order of
+    /// execution, and by the start of a snapshot, so that its instant falls
+    /// between commands.
+    pub(crate) gate: Mutex<()>,
+    /// Whether `gate` must be taken (more than one worker thread).
+    pub(crate) gated: AtomicBool,
+    /// Whether the `everysec` fsync thread runs.
+    pub(crate) fsync_thread: AtomicBool,
+}
+
+impl Persistence {
+    pub(crate) fn new() -> Persistence {
+        Persistence {
+            dirty: AtomicU64::new(0),
+            dirty_at_bgsave: AtomicU64::new(0),
+            lastsave: AtomicU64::new(unix_ms() / 1000),
+            last_bgsave_try: AtomicU64::new(0),
+            bgsave: Job::new(),
+            rewrite: Job::new(),
+            last_load: (AtomicU64::new(0), AtomicU64::new(0)),
+            aof: Mutex::new(None),
+            aof_on: AtomicBool::new(false),
+            aof_pending: AtomicBool::new(false),
+            aof_last_write_ok: AtomicBool::new(true),
+            gate: Mutex::new(()),
+            gated: AtomicBool::new(false),
+            fsync_thread: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether writes must be refused because the last background save
+    /// failed (`stop-writes-on-bgsave-error`), as Redis does only while
+    /// save points are configured.
+    pub(crate) fn writes_refused(&self, shared: &Shared) -> bool {
+        if self.bgsave.last_ok.load(Ordering::Relaxed) {
+            return false;
+        }
+        let cfg = shared.config.read();
+        cfg.get_bool("stop-writes-on-bgsave-error").unwrap_or(true) && !cfg.save_params().is_empty()
+    }
+}
+
+/// The MISCONF error of a refused write.
+pub(crate) const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// Starts a background save now. Errors are Redis' replies.
+pub(crate) fn bgsave(shared: &Arc<Shared>) -> Result<(), &'static str> {
+    let p = &shared.persist;
+    if p.bgsave.is_running() {
+        return Err("ERR Background save already in progress");
+    }
+    if p.rewrite.is_running() {
+        return Err("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+    }
+    if !p.bgsave.start() {
+        return Err("ERR Background save already in progress");
+    }
+    p.last_bgsave_try.store(unix_ms() / 1000, Ordering::Relaxed);
+    let snap = {
+        let _gate = p.gate.lock();
+        p.dirty_at_bgsave
+            .store(p.dirty.load(Ordering::Relaxed), Ordering::Relaxed);
+        shared.store.snapshot()
+    };
+    let snap = match snap {
+        Ok(s) => s,
+        Err(_) => {
+            p.bgsave.finish(false);
+            return Err("ERR Background save already in progress");
+        }
+    };
+    log::notice("Background saving started");
+    let shared = Arc::clone(shared);
+    let spawned = std::thread::Builder::new()
+        .name("bgsave".into())
+        .spawn(move || {
+            let path = rdb::path(&shared);
+            let result = rdb::write(&shared, snap, &path, false);
+            let p = &shared.persist;
+            match result {
+                Ok(()) => {
+                    let before = p.dirty_at_bgsave.load(Ordering::Relaxed);
+                    let _ = p
+                        .dirty
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                            Some(d.saturating_sub(before))
+                        });
+                    p.lastsave.store(unix_ms() / 1000, Ordering::Relaxed);
+                    log::notice("Background saving terminated with success");
+                    p.bgsave.finish(true);
+                }
+                Err(e) => {
+                    log::warning(&format!("Background saving error: {e}"));
+                    p.bgsave.finish(false);
+                }
+            }
+        });
+    if spawned.is_err() {
+        p.bgsave.finish(false);
+        return Err("ERR Can't BGSAVE: failed to start a thread");
+    }
+    Ok(())
+}
+
+/// `SAVE`: a foreground save (waits for a background snapshot to end
+/// first). Errors are logged; returns whether it succeeded.
+pub(crate) fn save(shared: &Shared) -> bool {
+    let p = &shared.persist;
+    let snap = loop {
+        let attempt = {
+            let _gate = p.gate.lock();
+            shared.store.snapshot()
+        };
+        match attempt {
+            Ok(s) => break s,
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+        }
+    };
+    let before = p.dirty.load(Ordering::Relaxed);
+    match rdb::write(shared, snap, &rdb::path(shared), false) {
+        Ok(()) => {
+            let _ = p
+                .dirty
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                    Some(d.saturating_sub(before))
+                });
+            p.lastsave.store(unix_ms() / 1000, Ordering::Relaxed);
+            p.bgsave.last_ok.store(true, Ordering::Relaxed);
+            log::notice("DB saved on disk");
+            true
+        }
+        Err(e) => {
+            log::warning(&format!("Failed saving the DB: {e}"));
+            false
+        }
+    }
+}
+
+/// Periodic work (worker 0's cron): save points, scheduled jobs, the
+/// automatic AOF rewrite.
+pub(crate) fn cron(shared: &Arc<Shared>) {
+    let p = &shared.persist;
+    let busy = p.bgsave.is_running() || p.rewrite.is_running();
+    if !busy && p.rewrite.scheduled.load(Ordering::Relaxed) {
+        let _ = aof::rewrite(shared);
+        return;
+    }
+    if !busy && p.bgsave.scheduled.load(Ordering::Relaxed) {
+        let _ = bgsave(shared);
+        return;
+    }
+    if busy {
+        return;
+    }
+    let now = unix_ms() / 1000;
+    let dirty = p.dirty.load(Ordering::Relaxed);
+    let since = now.saturating_sub(p.lastsave.load(Ordering::Relaxed));
+    let may_retry = p.bgsave.last_ok.load(Ordering::Relaxed)
+        || now.saturating_sub(p.last_bgsave_try.load(Ordering::Relaxed)) > BGSAVE_RETRY_SECS;
+    let points = shared.config.read().save_params();
+    for (secs, changes) in points {
+        if dirty >= changes && since >= secs && may_retry {
+            log::notice(&format!("{changes} changes in {secs} seconds. Saving..."));
+            let _ = bgsave(shared);
+            return;
+        }
+    }
+    aof::maybe_auto_rewrite(shared);
+}
+
+/// The `Persistence` section of INFO.
+pub(crate) fn info(shared: &Shared) -> String {
+    let p = &shared.persist;
+    let b = |v: bool| u8::from(v);
+    let status = |ok: bool| if ok { "ok" } else { "err" };
+    let mut s = format!(
+        "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        p.dirty.load(Ordering::Relaxed),
+        b(p.bgsave.is_running()),
+        p.lastsave.load(Ordering::Relaxed),
+        status(p.bgsave.last_ok.load(Ordering::Relaxed)),
+        p.bgsave.last_secs.load(Ordering::Relaxed),
+        p.bgsave.current_secs(),
+        p.bgsave.count.load(Ordering::Relaxed),
+        p.last_load.1.load(Ordering::Relaxed),
+        p.last_load.0.load(Ordering::Relaxed),
+        b(p.aof_on.load(Ordering::Relaxed)),
+        b(p.rewrite.is_running()),
+        b(p.rewrite.scheduled.load(Ordering::Relaxed)),
+        p.rewrite.last_secs.load(Ordering::Relaxed),
+        p.rewrite.current_secs(),
+        status(p.rewrite.last_ok.load(Ordering::Relaxed)),
+        p.rewrite.count.load(Ordering::Relaxed),
+        status(p.aof_last_write_ok.load(Ordering::Relaxed)),
+    );
+    if let Some(aof) = p.aof.lock().as_ref() {
+        s.push_str(&format!(
+            "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:{}\r\naof_buffer_length:{}\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
+            aof.current_size(),
+            aof.size_at_rewrite(),
+            b(p.rewrite.scheduled.load(Ordering::Relaxed)),
+            aof.buffered(),
+        ));
+    }
+    s
+}
+
+/// Loads the dataset at start: the AOF when `appendonly yes` (it wins, as
+/// in Redis), else the RDB file if there is one. An error stops the start,
+/// with the file, the offset and the reason.
+pub(crate) fn load_at_start(shared: &Arc<Shared>) -> Result<(), String> {
+    let aof = shared.config.read().get_bool("appendonly").unwrap_or(false);
+    if aof {
+        return aof::start(shared)
+            .map_err(|e| format!("Fatal error loading the DB, check server logs. Exiting. ({e})"));
+    }
+    let path = rdb::path(shared);
+    match rdb::load_file(shared, &path) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!(
+            "Fatal error loading the DB ({}): {e}. Exiting.",
+            path.display()
+        )),
+    }
+}
