@@ -115,7 +115,32 @@ fn serve(config: Config) -> std::io::Result<()> {
     commands::apply_encoding_settings(&store, &config);
     store.set_memory_probe(alloc::used_memory);
     commands::apply_memory_settings(&store, &config);
-    let listeners = net::bind(&config.bind(), config.port())?;
+    let listeners = match net::bind(&config.bind(), config.port()) {
+        Ok(l) => l,
+        Err(e) => {
+            log::warning(&format!("Warning: {e}"));
+            return Err(std::io::Error::new(
+                e.kind(),
+                format!(
+                    "Failed listening on port {} (tcp), aborting.",
+                    config.port()
+                ),
+            ));
+        }
+    };
+    if config.get_bool("always-show-logo").unwrap_or(false) {
+        log::raw(&logo(&config));
+    } else {
+        log::notice(&format!(
+            "Running mode={}, port={}.",
+            if config.cluster_enabled() {
+                "cluster"
+            } else {
+                "standalone"
+            },
+            config.port()
+        ));
+    }
     let pidfile = config.pidfile().to_owned();
     if !pidfile.is_empty() {
         std::fs::write(&pidfile, format!("{}\n", std::process::id()))?;
@@ -155,4 +180,21 @@ fn serve(config: Config) -> std::io::Result<()> {
     }
     log::warning("Ferrodis is now ready to exit, bye bye...");
     Ok(())
+}
+
+/// The start banner (`always-show-logo yes`); tools that start servers
+/// look for its `PID:` line.
+fn logo(config: &Config) -> String {
+    let mode = if config.cluster_enabled() {
+        "cluster"
+    } else {
+        "standalone"
+    };
+    format!(
+        "\n    ___                     _ _\n   | __|__ _ _ _ _ ___  __| (_)___     Ferrodis {} (Redis {} compatible) 64 bit\n   | _/ -_) '_| '_/ _ \\/ _` | (_-<\n   |_|\\___|_| |_| \\___/\\__,_|_/__/     Running in {mode} mode\n                                        Port: {}\n                                        PID: {}\n\n",
+        env!("CARGO_PKG_VERSION"),
+        crate::config::REDIS_VERSION,
+        config.port(),
+        std::process::id()
+    )
 }

@@ -41,6 +41,15 @@ fn write(level: u8, mark: char, msg: &str) {
         return;
     }
     let line = format!("{}:M {} {mark} {msg}\n", std::process::id(), timestamp());
+    emit(&line);
+}
+
+/// Text written as it is, whatever the level (the start banner).
+pub(crate) fn raw(text: &str) {
+    emit(text);
+}
+
+fn emit(line: &str) {
     match FILE.get().map(|f| f.lock()) {
         Some(mut guard) if guard.is_some() => {
             if let Some(f) = guard.as_mut() {

@@ -76,7 +76,7 @@ pub enum RdbFileError {
     },
     /// The CRC64 after the EOF opcode is neither 0 (not computed) nor the
     /// checksum of the bytes before it.
-    #[error("wrong RDB checksum: stored {stored:#018x}, computed {computed:#018x}")]
+    #[error("RDB CRC error: stored {stored:#018x}, computed {computed:#018x}")]
     Checksum {
         /// The checksum in the file.
         stored: u64,

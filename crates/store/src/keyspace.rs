@@ -285,6 +285,9 @@ impl SlotTable {
     /// Drops every key (the watchers stay registered and are raised).
     pub(crate) fn clear(&mut self) -> usize {
         let n = self.dict.len();
+        for _ in 0..n {
+            crate::snapshot::count_change();
+        }
         self.touch_present(None);
         self.dict = Dict::new();
         self.volatile = 0;

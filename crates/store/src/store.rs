@@ -114,6 +114,12 @@ pub struct Settings {
     pub lfu_decay_time: AtomicU32,
     /// `maxmemory-policy`, as [`EvictionPolicy::code`].
     maxmemory_policy: AtomicU8,
+    /// Replaying a log of writes (an AOF): time stands still before every
+    /// TTL, so no key expires while it loads (a write replayed after the
+    /// key's TTL passed finds the key as the original write did) and a TTL
+    /// already in the past is set rather than deleting the key; the
+    /// active expire cycle pauses. Keys expire as usual once it is off.
+    pub replaying: std::sync::atomic::AtomicBool,
 }
 
 impl Settings {
@@ -146,6 +152,7 @@ impl Default for Settings {
             lfu_log_factor: AtomicU32::new(10),
             lfu_decay_time: AtomicU32::new(1),
             maxmemory_policy: AtomicU8::new(EvictionPolicy::NoEviction.code()),
+            replaying: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -274,11 +281,16 @@ impl Store {
     /// Database `index`, or `DbIndexOutOfRange`.
     pub fn db(&self, index: usize) -> Result<Db<'_>, StoreError> {
         let slot = self.dbs.get(index).ok_or(StoreError::DbIndexOutOfRange)?;
+        let now = if self.settings.replaying.load(Ordering::Relaxed) {
+            0
+        } else {
+            self.clock.now_ms()
+        };
         Ok(Db {
             store: self,
             keys: slot.get_or_init(|| Keyspace::new(index, Arc::clone(&self.snapshots))),
             index,
-            now: self.clock.now_ms(),
+            now,
         })
     }
 
@@ -384,6 +396,7 @@ impl Store {
             y.touch_present(Some(&other));
             x.dict = other;
         }
+        crate::snapshot::count_change();
         Ok(())
     }
 
@@ -404,6 +417,9 @@ impl Store {
     /// while more than a quarter of a sample had expired. Stops after
     /// `budget`. Returns how many keys were removed.
     pub fn active_expire_cycle(&self, budget: Duration) -> usize {
+        if self.settings.replaying.load(Ordering::Relaxed) {
+            return 0;
+        }
         let start = Instant::now();
         let dbs: Vec<(usize, &Keyspace)> = self.used_dbs().collect();
         if dbs.is_empty() {

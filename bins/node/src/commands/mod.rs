@@ -483,7 +483,12 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
     let changes_before = ferrodis_store::changes_on_this_thread();
     let start = std::time::Instant::now();
     (spec.handler)(&mut ctx, req);
-    let changes = ferrodis_store::changes_on_this_thread().wrapping_sub(changes_before);
+    let mut changes = ferrodis_store::changes_on_this_thread().wrapping_sub(changes_before);
+    // These change the data even when there was nothing to drop or swap,
+    // as far as replay is concerned: Redis always propagates them.
+    if matches!(spec.name, "flushdb" | "flushall" | "swapdb") && !ctx.client.command_failed {
+        changes = changes.max(1);
+    }
     if writes && changes > 0 {
         crate::persist::propagate::after_write(&mut ctx, spec, req, changes);
     } else {

@@ -93,7 +93,12 @@ fn flushdb(ctx: &mut Ctx<'_>, req: &Request) {
 
 fn flushall(ctx: &mut Ctx<'_>, req: &Request) {
     if flush_mode_ok(ctx, req) {
+        // As Redis: a background save of the old data is pointless now.
+        crate::persist::abort_bgsave(ctx.shared);
         ctx.shared.store.flush_all();
+        if !ctx.shared.config.read().save_params().is_empty() {
+            crate::persist::save(ctx.shared);
+        }
         ctx.ok();
     }
 }

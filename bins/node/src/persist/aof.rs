@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferrodis_persist::{
-    encode_command, encode_select, starts_with_rdb_preamble, AofError, AofReader, Manifest,
-    RdbValue,
+    encode_command, encode_select, encode_timestamp_annotation, starts_with_rdb_preamble, AofError,
+    AofReader, Manifest, RdbValue,
 };
 use ferrodis_store::{Snapshot, SnapshotEntry};
 
@@ -61,6 +61,9 @@ pub(crate) struct Aof {
     size_at_rewrite: u64,
     /// Whether data was written since the last fsync.
     unsynced: bool,
+    /// `aof-timestamp-enabled`, and the second of the last annotation.
+    pub(crate) timestamps: bool,
+    last_ts: u64,
 }
 
 impl Aof {
@@ -79,6 +82,13 @@ impl Aof {
 
     /// Appends one command, selecting its database first if needed.
     pub(crate) fn append(&mut self, db: usize, argv: &[&[u8]]) {
+        if self.timestamps {
+            let now = crate::shared::unix_ms() / 1000;
+            if now > self.last_ts {
+                encode_timestamp_annotation(&mut self.buf, now as i64);
+                self.last_ts = now;
+            }
+        }
         if self.selected != Some(db) {
             encode_select(&mut self.buf, db as u32);
             self.selected = Some(db);
@@ -139,6 +149,10 @@ pub(crate) fn flush(shared: &Shared) {
     if !p.aof_pending.swap(false, Ordering::AcqRel) {
         return;
     }
+    let sleep = p.aof_flush_sleep_us.load(Ordering::Relaxed);
+    if sleep > 0 {
+        std::thread::sleep(Duration::from_micros(sleep));
+    }
     if let Some(aof) = p.aof.lock().as_mut() {
         match aof.write_out() {
             Ok(()) => p.aof_last_write_ok.store(true, Ordering::Relaxed),
@@ -191,6 +205,8 @@ pub(crate) enum AofLoadError {
     Io(#[from] io::Error),
     #[error("Bad file format reading the append only file {file}: {source}")]
     Format { file: String, source: AofError },
+    #[error("Unexpected end of file reading the append only file {file}: {source}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.")]
+    Truncated { file: String, source: AofError },
     #[error("Error reading the RDB base file {file}: {source}")]
     Rdb {
         file: String,
@@ -244,6 +260,8 @@ pub(crate) fn start(shared: &Arc<Shared>) -> Result<(), AofLoadError> {
             incr_size: 0,
             size_at_rewrite: 0,
             unsynced: false,
+            timestamps: timestamps_enabled(shared),
+            last_ts: 0,
         };
         tmp.persist_manifest()?;
         std::fs::rename(legacy, dir.join(&prefix))?;
@@ -271,7 +289,8 @@ pub(crate) fn start(shared: &Arc<Shared>) -> Result<(), AofLoadError> {
         .unwrap_or(true);
     for (i, (name, last)) in files.iter().enumerate() {
         let path = dir.join(name);
-        let size = load_file(shared, &path, *last && truncated_ok)?;
+        let size = load_file(shared, &path, *last && truncated_ok);
+        let size = size?;
         if i == 0 && manifest.base.is_some() {
             base_size = size;
         } else {
@@ -314,6 +333,8 @@ pub(crate) fn start(shared: &Arc<Shared>) -> Result<(), AofLoadError> {
         incr_size,
         size_at_rewrite: base_size + incr_size,
         unsynced: false,
+        timestamps: timestamps_enabled(shared),
+        last_ts: 0,
     };
     aof.persist_manifest()?;
     *shared.persist.aof.lock() = Some(aof);
@@ -372,6 +393,8 @@ pub(crate) fn enable(shared: &Arc<Shared>) -> io::Result<()> {
             incr_size: 0,
             size_at_rewrite: 0,
             unsynced: false,
+            timestamps: timestamps_enabled(shared),
+            last_ts: 0,
         });
         p.aof_on.store(true, Ordering::Release);
         (snap, name)
@@ -432,6 +455,18 @@ fn load_file(
     path: &Path,
     forgive_truncation: bool,
 ) -> Result<u64, AofLoadError> {
+    let replaying = &shared.store.settings().replaying;
+    replaying.store(true, Ordering::Release);
+    let result = replay_file(shared, path, forgive_truncation);
+    replaying.store(false, Ordering::Release);
+    result
+}
+
+fn replay_file(
+    shared: &Arc<Shared>,
+    path: &Path,
+    forgive_truncation: bool,
+) -> Result<u64, AofLoadError> {
     let file = path.display().to_string();
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -484,9 +519,8 @@ fn load_file(
                     ));
                     return Ok(at as u64);
                 }
-                _ => {
-                    return Err(AofLoadError::Format { file, source: e });
-                }
+                Some(_) => return Err(AofLoadError::Truncated { file, source: e }),
+                None => return Err(AofLoadError::Format { file, source: e }),
             },
         }
     }
@@ -692,6 +726,11 @@ fn write_base(shared: &Shared, snap: Snapshot, path: &Path, rdb: bool) -> io::Re
     if rdb {
         super::rdb::serialize(shared, snap, true, &mut w)?;
     } else {
+        if timestamps_enabled(shared) {
+            let mut ts = Vec::new();
+            encode_timestamp_annotation(&mut ts, (crate::shared::unix_ms() / 1000) as i64);
+            w.write_all(&ts)?;
+        }
         write_commands(snap, &mut w)?;
     }
     let file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
@@ -835,4 +874,13 @@ pub(crate) fn reload(shared: &Arc<Shared>) -> Result<(), AofLoadError> {
     }
     shared.persist.aof_on.store(true, Ordering::Release);
     result
+}
+
+/// `aof-timestamp-enabled`.
+pub(crate) fn timestamps_enabled(shared: &Shared) -> bool {
+    shared
+        .config
+        .read()
+        .get_bool("aof-timestamp-enabled")
+        .unwrap_or(false)
 }

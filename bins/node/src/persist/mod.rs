@@ -112,6 +112,11 @@ pub(crate) struct Persistence {
     pub(crate) gated: AtomicBool,
     /// Whether the `everysec` fsync thread runs.
     pub(crate) fsync_thread: AtomicBool,
+    /// Set to make the running BGSAVE give up (FLUSHALL, as Redis kills
+    /// its child).
+    pub(crate) bgsave_cancel: AtomicBool,
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds to wait before each AOF write.
+    pub(crate) aof_flush_sleep_us: AtomicU64,
 }
 
 impl Persistence {
@@ -131,6 +136,8 @@ impl Persistence {
             gate: Mutex::new(()),
             gated: AtomicBool::new(false),
             fsync_thread: AtomicBool::new(false),
+            bgsave_cancel: AtomicBool::new(false),
+            aof_flush_sleep_us: AtomicU64::new(0),
         }
     }
 
@@ -183,6 +190,14 @@ pub(crate) fn bgsave(shared: &Arc<Shared>) -> Result<(), &'static str> {
             let path = rdb::path(&shared);
             let result = rdb::write(&shared, snap, &path, false);
             let p = &shared.persist;
+            if p.bgsave_cancel.swap(false, Ordering::AcqRel) {
+                // Aborted on purpose: not a failure, and nothing saved.
+                log::warning("Background saving terminated by signal 10");
+                let ok = p.bgsave.last_ok.load(Ordering::Relaxed);
+                p.bgsave.finish(ok);
+                p.bgsave.count.fetch_sub(u64::from(ok), Ordering::Relaxed);
+                return;
+            }
             match result {
                 Ok(()) => {
                     let before = p.dirty_at_bgsave.load(Ordering::Relaxed);
@@ -328,4 +343,18 @@ pub(crate) fn load_at_start(shared: &Arc<Shared>) -> Result<(), String> {
             path.display()
         )),
     }
+}
+
+/// Stops a running BGSAVE without saving (FLUSHALL does this, as Redis
+/// kills its child); waits for its thread to notice.
+pub(crate) fn abort_bgsave(shared: &Shared) {
+    let p = &shared.persist;
+    if !p.bgsave.is_running() {
+        return;
+    }
+    p.bgsave_cancel.store(true, Ordering::Release);
+    while p.bgsave.is_running() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    log::notice("Background saving aborted by FLUSHALL");
 }

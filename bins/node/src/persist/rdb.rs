@@ -58,7 +58,23 @@ pub(crate) fn serialize(
     );
     let dbs = snap.databases().to_vec();
     let mut current = None;
+    // `rdb-key-save-delay`: microseconds per key, for tests that need a
+    // long save.
+    let delay = shared
+        .config
+        .read()
+        .get_i64("rdb-key-save-delay")
+        .unwrap_or(0);
+    let cancel = &shared.persist.bgsave_cancel;
     while let Some((db, entries)) = snap.next_slot() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(io::Error::other("save aborted"));
+        }
+        if delay > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(
+                delay as u64 * entries.len() as u64,
+            ));
+        }
         if current != Some(db) {
             let (keys, expires) = dbs
                 .iter()
