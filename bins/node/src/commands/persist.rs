@@ -273,6 +273,9 @@ pub(crate) fn apply_config(ctx: &mut Ctx<'_>, changed: &[String]) {
     let Some(shared) = ctx.shared.me() else {
         return;
     };
+    if changed.iter().any(|n| n == "aof-disable-auto-gc") {
+        persist::aof::gc_now(&shared);
+    }
     if changed.iter().any(|n| n == "aof-timestamp-enabled") {
         let on = persist::aof::timestamps_enabled(&shared);
         if let Some(aof) = shared.persist.aof.lock().as_mut() {

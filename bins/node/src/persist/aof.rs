@@ -64,6 +64,10 @@ pub(crate) struct Aof {
     /// `aof-timestamp-enabled`, and the second of the last annotation.
     pub(crate) timestamps: bool,
     last_ts: u64,
+    /// Turned on at run time and waiting for its first rewrite: writes
+    /// since the rewrite's snapshot go to a temporary incremental file
+    /// that the manifest names only once the base exists.
+    temp_incr: bool,
 }
 
 impl Aof {
@@ -118,15 +122,7 @@ impl Aof {
 
     /// Writes the manifest through a temporary file and a rename.
     fn persist_manifest(&self) -> io::Result<()> {
-        let tmp = self.path(&Manifest::temp_manifest_name(&self.prefix));
-        {
-            let mut f = File::create(&tmp)?;
-            f.write_all(self.manifest.to_text().as_bytes())?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, self.path(&Manifest::manifest_name(&self.prefix)))?;
-        super::rdb::sync_dir(&self.dir);
-        Ok(())
+        write_manifest(&self.dir, &self.prefix, &self.manifest)
     }
 }
 
@@ -243,29 +239,21 @@ pub(crate) fn start(shared: &Arc<Shared>) -> Result<(), AofLoadError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Manifest::default(),
         Err(e) => return Err(e.into()),
     };
+    // A legacy single-file AOF in the working directory becomes the base:
+    // the manifest is written first, then the file moves (an upgrade cut
+    // short in between is finished on the next start).
+    let dir_exists = dir.is_dir();
     std::fs::create_dir_all(&dir)?;
-    // A legacy single-file AOF in the working directory becomes the base.
     let legacy = Path::new(&prefix);
-    if manifest.base.is_none() && manifest.incrs.is_empty() && legacy.is_file() {
-        manifest.adopt_legacy(&prefix);
-        let tmp = Aof {
-            dir: dir.clone(),
-            prefix: prefix.clone(),
-            manifest: manifest.clone(),
-            file: Arc::new(open_append(&dir.join(Manifest::temp_incr_name(&prefix)))?),
-            buf: Vec::new(),
-            selected: None,
-            fsync: Fsync::No,
-            base_size: 0,
-            incr_size: 0,
-            size_at_rewrite: 0,
-            unsynced: false,
-            timestamps: timestamps_enabled(shared),
-            last_ts: 0,
-        };
-        tmp.persist_manifest()?;
+    if legacy.is_file()
+        && manifest.needs_legacy_upgrade(&prefix, dir_exists, dir.join(&prefix).is_file())
+    {
+        let mut upgraded = Manifest::default();
+        upgraded.adopt_legacy(&prefix);
+        write_manifest(&dir, &prefix, &upgraded)?;
         std::fs::rename(legacy, dir.join(&prefix))?;
-        let _ = std::fs::remove_file(dir.join(Manifest::temp_incr_name(&prefix)));
+        super::rdb::sync_dir(&dir);
+        manifest = upgraded;
         log::notice(&format!(
             "Successfully migrated an old-style AOF into the AOF directory {}",
             dir.display()
@@ -335,6 +323,7 @@ pub(crate) fn start(shared: &Arc<Shared>) -> Result<(), AofLoadError> {
         unsynced: false,
         timestamps: timestamps_enabled(shared),
         last_ts: 0,
+        temp_incr: false,
     };
     aof.persist_manifest()?;
     *shared.persist.aof.lock() = Some(aof);
@@ -354,9 +343,11 @@ fn names(shared: &Shared) -> (PathBuf, String) {
     )
 }
 
-/// `CONFIG SET appendonly yes` on a running server: a new incremental file
-/// and, from a snapshot taken at that same instant, a new base; the
-/// manifest names them once both exist.
+/// `CONFIG SET appendonly yes` on a running server: as Redis, the AOF
+/// waits for a first rewrite (at once, or after a running BGSAVE); from
+/// that rewrite's snapshot on, writes go to a temporary incremental file
+/// that joins the manifest with the new base. Until then nothing is
+/// written, and a crash loses nothing the old files did not already lose.
 pub(crate) fn enable(shared: &Arc<Shared>) -> io::Result<()> {
     let p = &shared.persist;
     if p.aof.lock().is_some() {
@@ -364,77 +355,43 @@ pub(crate) fn enable(shared: &Arc<Shared>) -> io::Result<()> {
     }
     let (dir, prefix) = names(shared);
     std::fs::create_dir_all(&dir)?;
-    let mut manifest = match std::fs::read(dir.join(Manifest::manifest_name(&prefix))) {
-        Ok(text) => Manifest::parse(&text).unwrap_or_default(),
-        Err(_) => Manifest::default(),
+    let manifest = match p.last_manifest.lock().take() {
+        Some(m) => m,
+        None => match std::fs::read(dir.join(Manifest::manifest_name(&prefix))) {
+            Ok(text) => Manifest::parse(&text).unwrap_or_default(),
+            Err(_) => Manifest::default(),
+        },
     };
-    let rdb = shared
-        .config
-        .read()
-        .get_bool("aof-use-rdb-preamble")
-        .unwrap_or(true);
-    let (snap, incr_name) = {
-        let _gate = p.gate.lock();
-        let snap = shared
-            .store
-            .snapshot()
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        let name = manifest.new_incr(&prefix).to_owned();
-        let file = Arc::new(open_append(&dir.join(&name))?);
-        *p.aof.lock() = Some(Aof {
-            dir: dir.clone(),
-            prefix: prefix.clone(),
-            manifest: manifest.clone(),
-            file,
-            buf: Vec::new(),
-            selected: None,
-            fsync: Fsync::from_config(shared),
-            base_size: 0,
-            incr_size: 0,
-            size_at_rewrite: 0,
-            unsynced: false,
-            timestamps: timestamps_enabled(shared),
-            last_ts: 0,
-        });
-        p.aof_on.store(true, Ordering::Release);
-        (snap, name)
-    };
-    let tmp = dir.join(Manifest::temp_rewrite_name(std::process::id()));
-    let size = write_base(shared, snap, &tmp, rdb)?;
-    let mut guard = p.aof.lock();
-    let Some(aof) = guard.as_mut() else {
-        return Err(io::Error::other("the AOF was turned off"));
-    };
-    let base = aof.manifest.new_base(&prefix, rdb).to_owned();
-    std::fs::rename(&tmp, aof.path(&base))?;
-    // Everything before the new incremental file is in the base.
-    let keep: Vec<_> = aof
-        .manifest
-        .incrs
-        .iter()
-        .filter(|i| i.name == incr_name)
-        .cloned()
-        .collect();
-    let old: Vec<_> = aof
-        .manifest
-        .incrs
-        .iter()
-        .filter(|i| i.name != incr_name)
-        .cloned()
-        .collect();
-    aof.manifest.incrs = keep;
-    aof.persist_manifest()?;
-    for f in old.iter().chain(&aof.manifest.history) {
-        let _ = std::fs::remove_file(aof.path(&f.name));
-    }
-    aof.manifest.history.clear();
-    aof.persist_manifest()?;
-    aof.base_size = size;
-    aof.size_at_rewrite = size;
-    drop(guard);
+    let temp = dir.join(Manifest::temp_incr_name(&prefix));
+    let file = Arc::new(open_append(&temp)?);
+    *p.aof.lock() = Some(Aof {
+        dir,
+        prefix,
+        manifest,
+        file,
+        buf: Vec::new(),
+        selected: None,
+        fsync: Fsync::from_config(shared),
+        base_size: 0,
+        incr_size: 0,
+        size_at_rewrite: 0,
+        unsynced: false,
+        timestamps: timestamps_enabled(shared),
+        last_ts: 0,
+        temp_incr: true,
+    });
     start_fsync_thread(shared);
-    log::notice("AOF enabled and its base written");
-    Ok(())
+    if p.bgsave.is_running() || p.rewrite.is_running() {
+        p.rewrite.scheduled.store(true, Ordering::Relaxed);
+        return Ok(());
+    }
+    match rewrite(shared) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            p.rewrite.scheduled.store(true, Ordering::Relaxed);
+            Err(io::Error::other(e))
+        }
+    }
 }
 
 /// `CONFIG SET appendonly no`: syncs and closes the file.
@@ -443,7 +400,12 @@ pub(crate) fn disable(shared: &Shared) {
     let p = &shared.persist;
     let _gate = p.gate.lock();
     p.aof_on.store(false, Ordering::Release);
-    *p.aof.lock() = None;
+    if let Some(aof) = p.aof.lock().take() {
+        if aof.temp_incr {
+            let _ = std::fs::remove_file(aof.path(&Manifest::temp_incr_name(&aof.prefix)));
+        }
+        *p.last_manifest.lock() = Some(aof.manifest);
+    }
 }
 
 /// Loads one AOF file (a base in RDB or AOF format, or an incremental
@@ -470,13 +432,15 @@ fn replay_file(
     let file = path.display().to_string();
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        Err(e) => {
+            let name = path
+                .file_name()
+                .map_or_else(|| file.clone(), |n| n.to_string_lossy().into_owned());
             return Err(AofLoadError::Io(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("The AOF file {file} doesn't exist"),
-            )))
+                e.kind(),
+                format!("The append log file {name} doesn't exist: {e}"),
+            )));
         }
-        Err(e) => return Err(e.into()),
     };
     let mut start = 0;
     if starts_with_rdb_preamble(&bytes) {
@@ -588,10 +552,23 @@ fn begin(shared: &Arc<Shared>) -> io::Result<(Snapshot, bool)> {
             aof.unsynced = false;
         }
         let prefix = aof.prefix.clone();
-        let name = aof.manifest.new_incr(&prefix).to_owned();
-        let file = open_append(&aof.path(&name))?;
-        aof.persist_manifest()?;
-        aof.file = Arc::new(file);
+        if aof.temp_incr {
+            // Writes from this instant on: the temporary file starts over.
+            let path = aof.path(&Manifest::temp_incr_name(&prefix));
+            let file = OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .open(&path)?;
+            aof.file = Arc::new(file);
+            aof.incr_size = 0;
+            p.aof_on.store(true, Ordering::Release);
+        } else {
+            let name = aof.manifest.new_incr(&prefix).to_owned();
+            let file = open_append(&aof.path(&name))?;
+            aof.persist_manifest()?;
+            aof.file = Arc::new(file);
+        }
         aof.selected = None;
         let snap = shared
             .store
@@ -629,12 +606,22 @@ fn finish(shared: &Arc<Shared>, snap: Snapshot, rdb_base: bool) -> bool {
             .ok_or_else(|| io::Error::other("the AOF was turned off"))?;
         let name = aof.manifest.new_base(&prefix, rdb_base).to_owned();
         std::fs::rename(&tmp, aof.path(&name))?;
-        aof.manifest.mark_rewritten_incrs_as_history(true);
-        aof.persist_manifest()?;
-        for h in std::mem::take(&mut aof.manifest.history) {
-            let _ = std::fs::remove_file(aof.path(&h.name));
+        if aof.temp_incr {
+            // Every incremental file named so far predates the base.
+            aof.manifest.mark_rewritten_incrs_as_history(false);
+            let incr = aof.manifest.new_incr(&prefix).to_owned();
+            std::fs::rename(
+                aof.path(&Manifest::temp_incr_name(&prefix)),
+                aof.path(&incr),
+            )?;
+            aof.temp_incr = false;
+        } else {
+            aof.manifest.mark_rewritten_incrs_as_history(true);
         }
         aof.persist_manifest()?;
+        if !auto_gc_disabled(shared) {
+            collect_history(aof)?;
+        }
         aof.base_size = size;
         aof.incr_size = aof.file.metadata().map_or(0, |m| m.len());
         aof.size_at_rewrite = aof.current_size();
@@ -648,11 +635,54 @@ fn finish(shared: &Arc<Shared>, snap: Snapshot, rdb_base: bool) -> bool {
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
             log::warning(&format!("Background AOF rewrite failed: {e}"));
+            // A first rewrite after turning the AOF on starts over later.
+            if let Some(aof) = p.aof.lock().as_mut() {
+                if aof.temp_incr {
+                    p.aof_on.store(false, Ordering::Release);
+                    let _ = std::fs::remove_file(aof.path(&Manifest::temp_incr_name(&prefix)));
+                    log::notice("Removing the temp incr aof file");
+                    p.rewrite.scheduled.store(true, Ordering::Relaxed);
+                }
+            }
             false
         }
     };
     p.rewrite.finish(ok);
     ok
+}
+
+/// `aof-disable-auto-gc`.
+fn auto_gc_disabled(shared: &Shared) -> bool {
+    shared
+        .config
+        .read()
+        .get_bool("aof-disable-auto-gc")
+        .unwrap_or(false)
+}
+
+/// Deletes the history files and drops them from the manifest.
+fn collect_history(aof: &mut Aof) -> io::Result<()> {
+    if aof.manifest.history.is_empty() {
+        return Ok(());
+    }
+    let history = std::mem::take(&mut aof.manifest.history);
+    aof.persist_manifest()?;
+    for h in history {
+        let _ = std::fs::remove_file(aof.path(&h.name));
+    }
+    Ok(())
+}
+
+/// `CONFIG SET aof-disable-auto-gc no`: collects what piled up.
+pub(crate) fn gc_now(shared: &Shared) {
+    if auto_gc_disabled(shared) {
+        return;
+    }
+    if let Some(aof) = shared.persist.aof.lock().as_mut() {
+        if let Err(e) = collect_history(aof) {
+            log::warning(&format!("Failed to delete AOF history files: {e}"));
+        }
+    }
 }
 
 /// BGREWRITEAOF with the AOF off: writes a base and a manifest naming it,
@@ -691,9 +721,13 @@ fn start_detached_rewrite(shared: &Arc<Shared>) -> io::Result<()> {
             let result = (|| {
                 std::fs::create_dir_all(&dir)?;
                 let manifest_path = dir.join(Manifest::manifest_name(&prefix));
-                let mut manifest = match std::fs::read(&manifest_path) {
-                    Ok(t) => Manifest::parse(&t).unwrap_or_default(),
-                    Err(_) => Manifest::default(),
+                let kept = p.last_manifest.lock().take();
+                let mut manifest = match kept {
+                    Some(m) => m,
+                    None => match std::fs::read(&manifest_path) {
+                        Ok(t) => Manifest::parse(&t).unwrap_or_default(),
+                        Err(_) => Manifest::default(),
+                    },
                 };
                 let tmp = dir.join(Manifest::temp_rewrite_name(std::process::id()));
                 write_base(&shared2, snap, &tmp, rdb)?;
@@ -706,6 +740,7 @@ fn start_detached_rewrite(shared: &Arc<Shared>) -> io::Result<()> {
                 let tmp_m = dir.join(Manifest::temp_manifest_name(&prefix));
                 std::fs::write(&tmp_m, manifest.to_text())?;
                 std::fs::rename(&tmp_m, &manifest_path)?;
+                *p.last_manifest.lock() = Some(manifest);
                 io::Result::Ok(())
             })();
             if let Err(e) = &result {
@@ -883,4 +918,17 @@ pub(crate) fn timestamps_enabled(shared: &Shared) -> bool {
         .read()
         .get_bool("aof-timestamp-enabled")
         .unwrap_or(false)
+}
+
+/// Writes `manifest` into `dir` through a temporary file and a rename.
+fn write_manifest(dir: &Path, prefix: &str, manifest: &Manifest) -> io::Result<()> {
+    let tmp = dir.join(Manifest::temp_manifest_name(prefix));
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(manifest.to_text().as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, dir.join(Manifest::manifest_name(prefix)))?;
+    super::rdb::sync_dir(dir);
+    Ok(())
 }

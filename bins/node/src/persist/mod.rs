@@ -117,6 +117,8 @@ pub(crate) struct Persistence {
     pub(crate) bgsave_cancel: AtomicBool,
     /// DEBUG AOF-FLUSH-SLEEP: microseconds to wait before each AOF write.
     pub(crate) aof_flush_sleep_us: AtomicU64,
+    /// The manifest while the AOF is off, as Redis keeps it in memory.
+    pub(crate) last_manifest: Mutex<Option<ferrodis_persist::Manifest>>,
 }
 
 impl Persistence {
@@ -138,6 +140,7 @@ impl Persistence {
             fsync_thread: AtomicBool::new(false),
             bgsave_cancel: AtomicBool::new(false),
             aof_flush_sleep_us: AtomicU64::new(0),
+            last_manifest: Mutex::new(None),
         }
     }
 
