@@ -4,9 +4,9 @@
 //! writing the version Redis 7.0 loads), the `DUMP`/`RESTORE` payload, and the
 //! multi-part append-only file (manifest, base and incremental files).
 //!
-//! Today it holds the RDB object encoding, the `DUMP` payload and the RDB
-//! file built on it ([`RdbReader`], [`RdbWriter`]); the AOF arrives with
-//! the persistence issue.
+//! It holds the RDB object encoding, the `DUMP` payload and the RDB file
+//! built on it ([`RdbReader`], [`RdbWriter`]), and the multi-part AOF
+//! ([`Manifest`], [`AofReader`]).
 //!
 //! ```
 //! use ferrodis_persist::{EncodeOptions, Encoding, RdbObject, RdbValue};
