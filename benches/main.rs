@@ -7,6 +7,7 @@
 //! a noisy machine can still be compared.
 #![allow(missing_docs, clippy::print_stdout)]
 
+mod persist;
 mod resp;
 mod store;
 
@@ -16,9 +17,11 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     resp::benches(&mut c);
     store::benches(&mut c);
+    persist::benches(&mut c);
     c.final_summary();
     resp::print_ratios();
     store::print_ratios();
+    persist::print_ratios();
 }
 
 /// The mean time of one benchmark from criterion's saved estimates, in ns.

@@ -1,11 +1,12 @@
 //! # ferrodis-persist
 //!
-//! Redis 7's on-disk formats: RDB snapshots (reading versions 6 to 11,
+//! Redis 7's on-disk formats: RDB snapshots (reading versions 1 to 11,
 //! writing the version Redis 7.0 loads), the `DUMP`/`RESTORE` payload, and the
 //! multi-part append-only file (manifest, base and incremental files).
 //!
-//! Today it holds the RDB object encoding and the `DUMP` payload built on
-//! it; the RDB file and the AOF arrive with the persistence issue.
+//! It holds the RDB object encoding, the `DUMP` payload and the RDB file
+//! built on it ([`RdbReader`], [`RdbWriter`]), and the multi-part AOF
+//! ([`Manifest`], [`AofReader`]).
 //!
 //! ```
 //! use ferrodis_persist::{EncodeOptions, Encoding, RdbObject, RdbValue};
@@ -25,6 +26,9 @@
 //! - `object`: [`RdbValue`], [`RdbObject`] and the RDB object types: what
 //!   `rdbSaveObject` writes and `rdbLoadObject` reads.
 //! - `dump`: the `DUMP` payload (object, RDB version, CRC64).
+//! - `rdb`: the RDB file: [`RdbReader`] over a file in memory,
+//!   [`RdbWriter`] appending to the caller's buffer, the opcodes, and
+//!   [`RdbEntry`]/[`RdbItem`], what a file holds.
 //! - `primitives`: length prefixes, strings (integer and LZF encodings),
 //!   doubles.
 //! - `listpack`, `intset`, `ziplist`, `zipmap`: the compact encodings

@@ -148,14 +148,14 @@ impl RdbObject {
     /// Appends the type byte and the encoded object (`rdbSaveObjectType`
     /// and `rdbSaveObject`).
     pub fn encode(&self, out: &mut Vec<u8>, opts: &EncodeOptions) {
-        out.push(self.rdb_type());
-        self.encode_body(out, opts);
+        let rdb_type = self.rdb_type();
+        out.push(rdb_type);
+        self.encode_body(rdb_type, out, opts);
     }
 
     /// Appends the encoded object without its type byte (an RDB file puts
-    /// the key between the two).
-    pub(crate) fn encode_body(&self, out: &mut Vec<u8>, opts: &EncodeOptions) {
-        let rdb_type = self.rdb_type();
+    /// the key between the two); `rdb_type` is [`RdbObject::rdb_type`].
+    pub(crate) fn encode_body(&self, rdb_type: u8, out: &mut Vec<u8>, opts: &EncodeOptions) {
         let z = opts.compression;
         match &self.value {
             RdbValue::String(s) => write_string(out, s, z),

@@ -184,9 +184,10 @@ impl RdbWriter {
                 o.push(OPCODE_FREQ);
                 o.push(f);
             }
-            o.push(object.rdb_type());
+            let rdb_type = object.rdb_type();
+            o.push(rdb_type);
             write_string(o, key, z);
-            object.encode_body(o, &encode);
+            object.encode_body(rdb_type, o, &encode);
         });
     }
 
