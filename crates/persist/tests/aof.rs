@@ -5,7 +5,9 @@
 //!
 //! The expected verdicts come from a model of the stream (`expected`),
 //! kept independent of the reader: items laid out by a test-side encoder
-//! that also records which bytes Redis' loader does not check.
+//! that also records which bytes Redis' loader does not check. An AOF
+//! directory written by `redis-server` 7.0.15 (`fixtures/aof/`) anchors
+//! them to the real thing.
 
 use ferrodis_persist::{
     encode_command, encode_select, encode_timestamp_annotation, AofError, AofFileInfo, AofFileKind,
@@ -265,6 +267,95 @@ fn step() -> impl Strategy<Value = Step> {
 
 fn lists(m: &Manifest) -> (&Option<AofFileInfo>, &Vec<AofFileInfo>, &Vec<AofFileInfo>) {
     (&m.base, &m.history, &m.incrs)
+}
+
+/// The files `fixtures/aof/generate.sh` had `redis-server` 7.0.15 write.
+const FIXTURE_MANIFEST: &[u8] = include_bytes!("fixtures/aof/appendonly.aof.manifest");
+const FIXTURE_BASE: &[u8] = include_bytes!("fixtures/aof/appendonly.aof.2.base.aof");
+const FIXTURE_INCR: &[u8] = include_bytes!("fixtures/aof/appendonly.aof.2.incr.aof");
+
+fn words(line: &str) -> Argv {
+    line.split(' ').map(|w| w.as_bytes().to_vec()).collect()
+}
+
+/// A fixture file's commands, the millisecond time of `PEXPIREAT`
+/// replaced by `<ms>` once checked to be one.
+fn fixture_commands(bytes: &[u8]) -> Vec<Argv> {
+    let (cmds, end) = read_all(bytes);
+    assert_eq!(end, Ok(()));
+    cmds.into_iter()
+        .map(|mut cmd| {
+            if cmd[0] == b"PEXPIREAT" {
+                assert!(std::str::from_utf8(&cmd[2]).unwrap().parse::<u64>().is_ok());
+                cmd[2] = b"<ms>".to_vec();
+            }
+            cmd
+        })
+        .collect()
+}
+
+#[test]
+fn redis_fixture_reads_back() {
+    let m = Manifest::parse(FIXTURE_MANIFEST).unwrap();
+    assert_eq!(m.to_text().as_bytes(), FIXTURE_MANIFEST);
+    let names: Vec<&str> = m.files_to_load().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["appendonly.aof.2.base.aof", "appendonly.aof.2.incr.aof"]
+    );
+    assert_eq!((m.base_seq, m.incr_seq), (2, 2));
+
+    // The rewrite's base: each database's keys in dictionary order.
+    let mut base = fixture_commands(FIXTURE_BASE);
+    let db3 = base.split_off(base.iter().position(|c| c == &words("SELECT 3")).unwrap());
+    let mut db0 = base;
+    db0.sort();
+    let mut want0 = vec![
+        words("SELECT 0"),
+        words("SET k1 v1"),
+        words("SET ttl v"),
+        words("PEXPIREAT ttl <ms>"),
+        vec![
+            b"SET".to_vec(),
+            b"spaced key".to_vec(),
+            b"two\r\nlines".to_vec(),
+        ],
+    ];
+    want0.sort();
+    assert_eq!(db0, want0);
+    let mut db3 = db3;
+    db3.sort();
+    assert_eq!(
+        db3,
+        [
+            words("RPUSH list a b"),
+            words("SADD set x"),
+            words("SELECT 3")
+        ]
+    );
+
+    let incr = fixture_commands(FIXTURE_INCR);
+    let want: Vec<Argv> = [
+        "SELECT 0",
+        "SET after 1",
+        "SELECT 5",
+        "SET f 2.5 KEEPTTL",
+        "SELECT 0",
+        "MULTI",
+        "SET m 1",
+        "INCR m",
+        "EXEC",
+    ]
+    .into_iter()
+    .map(words)
+    .collect();
+    assert_eq!(incr, want);
+    // Re-encoded, the commands are Redis' bytes.
+    let mut again = Vec::new();
+    for cmd in read_all(FIXTURE_INCR).0 {
+        encode_command(&mut again, &cmd);
+    }
+    assert_eq!(again, FIXTURE_INCR);
 }
 
 proptest! {
