@@ -577,3 +577,55 @@ fn redis_refuses_what_we_refuse_in_a_manifest() {
         assert_eq!(redis_starts(&dir), ok, "{name}");
     }
 }
+
+/// A base file whose RDB is followed by a cut command: Redis loads the
+/// RDB, then truncates the file at offset 0, destroying the RDB, because
+/// its truncation point only counts commands. The reader instead names
+/// the end of the RDB, and a loader should not follow Redis here.
+#[test]
+fn redis_truncates_a_cut_tail_after_an_rdb_to_nothing() {
+    // An RDB base written by Redis itself.
+    let source = TempDir::new("rdb-source");
+    let rdb = {
+        let redis = Server::redis(&["--appendonly", "yes", "--dir", source.arg()]);
+        let mut c = redis.client();
+        assert_eq!(c.cmd("SET k v"), ok());
+        assert_eq!(
+            c.cmd("BGREWRITEAOF"),
+            ferrodis_suite::reply::simple("Background append only file rewriting started")
+        );
+        wait_for_rewrite(&mut c);
+        let m = check_manifest(&source);
+        let base = m.base.expect("a base after the rewrite");
+        std::fs::read(source.aof_dir().join(&base.name)).expect("read the base")
+    };
+    assert!(starts_with_rdb_preamble(&rdb));
+
+    let dir = TempDir::new("rdb-cut-tail");
+    let mut base = rdb.clone();
+    let mut tail = Vec::new();
+    cmd(&mut tail, &["SET", "k2", "v2"]);
+    base.extend_from_slice(&tail[..tail.len() - 2]);
+    let name = Manifest::base_name("appendonly.aof", 1, true);
+    let manifest = Manifest {
+        base: Some(info(&name, 1, AofFileKind::Base)),
+        base_seq: 1,
+        ..Manifest::default()
+    };
+    write_aof_dir(&dir, &manifest, &[(&name, &base)]);
+
+    let mut reader = AofReader::starting_at(&base, rdb.len());
+    assert_eq!(
+        reader.next_command(),
+        Err(AofError::Truncated { offset: rdb.len() })
+    );
+
+    let redis = Server::redis(&["--appendonly", "yes", "--dir", dir.arg()]);
+    let mut c = redis.client();
+    assert_eq!(c.cmd("GET k"), bulk("v"));
+    assert_eq!(c.cmd("EXISTS k2"), int(0));
+    let len = std::fs::metadata(dir.aof_dir().join(&name))
+        .expect("stat")
+        .len();
+    assert_eq!(len, 0, "Redis 7.0.15 truncates the whole base");
+}
