@@ -89,6 +89,11 @@ impl<'a> AofReader<'a> {
     /// A reader of the commands in `input` from byte `start` (the end of
     /// an RDB preamble). Offsets it reports count from the start of
     /// `input`, so they are file offsets.
+    ///
+    /// Before the first complete command, [`offset`](AofReader::offset)
+    /// and a [`Truncated`](AofError::Truncated) offset are `start`.
+    /// Redis 7.0 says 0 there, and truncates the file to nothing,
+    /// preamble included; a loader should cut at `start` instead.
     pub fn starting_at(input: &'a [u8], start: usize) -> AofReader<'a> {
         let start = start.min(input.len());
         AofReader {
