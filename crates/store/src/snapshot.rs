@@ -262,6 +262,19 @@ impl Snapshot {
         }
     }
 
+    /// The keys of slot `slot` of database `db` as of the instant, for
+    /// readers that split the walk between threads: each table is handed
+    /// out once (a second call returns nothing), and the caller must not
+    /// also use [`Snapshot::next_slot`].
+    pub fn take_slot(&self, db: usize, slot: usize) -> Vec<SnapshotEntry> {
+        let entries = self.take(db, slot);
+        if entries.is_empty() {
+            return Vec::new();
+        }
+        let now = self.store.now_ms();
+        entries.into_iter().map(|c| self.convert(c, now)).collect()
+    }
+
     /// The table `(db, slot)` as of the instant.
     fn take(&self, db: usize, slot: usize) -> Vec<Captured> {
         let Ok(handle) = self.store.db(db) else {

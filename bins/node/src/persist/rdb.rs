@@ -3,10 +3,10 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use ferrodis_persist::{
-    EncodeOptions, RdbFileError, RdbItem, RdbReader, RdbWriter, StandardAux, WriteOptions,
+    EncodeOptions, RdbEntry, RdbFileError, RdbItem, RdbReader, RdbWriter, StandardAux, WriteOptions,
 };
 use ferrodis_store::{RestoreOptions, Snapshot};
 
@@ -37,15 +37,23 @@ pub(crate) fn write_options(shared: &Shared) -> WriteOptions {
 
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
-/// Serializes `snap` as a whole RDB file into `out`, in chunks.
+/// Slot tables per unit of work when a snapshot is encoded in parallel.
+const UNIT_SLOTS: usize = 128;
+/// How far encoding threads may run ahead of the writer, in units.
+const WINDOW: usize = 64;
+
+/// Serializes `snap` as a whole RDB file into `out`. Slot tables are
+/// encoded on several threads (Redis uses one) and written in order, so
+/// the file is the same as a sequential walk would write.
 pub(crate) fn serialize(
     shared: &Shared,
-    mut snap: Snapshot,
+    snap: Snapshot,
     aof_base: bool,
     out: &mut impl Write,
 ) -> io::Result<()> {
+    let opts = write_options(shared);
     let mut buf = Vec::with_capacity(CHUNK * 2);
-    let mut w = RdbWriter::new(write_options(shared), &mut buf);
+    let mut w = RdbWriter::new(opts, &mut buf);
     w.standard_aux(
         &mut buf,
         &StandardAux {
@@ -57,7 +65,8 @@ pub(crate) fn serialize(
         },
     );
     let dbs = snap.databases().to_vec();
-    let mut current = None;
+    let per_db = ferrodis_slots::SLOT_COUNT as usize / UNIT_SLOTS;
+    let total = dbs.len() * per_db;
     // `rdb-key-save-delay`: microseconds per key, for tests that need a
     // long save.
     let delay = shared
@@ -66,40 +75,117 @@ pub(crate) fn serialize(
         .get_i64("rdb-key-save-delay")
         .unwrap_or(0);
     let cancel = &shared.persist.bgsave_cancel;
-    while let Some((db, entries)) = snap.next_slot() {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(io::Error::other("save aborted"));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let next = AtomicUsize::new(0);
+    let state = parking_lot::Mutex::new(Progress {
+        done: std::collections::HashMap::new(),
+        consumed: 0,
+        stop: false,
+    });
+    let cv = parking_lot::Condvar::new();
+    let snap = &snap;
+    let encode = |unit: usize| -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let Some(db) = dbs.get(unit / per_db) else {
+            return bytes;
+        };
+        let first = (unit % per_db) * UNIT_SLOTS;
+        let mut frag = RdbWriter::fragment(opts);
+        for slot in first..first + UNIT_SLOTS {
+            let entries = snap.take_slot(db.index, slot);
+            if delay > 0 && !entries.is_empty() {
+                std::thread::sleep(std::time::Duration::from_micros(
+                    delay as u64 * entries.len() as u64,
+                ));
+            }
+            for e in &entries {
+                frag.entry(
+                    &mut bytes,
+                    &e.key,
+                    &e.object,
+                    e.expire_at_ms,
+                    e.idle_seconds,
+                    e.freq,
+                );
+            }
         }
-        if delay > 0 {
-            std::thread::sleep(std::time::Duration::from_micros(
-                delay as u64 * entries.len() as u64,
-            ));
+        bytes
+    };
+    std::thread::scope(|scope| -> io::Result<()> {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let unit = {
+                    let mut st = state.lock();
+                    loop {
+                        if st.stop {
+                            return;
+                        }
+                        let u = next.load(Ordering::Relaxed);
+                        if u >= total {
+                            return;
+                        }
+                        if u < st.consumed + WINDOW {
+                            next.store(u + 1, Ordering::Relaxed);
+                            break u;
+                        }
+                        cv.wait(&mut st);
+                    }
+                };
+                let bytes = encode(unit);
+                state.lock().done.insert(unit, bytes);
+                cv.notify_all();
+            });
         }
-        if current != Some(db) {
-            let (keys, expires) = dbs
-                .iter()
-                .find(|d| d.index == db)
-                .map_or((0, 0), |d| (d.keys as u64, d.expires as u64));
-            w.select_db(&mut buf, db as u64, keys, expires);
-            current = Some(db);
-        }
-        for e in &entries {
-            w.entry(
-                &mut buf,
-                &e.key,
-                &e.object,
-                e.expire_at_ms,
-                e.idle_seconds,
-                e.freq,
-            );
-        }
-        if buf.len() >= CHUNK {
-            out.write_all(&buf)?;
-            buf.clear();
-        }
-    }
+        let result = (|| {
+            let mut current = None;
+            for unit in 0..total {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(io::Error::other("save aborted"));
+                }
+                let bytes = {
+                    let mut st = state.lock();
+                    loop {
+                        if let Some(b) = st.done.remove(&unit) {
+                            st.consumed = unit + 1;
+                            break b;
+                        }
+                        cv.wait(&mut st);
+                    }
+                };
+                cv.notify_all();
+                if bytes.is_empty() {
+                    continue;
+                }
+                let di = unit / per_db;
+                if current != Some(di) {
+                    if let Some(d) = dbs.get(di) {
+                        w.select_db(&mut buf, d.index as u64, d.keys as u64, d.expires as u64);
+                    }
+                    current = Some(di);
+                }
+                w.append_encoded(&mut buf, &bytes);
+                if buf.len() >= CHUNK {
+                    out.write_all(&buf)?;
+                    buf.clear();
+                }
+            }
+            Ok(())
+        })();
+        state.lock().stop = true;
+        cv.notify_all();
+        result
+    })?;
     w.finish(&mut buf);
     out.write_all(&buf)
+}
+
+/// Encoded units waiting to be written, and how far the writer got.
+struct Progress {
+    done: std::collections::HashMap<usize, Vec<u8>>,
+    consumed: usize,
+    stop: bool,
 }
 
 /// Writes `snap` to `path` through a temporary file in the same directory,
@@ -152,43 +238,96 @@ pub(crate) enum LoadError {
     Db(u64),
 }
 
+/// Keys per batch handed to the inserting threads.
+const LOAD_BATCH: usize = 512;
+
 /// Loads RDB bytes into the store (replacing keys of the same name).
 /// Expired keys are skipped, as a primary does. Returns (keys loaded, keys
 /// expired, where the RDB data ended: an AOF may go on after it).
+///
+/// This thread decodes the file; other threads insert the keys (keys of
+/// different slots do not contend), so decoding and inserting overlap.
 pub(crate) fn load_bytes(shared: &Shared, bytes: &[u8]) -> Result<(u64, u64, usize), LoadError> {
     let mut reader = RdbReader::new(bytes)?;
     let now = unix_ms();
-    let mut db = shared.store.db(0).map_err(|_| LoadError::Db(0))?;
-    let (mut loaded, mut expired) = (0u64, 0u64);
-    while let Some(item) = reader.next_item()? {
-        match item {
-            RdbItem::SelectDb(n) => {
-                db = usize::try_from(n)
-                    .ok()
-                    .and_then(|i| shared.store.db(i).ok())
-                    .ok_or(LoadError::Db(n))?;
-            }
-            RdbItem::Entry(e) => {
-                if e.expire_at_ms.is_some_and(|at| at <= now) {
-                    expired += 1;
-                    continue;
+    let loaded = AtomicU64::new(0);
+    let mut expired = 0u64;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let (tx, rx) = crossbeam::channel::bounded::<(usize, Vec<RdbEntry>)>(threads * 4);
+    let store = &shared.store;
+    let result = std::thread::scope(|scope| -> Result<(), LoadError> {
+        for _ in 0..threads {
+            let rx = rx.clone();
+            let loaded = &loaded;
+            scope.spawn(move || {
+                for (db, batch) in rx {
+                    let Ok(db) = store.db(db) else {
+                        continue;
+                    };
+                    let mut n = 0;
+                    for e in batch {
+                        let opts = RestoreOptions {
+                            replace: true,
+                            expire_at: e.expire_at_ms,
+                            idle_seconds: e.idle_seconds,
+                            freq: e.freq,
+                        };
+                        // A value the store cannot hold (an empty
+                        // collection, say) is skipped, as Redis skips
+                        // empty keys.
+                        if db.restore(&e.key, e.object, opts).is_ok() {
+                            n += 1;
+                        }
+                    }
+                    loaded.fetch_add(n, Ordering::Relaxed);
                 }
-                let opts = RestoreOptions {
-                    replace: true,
-                    expire_at: e.expire_at_ms,
-                    idle_seconds: e.idle_seconds,
-                    freq: e.freq,
-                };
-                // A value the store cannot hold (an empty collection, say)
-                // is skipped, as Redis skips empty keys.
-                if db.restore(&e.key, e.object, opts).is_ok() {
-                    loaded += 1;
-                }
-            }
-            RdbItem::Aux { .. } | RdbItem::ResizeDb { .. } => {}
+            });
         }
-    }
-    Ok((loaded, expired, reader.offset()))
+        drop(rx);
+        let mut db = 0usize;
+        let mut batch = Vec::with_capacity(LOAD_BATCH);
+        let send = |db: usize, batch: Vec<RdbEntry>| {
+            // The receivers live until this scope ends.
+            let _ = tx.send((db, batch));
+        };
+        while let Some(item) = reader.next_item()? {
+            match item {
+                RdbItem::SelectDb(n) => {
+                    let index = usize::try_from(n)
+                        .ok()
+                        .filter(|&i| i < store.databases())
+                        .ok_or(LoadError::Db(n))?;
+                    if !batch.is_empty() {
+                        send(db, std::mem::take(&mut batch));
+                    }
+                    db = index;
+                }
+                RdbItem::Entry(e) => {
+                    if e.expire_at_ms.is_some_and(|at| at <= now) {
+                        expired += 1;
+                        continue;
+                    }
+                    batch.push(e);
+                    if batch.len() >= LOAD_BATCH {
+                        send(
+                            db,
+                            std::mem::replace(&mut batch, Vec::with_capacity(LOAD_BATCH)),
+                        );
+                    }
+                }
+                RdbItem::Aux { .. } | RdbItem::ResizeDb { .. } => {}
+            }
+        }
+        if !batch.is_empty() {
+            send(db, batch);
+        }
+        drop(tx);
+        Ok(())
+    });
+    result?;
+    Ok((loaded.load(Ordering::Relaxed), expired, reader.offset()))
 }
 
 /// Loads the RDB file at `path` if it exists. `Ok(false)` when there is no

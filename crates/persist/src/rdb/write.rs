@@ -107,6 +107,29 @@ impl RdbWriter {
         w
     }
 
+    /// A writer for a fragment of a file: no header, no checksum. What
+    /// its [`RdbWriter::entry`] calls append is spliced into a file with
+    /// [`RdbWriter::append_encoded`], so that keys can be encoded on
+    /// several threads and written in order.
+    pub fn fragment(opts: WriteOptions) -> RdbWriter {
+        RdbWriter {
+            compression: opts.compression,
+            checksum: false,
+            encode: EncodeOptions {
+                compression: opts.compression,
+                ..opts.encode
+            },
+            crc: 0,
+            written: 0,
+        }
+    }
+
+    /// Appends bytes a [`RdbWriter::fragment`] with the same options
+    /// produced, folding them into this file's checksum.
+    pub fn append_encoded(&mut self, out: &mut Vec<u8>, bytes: &[u8]) {
+        self.append(out, |o| o.extend_from_slice(bytes));
+    }
+
     /// Bytes written so far.
     pub fn written(&self) -> u64 {
         self.written
