@@ -562,3 +562,227 @@ fn ferrodis_aof_loads_into_redis() {
         assert_same(&expected, &actual, Compare::default());
     }
 }
+
+/// The name of the last incremental file the manifest in `aof_dir` lists.
+fn last_incr(aof_dir: &Path) -> String {
+    let manifest =
+        std::fs::read_to_string(aof_dir.join("appendonly.aof.manifest")).expect("read manifest");
+    manifest
+        .lines()
+        .filter(|l| l.ends_with("type i"))
+        .last()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("no incremental file in the manifest:\n{manifest}"))
+        .to_owned()
+}
+
+/// Starts Ferrodis with `appendonly yes` on `data` (logging in a fresh
+/// directory of its own, so that a failure's log is this start's only).
+fn aof_node(data: &Path, logs: &TempDir, extra: &[&str]) -> Launch {
+    Launch::ferrodis()
+        .dir(logs.path())
+        .args(&[
+            "--dir",
+            data.to_str().expect("utf-8 path"),
+            "--appendonly",
+            "yes",
+        ])
+        .args(extra)
+}
+
+/// Writes `SET t:<i> <i>` for i in 0..n into a fresh AOF directory and
+/// shuts the node down cleanly; returns the data directory.
+fn aof_with_sets(n: usize) -> TempDir {
+    let data = TempDir::new("aof-data");
+    let logs = TempDir::new("aof-logs");
+    let mut node = aof_node(data.path(), &logs, &[]).start();
+    let mut c = node.client();
+    let cmds: Vec<Vec<Vec<u8>>> = (0..n)
+        .map(|i| cmd(&["SET", &format!("t:{i}"), &i.to_string()]))
+        .collect();
+    pipeline(&mut c, &cmds);
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    assert!(node.wait_exit(Duration::from_secs(30)).success());
+    data
+}
+
+/// Asserts that the node holds exactly `t:0..n`.
+fn assert_sets(server: &Server, n: usize) {
+    let mut c = server.client();
+    assert_eq!(c.cmd("DBSIZE"), int(n as i64));
+    for i in 0..n {
+        assert_eq!(c.cmd(&format!("GET t:{i}")), bulk(&i.to_string()), "t:{i}");
+    }
+}
+
+/// 1d. A command cut short at the end of the last incremental file (a
+/// crash in the middle of a write): `aof-load-truncated yes` loads every
+/// command before it and cuts the file back; `no` refuses to start,
+/// naming the file.
+#[test]
+fn truncated_aof_tail() {
+    let data = aof_with_sets(100);
+    let aof_dir = data.path().join("appendonlydir");
+    let incr = last_incr(&aof_dir);
+    let path = aof_dir.join(&incr);
+    let complete = std::fs::metadata(&path).expect("incr file").len();
+    let partial = b"*3\r\n$3\r\nSET\r\n$4\r\nlost\r\n$5\r\nab";
+    let mut bytes = std::fs::read(&path).expect("read incr");
+    bytes.extend_from_slice(partial);
+    std::fs::write(&path, &bytes).expect("write incr");
+
+    let logs = TempDir::new("aof-logs");
+    let Err(failure) = aof_node(data.path(), &logs, &["--aof-load-truncated", "no"]).try_start()
+    else {
+        panic!("started on a truncated AOF with aof-load-truncated no");
+    };
+    assert_eq!(failure.status.code(), Some(1), "{}", failure.output);
+    assert!(
+        failure
+            .output
+            .lines()
+            .any(|l| l.contains(" # ") && l.contains(&incr)),
+        "no warning naming {incr}:\n{}",
+        failure.output
+    );
+    assert_eq!(
+        std::fs::metadata(&path).expect("incr file").len(),
+        complete + partial.len() as u64,
+        "the file changed although loading it failed"
+    );
+
+    let logs = TempDir::new("aof-logs");
+    let node = aof_node(data.path(), &logs, &["--aof-load-truncated", "yes"]).start();
+    assert_sets(&node, 100);
+    assert_eq!(node.client().cmd("EXISTS lost"), int(0));
+    assert_eq!(
+        std::fs::metadata(&path).expect("incr file").len(),
+        complete,
+        "the incomplete command was not cut off"
+    );
+    assert!(node.log().contains(&incr), "{}", node.log());
+    assert!(
+        !node.log().contains("not implemented"),
+        "a directive the node honours is called unimplemented:\n{}",
+        node.log()
+    );
+}
+
+/// 1d. A corrupt byte in the middle of an incremental file stops the start
+/// whatever `aof-load-truncated` says, naming the file and the offset.
+#[test]
+fn corrupt_aof_byte() {
+    let data = aof_with_sets(100);
+    let aof_dir = data.path().join("appendonlydir");
+    let incr = last_incr(&aof_dir);
+    let path = aof_dir.join(&incr);
+    let mut bytes = std::fs::read(&path).expect("read incr");
+    let needle = b"*3\r\n$3\r\nSET\r\n$4\r\nt:50\r\n";
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("SET t:50 in the file");
+    bytes[at] = b'X';
+    std::fs::write(&path, &bytes).expect("write incr");
+
+    let logs = TempDir::new("aof-logs");
+    let Err(failure) = aof_node(data.path(), &logs, &["--aof-load-truncated", "yes"]).try_start()
+    else {
+        panic!("started on a corrupt AOF");
+    };
+    assert_eq!(failure.status.code(), Some(1), "{}", failure.output);
+    let line = failure
+        .output
+        .lines()
+        .find(|l| l.contains(&incr))
+        .unwrap_or_else(|| panic!("no line names {incr}:\n{}", failure.output));
+    assert!(
+        line.contains(&format!("byte {at}")),
+        "the message does not give offset {at}: {line}"
+    );
+    assert_eq!(std::fs::read(&path).expect("read incr"), bytes);
+}
+
+/// 1e. DEBUG RELOAD saves and loads the data back.
+#[test]
+fn debug_reload_keeps_the_data() {
+    let data = TempDir::new("reload");
+    let node = Launch::ferrodis().dir(data.path()).start();
+    let mut c = node.client();
+    fill(&mut c, now_ms());
+    let before = dataset::read(&mut c, DATABASES);
+    assert!(!data.path().join("dump.rdb").exists());
+    assert_eq!(c.cmd("DEBUG RELOAD"), ok());
+    assert!(data.path().join("dump.rdb").exists());
+    assert_eq!(
+        c.info_field("rdb_last_load_keys_loaded").as_deref(),
+        Some("49")
+    );
+    assert_same(
+        &before,
+        &dataset::read(&mut c, DATABASES),
+        Compare::default(),
+    );
+}
+
+/// 1e. A BGSAVE's file is what a restart (after a crash) loads; writes
+/// after the save are not in it.
+#[test]
+fn bgsave_then_restart_keeps_the_data() {
+    let data = TempDir::new("bgsave");
+    let mut node = Launch::ferrodis()
+        .dir(data.path())
+        .args(&["--save", ""])
+        .start();
+    let mut c = node.client();
+    fill(&mut c, now_ms());
+    let saved = dataset::read(&mut c, DATABASES);
+    let saves = c.info_field("rdb_saves");
+    assert_eq!(c.cmd("BGSAVE"), simple("Background saving started"));
+    wait_background_done(&mut c);
+    assert_eq!(
+        c.info_field("rdb_last_bgsave_status").as_deref(),
+        Some("ok")
+    );
+    assert_ne!(c.info_field("rdb_saves"), saves);
+    assert_eq!(c.cmd("SET after:bgsave 1"), ok());
+    drop(c);
+    node.restart();
+    assert_same(&saved, &read(&node), Compare::default());
+}
+
+/// 1e. SHUTDOWN saves when a save point is set (and NOSAVE does not).
+#[test]
+fn shutdown_with_a_save_point_saves() {
+    let data = TempDir::new("shutdown");
+    let mut node = Launch::ferrodis()
+        .dir(data.path())
+        .args(&["--save", "3600 1"])
+        .start();
+    let mut c = node.client();
+    fill(&mut c, now_ms());
+    let written = dataset::read(&mut c, DATABASES);
+    assert!(
+        !data.path().join("dump.rdb").exists(),
+        "saved before SHUTDOWN"
+    );
+    c.send(&["SHUTDOWN"]);
+    assert!(node.wait_exit(Duration::from_secs(30)).success());
+    assert!(
+        data.path().join("dump.rdb").exists(),
+        "SHUTDOWN did not save"
+    );
+
+    node.restart();
+    let mut c = node.client();
+    assert_same(
+        &written,
+        &dataset::read(&mut c, DATABASES),
+        Compare::default(),
+    );
+    assert_eq!(c.cmd("SET after:restart 1"), ok());
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    assert!(node.wait_exit(Duration::from_secs(30)).success());
+    node.restart();
+    assert_same(&written, &read(&node), Compare::default());
+}
