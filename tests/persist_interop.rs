@@ -786,3 +786,106 @@ fn shutdown_with_a_save_point_saves() {
     node.restart();
     assert_same(&written, &read(&node), Compare::default());
 }
+
+/// The keys of an RDB file, sorted.
+fn rdb_keys(path: &Path) -> Vec<String> {
+    let bytes = std::fs::read(path).expect("read RDB file");
+    let mut reader = ferrodis_persist::RdbReader::new(&bytes).expect("RDB header");
+    let mut keys = Vec::new();
+    while let Some(item) = reader.next_item().expect("valid RDB") {
+        if let ferrodis_persist::RdbItem::Entry(e) = item {
+            keys.push(String::from_utf8(e.key).expect("utf-8 key"));
+        }
+    }
+    keys.sort();
+    keys
+}
+
+/// Waits until a save newer than `saves` (INFO `rdb_saves`) has ended.
+fn wait_new_save(c: &mut Client, saves: &str) {
+    wait_until(Duration::from_secs(30), "a scheduled BGSAVE", || {
+        c.info_field("rdb_saves").as_deref() != Some(saves)
+            && c.info_field("rdb_bgsave_in_progress").as_deref() == Some("0")
+    });
+}
+
+/// A BGSAVE or BGREWRITEAOF queued in a transaction is scheduled, as Redis
+/// 7 does (it does not fork inside EXEC): it runs after the transaction,
+/// whose writes it then holds whole. With several worker threads, which
+/// gate writes and EXEC, it must not wait for the gate EXEC holds (it did,
+/// forever).
+#[test]
+fn bgsave_inside_a_transaction() {
+    let servers = [
+        ("redis", Launch::redis().args(&["--appendonly", "yes"])),
+        (
+            "ferrodis, AOF on",
+            Launch::ferrodis().args(&["--io-threads", "2", "--appendonly", "yes"]),
+        ),
+        (
+            "ferrodis, AOF off",
+            Launch::ferrodis().args(&["--io-threads", "2"]),
+        ),
+    ];
+    for (who, launch) in servers {
+        let aof = who != "ferrodis, AOF off";
+        let data = TempDir::new("bgsave-multi");
+        let mut server = launch.dir(data.path()).start();
+        let mut c = server.client();
+        wait_background_done(&mut c);
+        let saves = c.info_field("rdb_saves").expect("rdb_saves");
+        assert_eq!(c.cmd("MULTI"), ok());
+        assert_eq!(c.cmd("SET before 1"), simple("QUEUED"));
+        assert_eq!(c.cmd("BGSAVE"), simple("QUEUED"));
+        assert_eq!(c.cmd("SET after 2"), simple("QUEUED"));
+        assert_eq!(
+            c.cmd("EXEC"),
+            Frame::Array(vec![ok(), simple("Background saving scheduled"), ok()]),
+            "{who}"
+        );
+        wait_new_save(&mut c, &saves);
+        assert_eq!(
+            rdb_keys(&data.path().join("dump.rdb")),
+            ["after", "before"],
+            "{who}: the save does not hold the whole transaction"
+        );
+        if who.starts_with("ferrodis") {
+            // DEBUG RELOAD saves in the foreground, taking the gate that
+            // EXEC holds.
+            assert_eq!(c.cmd("MULTI"), ok());
+            assert_eq!(c.cmd("SET reloaded 1"), simple("QUEUED"));
+            assert_eq!(c.cmd("DEBUG RELOAD"), simple("QUEUED"));
+            assert_eq!(c.cmd("EXEC"), Frame::Array(vec![ok(), ok()]), "{who}");
+            assert_eq!(c.cmd("GET reloaded"), bulk("1"));
+        }
+        if !aof {
+            continue;
+        }
+        let rewrites = c.info_field("aof_rewrites");
+        assert_eq!(c.cmd("MULTI"), ok());
+        assert_eq!(c.cmd("SET x 1"), simple("QUEUED"));
+        assert_eq!(c.cmd("BGREWRITEAOF"), simple("QUEUED"));
+        assert_eq!(c.cmd("SET y 2"), simple("QUEUED"));
+        assert_eq!(
+            c.cmd("EXEC"),
+            Frame::Array(vec![
+                ok(),
+                simple("Background append only file rewriting scheduled"),
+                ok()
+            ]),
+            "{who}"
+        );
+        wait_until(Duration::from_secs(30), "the scheduled rewrite", || {
+            c.info_field("aof_rewrites") != rewrites
+        });
+        wait_background_done(&mut c);
+        drop(c);
+        server.restart();
+        let mut c = server.client();
+        assert_eq!(
+            c.cmd("MGET before after x y"),
+            Frame::Array(vec![bulk("1"), bulk("2"), bulk("1"), bulk("2")]),
+            "{who}"
+        );
+    }
+}

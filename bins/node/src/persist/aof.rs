@@ -353,7 +353,7 @@ pub(crate) fn enable(shared: &Arc<Shared>) -> io::Result<()> {
         .get_bool("aof-use-rdb-preamble")
         .unwrap_or(true);
     let (snap, incr_name) = {
-        let _gate = p.gate.lock();
+        let _gate = p.gate.exclusive();
         let snap = shared
             .store
             .snapshot()
@@ -418,7 +418,7 @@ pub(crate) fn enable(shared: &Arc<Shared>) -> io::Result<()> {
 pub(crate) fn disable(shared: &Shared) {
     let _ = flush_and_sync(shared);
     let p = &shared.persist;
-    let _gate = p.gate.lock();
+    let _gate = p.gate.exclusive();
     p.aof_on.store(false, Ordering::Release);
     *p.aof.lock() = None;
 }
@@ -543,7 +543,7 @@ fn begin(shared: &Arc<Shared>) -> io::Result<(Snapshot, bool)> {
         return Err(io::Error::other("a rewrite is already running"));
     }
     let result = (|| {
-        let _gate = p.gate.lock();
+        let _gate = p.gate.exclusive();
         let mut guard = p.aof.lock();
         let aof = guard
             .as_mut()
@@ -629,7 +629,7 @@ fn start_detached_rewrite(shared: &Arc<Shared>) -> io::Result<()> {
         return Err(io::Error::other("a rewrite is already running"));
     }
     let snap = {
-        let _gate = p.gate.lock();
+        let _gate = p.gate.exclusive();
         shared.store.snapshot()
     };
     let snap = match snap {
