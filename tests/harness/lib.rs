@@ -464,31 +464,38 @@ impl Drop for Server {
 }
 
 /// The `ferrodis-node` binary of this workspace, built on first use so the
-/// tests always run the current code.
+/// tests always run the current code, in the profile of the test itself
+/// (`cargo test --release` runs a release node, for figures worth
+/// reporting).
 pub fn node_binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test executable path");
+            // target/<profile>/deps/<test> → target/<profile>/ferrodis-node
+            let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+            let release = profile_dir.file_name().is_some_and(|n| n == "release");
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+            let mut args = vec![
+                "build",
+                "--quiet",
+                "-p",
+                "ferrodis-node",
+                "--bin",
+                "ferrodis-node",
+            ];
+            if release {
+                args.push("--release");
+            }
             let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "ferrodis-node",
-                    "--bin",
-                    "ferrodis-node",
-                ])
+                .args(&args)
                 .current_dir(workspace_root())
                 .status()
                 .expect("run cargo build for ferrodis-node");
             assert!(status.success(), "building ferrodis-node failed");
-            let exe = std::env::current_exe().expect("test executable path");
-            // target/<profile>/deps/<test> → target/<profile>/ferrodis-node
-            let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
-            let debug = profile_dir.join("ferrodis-node");
-            if debug.exists() {
-                debug
+            let built = profile_dir.join("ferrodis-node");
+            if built.exists() {
+                built
             } else {
                 workspace_root().join("target/debug/ferrodis-node")
             }
