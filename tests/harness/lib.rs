@@ -98,6 +98,8 @@ impl TempDir {
 }
 
 impl Drop for TempDir {
+    // Test output: where to look.
+    #[allow(clippy::print_stderr)]
     fn drop(&mut self) {
         if std::thread::panicking() {
             eprintln!("kept {} for inspection", self.path.display());
@@ -224,6 +226,7 @@ impl Launch {
             child,
             port: self.port,
             launch: self,
+            temp: None,
         };
         server.wait_answering(Duration::from_secs(30))?;
         server.assert_alive();
@@ -266,6 +269,9 @@ pub struct Server {
     /// The client port.
     pub port: u16,
     launch: Launch,
+    /// The directory [`Server::ferrodis`] made for the server, removed
+    /// after it (fields drop after `Drop::drop` killed the process).
+    temp: Option<TempDir>,
 }
 
 impl Server {
@@ -279,15 +285,15 @@ impl Server {
     }
 
     /// Starts a `ferrodis-node` on a free port with `extra` options, in a
-    /// fresh temporary directory, and waits until it accepts connections.
+    /// fresh temporary directory (removed when the server is dropped), and
+    /// waits until it accepts connections.
     pub fn ferrodis(extra: &[&str]) -> Server {
+        let temp = TempDir::new("test");
         let mut launch = Launch::ferrodis().args(extra);
-        launch.dir = Some(std::env::temp_dir().join(format!(
-            "ferrodis-test-{}-{}",
-            std::process::id(),
-            launch.port
-        )));
-        launch.start()
+        launch.dir = Some(temp.path().to_path_buf());
+        let mut server = launch.start();
+        server.temp = Some(temp);
+        server
     }
 
     /// How this server was started.
