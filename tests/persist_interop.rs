@@ -569,8 +569,7 @@ fn last_incr(aof_dir: &Path) -> String {
         std::fs::read_to_string(aof_dir.join("appendonly.aof.manifest")).expect("read manifest");
     manifest
         .lines()
-        .filter(|l| l.ends_with("type i"))
-        .last()
+        .rfind(|l| l.ends_with("type i"))
         .and_then(|l| l.split_whitespace().nth(1))
         .unwrap_or_else(|| panic!("no incremental file in the manifest:\n{manifest}"))
         .to_owned()

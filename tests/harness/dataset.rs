@@ -175,22 +175,14 @@ pub fn read(c: &mut Client, databases: usize) -> Dataset {
     out
 }
 
-/// How [`assert_same`] compares.
-#[derive(Debug, Clone, Copy)]
+/// How [`assert_same`] compares (by default: expiry times exactly,
+/// encodings not).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Compare {
     /// Largest difference allowed between two expiry times (0: exact).
     pub expire_tolerance_ms: i64,
     /// Whether `OBJECT ENCODING` must match too.
     pub encodings: bool,
-}
-
-impl Default for Compare {
-    fn default() -> Compare {
-        Compare {
-            expire_tolerance_ms: 0,
-            encodings: false,
-        }
-    }
 }
 
 /// Bytes as text, shortened, for messages.
