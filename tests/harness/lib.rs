@@ -6,6 +6,8 @@
 //! states the same way.
 #![forbid(unsafe_code)]
 
+pub mod dataset;
+
 use std::path::{Path, PathBuf};
 
 /// The workspace's root directory (where the top-level `Cargo.toml` is).
@@ -67,11 +69,209 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// A fresh directory under the system's temporary directory, removed with
+/// its contents when dropped (kept, and its path printed, when the test is
+/// failing, so that the files can be looked at).
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// Creates `ferrodis-<tag>-<pid>-<n>`.
+    pub fn new(tag: &str) -> TempDir {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "ferrodis-{tag}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create temporary dir");
+        TempDir { path }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempDir {
+    // Test output: where to look.
+    #[allow(clippy::print_stderr)]
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept {} for inspection", self.path.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Polls `done` every few milliseconds until it returns true; panics
+/// naming `what` after `timeout`.
+pub fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// How to start a server process: which program, with which options, on
+/// which port, in which working directory. Kept by the [`Server`] it
+/// starts, so that the same server can be restarted on the same port and
+/// directory (a crash test kills a node and starts it again on its files).
+#[derive(Debug, Clone)]
+pub struct Launch {
+    program: PathBuf,
+    /// `redis-server` or `ferrodis-node`, for messages.
+    what: &'static str,
+    args: Vec<String>,
+    /// The client port.
+    pub port: u16,
+    /// The working directory (where `dir` points unless an option says
+    /// otherwise); `None`: the test's own.
+    dir: Option<PathBuf>,
+    /// Whether the output goes to [`SERVER_LOG`] in `dir` (else nowhere).
+    keep_log: bool,
+}
+
+/// A start that failed: the process exited before it answered.
+#[derive(Debug)]
+pub struct StartFailure {
+    /// How the process exited.
+    pub status: std::process::ExitStatus,
+    /// What it wrote on standard output and standard error (its log).
+    pub output: String,
+}
+
+/// The name of the file, in the server's directory, that receives its
+/// standard output and standard error.
+pub const SERVER_LOG: &str = "server.log";
+
+impl Launch {
+    /// Debian's `redis-server` on a free port with persistence off
+    /// (`--save ""`, `--appendonly no`; later options override them).
+    pub fn redis() -> Launch {
+        let port = free_port();
+        Launch {
+            program: PathBuf::from("redis-server"),
+            what: "redis-server",
+            args: [
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+            port,
+            dir: None,
+            keep_log: false,
+        }
+    }
+
+    /// This workspace's `ferrodis-node` on a free port.
+    pub fn ferrodis() -> Launch {
+        let port = free_port();
+        Launch {
+            program: node_binary(),
+            what: "ferrodis-node",
+            args: ["--port", &port.to_string(), "--bind", "127.0.0.1"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            port,
+            dir: None,
+            keep_log: false,
+        }
+    }
+
+    /// Runs the server in `dir` (its `dir`, where it reads and writes its
+    /// files); its output goes to [`SERVER_LOG`] there.
+    pub fn dir(mut self, dir: &Path) -> Launch {
+        self.dir = Some(dir.to_path_buf());
+        self.keep_log = true;
+        self
+    }
+
+    /// Appends options (`--name value ...`).
+    pub fn args(mut self, extra: &[&str]) -> Launch {
+        self.args.extend(extra.iter().map(|s| (*s).to_owned()));
+        self
+    }
+
+    /// Starts the server and waits until it answers; panics if it does not.
+    pub fn start(self) -> Server {
+        let what = self.what;
+        match self.try_start() {
+            Ok(s) => s,
+            Err(f) => panic!("{what} exited at start ({}):\n{}", f.status, f.output),
+        }
+    }
+
+    /// Starts the server and waits until it answers a command (any reply
+    /// but `-LOADING`), or until it exits: then the failure, with its
+    /// output.
+    pub fn try_start(self) -> Result<Server, StartFailure> {
+        let child = self.spawn();
+        let mut server = Server {
+            child,
+            port: self.port,
+            launch: self,
+            temp: None,
+        };
+        server.wait_answering(Duration::from_secs(30))?;
+        server.assert_alive();
+        Ok(server)
+    }
+
+    fn spawn(&self) -> Child {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args);
+        if let Some(dir) = &self.dir {
+            std::fs::create_dir_all(dir).expect("create server dir");
+            cmd.current_dir(dir);
+        }
+        match &self.dir {
+            Some(dir) if self.keep_log => {
+                let log = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join(SERVER_LOG))
+                    .expect("open server log");
+                let log2 = log.try_clone().expect("clone server log");
+                cmd.stdout(log).stderr(log2);
+            }
+            _ => {
+                cmd.stdout(Stdio::null()).stderr(Stdio::null());
+            }
+        }
+        cmd.spawn().unwrap_or_else(|e| {
+            panic!(
+                "cannot start {} ({e}); install it: apt-get install redis-server",
+                self.what
+            )
+        })
+    }
+}
+
 /// A server process listening on 127.0.0.1, killed when dropped.
 pub struct Server {
     child: Child,
     /// The client port.
     pub port: u16,
+    launch: Launch,
+    /// The directory [`Server::ferrodis`] made for the server, removed
+    /// after it (fields drop after `Drop::drop` killed the process).
+    temp: Option<TempDir>,
 }
 
 impl Server {
@@ -81,39 +281,137 @@ impl Server {
     /// Panics with an install hint when `redis-server` is missing: the
     /// comparison tests need the real thing (`.ci/run` installs it).
     pub fn redis(extra: &[&str]) -> Server {
-        let port = free_port();
-        let mut args = vec![
-            "--port".to_owned(),
-            port.to_string(),
-            "--bind".to_owned(),
-            "127.0.0.1".to_owned(),
-            "--save".to_owned(),
-            String::new(),
-            "--appendonly".to_owned(),
-            "no".to_owned(),
-        ];
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        let child = Command::new("redis-server")
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start redis-server ({e}); install it: apt-get install redis-server")
-            });
-        let mut server = Server { child, port };
-        server.wait_ready(Duration::from_secs(10));
-        server.assert_alive("redis-server");
+        Launch::redis().args(extra).start()
+    }
+
+    /// Starts a `ferrodis-node` on a free port with `extra` options, in a
+    /// fresh temporary directory (removed when the server is dropped), and
+    /// waits until it accepts connections.
+    pub fn ferrodis(extra: &[&str]) -> Server {
+        let temp = TempDir::new("test");
+        let mut launch = Launch::ferrodis().args(extra);
+        launch.dir = Some(temp.path().to_path_buf());
+        let mut server = launch.start();
+        server.temp = Some(temp);
         server
+    }
+
+    /// How this server was started.
+    pub fn launch(&self) -> &Launch {
+        &self.launch
+    }
+
+    /// The server's working directory, when it was started with one.
+    pub fn dir(&self) -> Option<&Path> {
+        self.launch.dir.as_deref()
+    }
+
+    /// What the server has written to its log ([`SERVER_LOG`]) so far.
+    pub fn log(&self) -> String {
+        self.launch
+            .dir
+            .as_ref()
+            .filter(|_| self.launch.keep_log)
+            .and_then(|d| std::fs::read(d.join(SERVER_LOG)).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the process with SIGKILL, as a crash would, and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Kills the process (SIGKILL) if it still runs, then starts the same
+    /// program with the same options on the same port and directory, and
+    /// waits until it answers.
+    pub fn restart(&mut self) {
+        if let Err(f) = self.try_restart() {
+            panic!(
+                "{} exited at restart ({}):\n{}",
+                self.launch.what, f.status, f.output
+            );
+        }
+    }
+
+    /// [`Server::restart`], returning the failure when the new process
+    /// exits before answering.
+    pub fn try_restart(&mut self) -> Result<(), StartFailure> {
+        self.kill();
+        self.child = self.launch.spawn();
+        self.wait_answering(Duration::from_secs(30))?;
+        self.assert_alive();
+        Ok(())
+    }
+
+    /// Waits until the process exits on its own (after `SHUTDOWN`, say);
+    /// panics after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} on port {} did not exit",
+                self.launch.what,
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until a command gets a reply other than `-LOADING`, or the
+    /// process exits (the failure, with its log).
+    fn wait_answering(&mut self, timeout: Duration) -> Result<(), StartFailure> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(StartFailure {
+                    status,
+                    output: self.log(),
+                });
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} on port {} did not start:\n{}",
+                self.launch.what,
+                self.port,
+                self.log()
+            );
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+                let mut reply = [0u8; 64];
+                if stream.write_all(b"PING\r\n").is_ok() {
+                    match stream.read(&mut reply) {
+                        Ok(n) if n > 0 && !reply[..n].starts_with(b"-LOADING") => return Ok(()),
+                        _ => {}
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Panics if the process has exited: then whatever answered on the
     /// port was another process, and the test would talk to the wrong
     /// server.
-    fn assert_alive(&mut self, what: &str) {
+    fn assert_alive(&mut self) {
         std::thread::sleep(Duration::from_millis(50));
         if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("{what} on port {} exited at start ({status})", self.port);
+            panic!(
+                "{} on port {} exited at start ({status})\n{}",
+                self.launch.what,
+                self.port,
+                self.log()
+            );
         }
     }
 
@@ -172,31 +470,38 @@ impl Drop for Server {
 }
 
 /// The `ferrodis-node` binary of this workspace, built on first use so the
-/// tests always run the current code.
+/// tests always run the current code, in the profile of the test itself
+/// (`cargo test --release` runs a release node, for figures worth
+/// reporting).
 pub fn node_binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test executable path");
+            // target/<profile>/deps/<test> → target/<profile>/ferrodis-node
+            let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+            let release = profile_dir.file_name().is_some_and(|n| n == "release");
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+            let mut args = vec![
+                "build",
+                "--quiet",
+                "-p",
+                "ferrodis-node",
+                "--bin",
+                "ferrodis-node",
+            ];
+            if release {
+                args.push("--release");
+            }
             let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "ferrodis-node",
-                    "--bin",
-                    "ferrodis-node",
-                ])
+                .args(&args)
                 .current_dir(workspace_root())
                 .status()
                 .expect("run cargo build for ferrodis-node");
             assert!(status.success(), "building ferrodis-node failed");
-            let exe = std::env::current_exe().expect("test executable path");
-            // target/<profile>/deps/<test> → target/<profile>/ferrodis-node
-            let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
-            let debug = profile_dir.join("ferrodis-node");
-            if debug.exists() {
-                debug
+            let built = profile_dir.join("ferrodis-node");
+            if built.exists() {
+                built
             } else {
                 workspace_root().join("target/debug/ferrodis-node")
             }
@@ -205,32 +510,6 @@ pub fn node_binary() -> PathBuf {
 }
 
 impl Server {
-    /// Starts a `ferrodis-node` on a free port with `extra` options, in a
-    /// fresh temporary directory, and waits until it accepts connections.
-    pub fn ferrodis(extra: &[&str]) -> Server {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("ferrodis-test-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create test dir");
-        let mut args = vec![
-            "--port".to_owned(),
-            port.to_string(),
-            "--bind".to_owned(),
-            "127.0.0.1".to_owned(),
-        ];
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        let child = Command::new(node_binary())
-            .args(&args)
-            .current_dir(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ferrodis-node");
-        let mut server = Server { child, port };
-        server.wait_ready(Duration::from_secs(20));
-        server.assert_alive("ferrodis-node");
-        server
-    }
-
     /// A RESP client connected to this server.
     pub fn client(&self) -> Client {
         Client::new(self.connect())
@@ -279,15 +558,58 @@ impl Client {
 
     /// Reads one reply (panics after the read timeout).
     pub fn read(&mut self) -> ferrodis_resp::Frame {
+        self.try_read().expect("read reply")
+    }
+
+    /// Reads one reply; an error when the connection fails or closes (a
+    /// server killed under a test's feet) or the read times out.
+    pub fn try_read(&mut self) -> std::io::Result<ferrodis_resp::Frame> {
         loop {
-            if let Some(f) = self.decoder.decode(&mut self.buf).expect("valid reply") {
-                return f;
+            if let Some(f) = self
+                .decoder
+                .decode(&mut self.buf)
+                .map_err(std::io::Error::other)?
+            {
+                return Ok(f);
             }
             let mut chunk = [0u8; 16384];
-            let n = self.stream.read(&mut chunk).expect("read reply");
-            assert!(n > 0, "connection closed");
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
             self.buf.extend_from_slice(&chunk[..n]);
         }
+    }
+
+    /// Sends a command without waiting for the reply; an error when the
+    /// connection is gone.
+    pub fn try_send<A: AsRef<[u8]>>(&mut self, args: &[A]) -> std::io::Result<()> {
+        let frame = ferrodis_resp::Frame::command(
+            args.iter()
+                .map(|a| bytes::Bytes::copy_from_slice(a.as_ref())),
+        );
+        self.stream.write_all(&frame.to_bytes())
+    }
+
+    /// Changes the read timeout (5 s from [`Server::client`]).
+    pub fn set_read_timeout(&mut self, timeout: Duration) {
+        self.stream
+            .set_read_timeout(Some(timeout))
+            .expect("set read timeout");
+    }
+
+    /// The value of one `INFO` field (`rdb_bgsave_in_progress`, say).
+    pub fn info_field(&mut self, name: &str) -> Option<String> {
+        let text = match self.call(&["INFO", "everything"]) {
+            ferrodis_resp::Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+            ferrodis_resp::Frame::Verbatim { data, .. } => {
+                String::from_utf8_lossy(&data).into_owned()
+            }
+            other => panic!("INFO: {other:?}"),
+        };
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .map(str::to_owned)
     }
 
     /// Reads raw bytes (0 when the server closed the connection).

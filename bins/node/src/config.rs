@@ -494,8 +494,8 @@ pub(crate) static PARAMS: &[Param] = &[
     boolean("no-appendfsync-on-rewrite", None, MODIFIABLE, false),
     boolean("cluster-require-full-coverage", None, MODIFIABLE, true).imp(),
     boolean("rdb-save-incremental-fsync", None, MODIFIABLE, true),
-    boolean("aof-load-truncated", None, MODIFIABLE, true),
-    boolean("aof-use-rdb-preamble", None, MODIFIABLE, true),
+    boolean("aof-load-truncated", None, MODIFIABLE, true).imp(),
+    boolean("aof-use-rdb-preamble", None, MODIFIABLE, true).imp(),
     boolean("aof-timestamp-enabled", None, MODIFIABLE, false),
     boolean("cluster-replica-no-failover", Some("cluster-slave-no-failover"), MODIFIABLE, false),
     boolean("replica-lazy-flush", Some("slave-lazy-flush"), MODIFIABLE, false),
@@ -559,7 +559,7 @@ pub(crate) static PARAMS: &[Param] = &[
     number("databases", None, IMMUTABLE, signed(1, 2147483647, 16, Style::Plain)).imp(),
     number("port", None, MODIFIABLE, signed(0, 65535, 6379, Style::Plain)).imp(),
     number("io-threads", None, DEBUG | IMMUTABLE, signed(1, 128, 1, Style::Plain)).imp(),
-    number("auto-aof-rewrite-percentage", None, MODIFIABLE, signed(0, 2147483647, 100, Style::Plain)),
+    number("auto-aof-rewrite-percentage", None, MODIFIABLE, signed(0, 2147483647, 100, Style::Plain)).imp(),
     number("cluster-replica-validity-factor", Some("cluster-slave-validity-factor"), MODIFIABLE, signed(0, 2147483647, 10, Style::Plain)),
     number("list-max-listpack-size", Some("list-max-ziplist-size"), MODIFIABLE, signed(-2147483648, 2147483647, -2, Style::Plain)),
     number("tcp-keepalive", None, MODIFIABLE, signed(0, 2147483647, 300, Style::Plain)).imp(),
@@ -620,7 +620,7 @@ pub(crate) static PARAMS: &[Param] = &[
     number("client-query-buffer-limit", None, DEBUG, unsigned(1048576, 9223372036854775807, 1073741824, Style::Memory)),
     number("maxmemory-clients", None, MODIFIABLE, signed(-100, 9223372036854775807, 0, Style::MemoryOrPercent)),
     number("repl-backlog-ttl", None, MODIFIABLE, signed(0, 9223372036854775807, 3600, Style::Plain)),
-    number("auto-aof-rewrite-min-size", None, MODIFIABLE, signed(0, 9223372036854775807, 67108864, Style::Memory)),
+    number("auto-aof-rewrite-min-size", None, MODIFIABLE, signed(0, 9223372036854775807, 67108864, Style::Memory)).imp(),
     number("loading-process-events-interval-bytes", None, HIDDEN, signed(1024, 2147483647, 2097152, Style::Plain)),
     number("tls-port", None, MODIFIABLE, signed(0, 65535, 0, Style::Plain)),
     number("tls-session-cache-size", None, MODIFIABLE, signed(0, 2147483647, 20480, Style::Plain)),
@@ -2666,7 +2666,15 @@ mod tests {
             .filter(|p| p.implemented)
             .map(|p| p.name)
             .collect();
-        assert_eq!(implemented.len(), 44);
+        assert_eq!(implemented.len(), 48);
+        for name in [
+            "aof-load-truncated",
+            "aof-use-rdb-preamble",
+            "auto-aof-rewrite-percentage",
+            "auto-aof-rewrite-min-size",
+        ] {
+            assert_eq!(Config::is_implemented(name), Some(true), "{name}");
+        }
         assert_eq!(Config::is_implemented("slaveof"), Some(false));
         assert_eq!(Config::is_implemented("MAXMEMORY"), Some(true));
         assert_eq!(Config::is_implemented("lfu-decay-time"), Some(true));

@@ -362,11 +362,11 @@ impl Keyspace {
             .into_iter()
             .map(|s| (s, self.slot(usize::from(s)).lock()))
             .collect();
-        // Only with every lock held: the operation is then wholly before
-        // or wholly after a snapshot's instant.
-        for (_, table) in &mut guards {
-            self.snapshots.check(self.db, table);
-        }
+        // Only with every lock held, and against one reading of the epoch:
+        // the operation is then wholly before or wholly after a snapshot's
+        // instant.
+        self.snapshots
+            .check_all(self.db, guards.iter_mut().map(|(_, table)| &mut **table));
         Locked { guards }
     }
 
@@ -429,6 +429,26 @@ mod tests {
             at = s as u64 + 1;
         }
         out
+    }
+
+    /// The tables of an operation on several are checked against one
+    /// reading of the snapshot epoch. Here a snapshot is published while
+    /// the check walks them (after the first table): both must end up
+    /// captured for the same epoch, or the snapshot would hold the first
+    /// table after the operation and the second before it.
+    #[test]
+    fn a_multi_table_check_reads_the_epoch_once() {
+        let ctl = Arc::new(SnapshotCtl::default());
+        let keyspace = Keyspace::new(0, Arc::clone(&ctl));
+        let (mut a, mut b) = (keyspace.slot(1).lock(), keyspace.slot(2).lock());
+        let tables = [&mut *a, &mut *b].into_iter().enumerate().map(|(i, t)| {
+            if i == 1 {
+                ctl.publish_for_test(9);
+            }
+            t
+        });
+        ctl.check_all(0, tables);
+        assert_eq!(a.snap_epoch, b.snap_epoch);
     }
 
     #[test]

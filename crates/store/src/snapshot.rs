@@ -31,8 +31,8 @@
 //!
 //! Operations that span commands (a MULTI/EXEC run by several threads at
 //! once) are atomic with respect to a snapshot only if the embedder keeps
-//! other writers out while they run, as `ferrodis-node` does when
-//! persistence is on.
+//! other writers out while they run, as `ferrodis-node` does with its
+//! write gate (`bins/node/src/persist/gate.rs`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -82,6 +82,33 @@ impl SnapshotCtl {
         if epoch != 0 && table.snap_epoch != epoch {
             self.capture_for_writer(db, table, epoch);
         }
+    }
+
+    /// [`SnapshotCtl::check`] for all the tables an operation on several
+    /// has locked, against one reading of the epoch: reading it once per
+    /// table, a snapshot published between two readings would get some
+    /// tables as they were before the operation (copied now) and others as
+    /// they are after it (copied by the walk), tearing the operation.
+    pub(crate) fn check_all<'t>(
+        &self,
+        db: usize,
+        tables: impl IntoIterator<Item = &'t mut SlotTable>,
+    ) {
+        let epoch = self.active.load(Ordering::Acquire);
+        if epoch == 0 {
+            return;
+        }
+        for table in tables {
+            if table.snap_epoch != epoch {
+                self.capture_for_writer(db, table, epoch);
+            }
+        }
+    }
+
+    /// Publishes `epoch` as a snapshot's instant, without a capture.
+    #[cfg(test)]
+    pub(crate) fn publish_for_test(&self, epoch: u64) {
+        self.active.store(epoch, Ordering::Release);
     }
 
     /// The epoch a new table starts with: one created during a snapshot did

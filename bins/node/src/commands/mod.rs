@@ -472,14 +472,18 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
         ctx.reject(Some(spec), crate::persist::MISCONF);
         return;
     }
-    // With the AOF on and several workers, writes take turns, so that the
-    // file's order is the order they ran in (inside EXEC the gate is
-    // already held for the whole transaction).
+    // With several workers, writes pass the persistence gate: shared, so
+    // that a snapshot falls between commands; exclusive while the AOF is
+    // on, so that the file's order is the order they ran in; exclusive for
+    // EXEC, whose transaction then is whole in a snapshot (inside EXEC the
+    // gate is already held). See `persist/gate.rs`.
     let gate = ((writes || spec.name == "exec")
         && !ctx.client.in_exec
-        && ctx.shared.persist.gated.load(Ordering::Relaxed)
-        && ctx.shared.persist.aof_on.load(Ordering::Relaxed))
-    .then(|| ctx.shared.persist.gate.lock());
+        && ctx.shared.persist.gated.load(Ordering::Relaxed))
+    .then(|| {
+        let exclusive = spec.name == "exec" || ctx.shared.persist.aof_on.load(Ordering::Relaxed);
+        ctx.shared.persist.gate.enter(exclusive)
+    });
     let changes_before = ferrodis_store::changes_on_this_thread();
     let start = std::time::Instant::now();
     (spec.handler)(&mut ctx, req);

@@ -45,7 +45,9 @@ fn bgsave(ctx: &mut Ctx<'_>, req: &Request) {
         return;
     };
     let p = &shared.persist;
-    if schedule && p.rewrite.is_running() && !p.bgsave.is_running() {
+    // Inside a transaction Redis does not fork: the save runs after it.
+    let in_exec = ctx.client.in_exec;
+    if (in_exec || schedule && p.rewrite.is_running()) && !p.bgsave.is_running() {
         p.bgsave.scheduled.store(true, Ordering::Relaxed);
         ctx.simple("Background saving scheduled");
         return;
@@ -66,7 +68,7 @@ fn bgrewriteaof(ctx: &mut Ctx<'_>, _req: &Request) {
         ctx.error("ERR Background append only file rewriting already in progress");
         return;
     }
-    if p.bgsave.is_running() {
+    if p.bgsave.is_running() || ctx.client.in_exec {
         p.rewrite.scheduled.store(true, Ordering::Relaxed);
         ctx.simple("Background append only file rewriting scheduled");
         return;

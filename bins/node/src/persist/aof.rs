@@ -398,7 +398,7 @@ pub(crate) fn enable(shared: &Arc<Shared>) -> io::Result<()> {
 pub(crate) fn disable(shared: &Shared) {
     let _ = flush_and_sync(shared);
     let p = &shared.persist;
-    let _gate = p.gate.lock();
+    let _gate = p.gate.exclusive();
     p.aof_on.store(false, Ordering::Release);
     if let Some(aof) = p.aof.lock().take() {
         if aof.temp_incr {
@@ -541,7 +541,7 @@ fn begin(shared: &Arc<Shared>) -> io::Result<(Snapshot, bool)> {
         return Err(io::Error::other("a rewrite is already running"));
     }
     let result = (|| {
-        let _gate = p.gate.lock();
+        let _gate = p.gate.exclusive();
         let mut guard = p.aof.lock();
         let aof = guard
             .as_mut()
@@ -693,7 +693,7 @@ fn start_detached_rewrite(shared: &Arc<Shared>) -> io::Result<()> {
         return Err(io::Error::other("a rewrite is already running"));
     }
     let snap = {
-        let _gate = p.gate.lock();
+        let _gate = p.gate.exclusive();
         shared.store.snapshot()
     };
     let snap = match snap {

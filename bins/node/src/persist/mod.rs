@@ -8,6 +8,7 @@
 //! and the bookkeeping `INFO persistence` reports.
 
 pub(crate) mod aof;
+pub(crate) mod gate;
 pub(crate) mod propagate;
 pub(crate) mod rdb;
 
@@ -103,11 +104,11 @@ pub(crate) struct Persistence {
     /// Bytes wait in the AOF buffer: flush before replying.
     pub(crate) aof_pending: AtomicBool,
     pub(crate) aof_last_write_ok: AtomicBool,
-    /// Held by write commands while the AOF is on and several worker
-    /// threads run, so that the order of the file is the order of
-    /// execution, and by the start of a snapshot, so that its instant falls
-    /// between commands.
-    pub(crate) gate: Mutex<()>,
+    /// Passed by write commands and EXEC when several worker threads run
+    /// (exclusively while the AOF is on, so that the order of the file is
+    /// the order of execution), and taken exclusively by the start of a
+    /// snapshot, so that its instant falls between commands (`gate.rs`).
+    pub(crate) gate: gate::Gate,
     /// Whether `gate` must be taken (more than one worker thread).
     pub(crate) gated: AtomicBool,
     /// Whether the `everysec` fsync thread runs.
@@ -135,7 +136,7 @@ impl Persistence {
             aof_on: AtomicBool::new(false),
             aof_pending: AtomicBool::new(false),
             aof_last_write_ok: AtomicBool::new(true),
-            gate: Mutex::new(()),
+            gate: gate::Gate::default(),
             gated: AtomicBool::new(false),
             fsync_thread: AtomicBool::new(false),
             bgsave_cancel: AtomicBool::new(false),
@@ -173,7 +174,7 @@ pub(crate) fn bgsave(shared: &Arc<Shared>) -> Result<(), &'static str> {
     }
     p.last_bgsave_try.store(unix_ms() / 1000, Ordering::Relaxed);
     let snap = {
-        let _gate = p.gate.lock();
+        let _gate = p.gate.exclusive();
         p.dirty_at_bgsave
             .store(p.dirty.load(Ordering::Relaxed), Ordering::Relaxed);
         shared.store.snapshot()
@@ -232,7 +233,7 @@ pub(crate) fn save(shared: &Shared) -> bool {
     let p = &shared.persist;
     let snap = loop {
         let attempt = {
-            let _gate = p.gate.lock();
+            let _gate = p.gate.exclusive();
             shared.store.snapshot()
         };
         match attempt {
