@@ -34,6 +34,14 @@ use crate::shared::Shared;
 pub use crate::alloc::Counting;
 pub use crate::session::Session;
 
+/// The names of every command in the table, lowercase and sorted (what
+/// `COMMAND` lists). Fuzz targets draw command words from it.
+pub fn command_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = commands::table().keys().copied().collect();
+    names.sort_unstable();
+    names
+}
+
 const USAGE: &str = "\
 Usage: ferrodis-node [/path/to/redis.conf] [options] [-]
        ferrodis-node -v or --version
