@@ -16,6 +16,7 @@ mod client;
 mod commands;
 mod config;
 mod daemon;
+mod latency;
 mod log;
 mod net;
 mod persist;

@@ -221,7 +221,10 @@ impl Worker {
         }
         if self.index == 0 {
             // Redis spends at most 25% of the cron period expiring keys.
+            let start = Instant::now();
             self.shared.store.active_expire_cycle(period / 4);
+            let micros = start.elapsed().as_micros() as u64;
+            self.shared.latency.sample_if_needed("expire-cycle", micros);
             crate::alloc::update_peak();
             crate::persist::cron(&self.shared);
         }

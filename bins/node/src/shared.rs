@@ -112,6 +112,8 @@ pub(crate) struct Shared {
     pub(crate) pubsub: crate::pubsub::Registry,
     /// SLOWLOG.
     pub(crate) slowlog: crate::slowlog::SlowLog,
+    /// LATENCY: the latency monitor's events and settings.
+    pub(crate) latency: crate::latency::Monitor,
     /// MONITOR clients: (client id, worker).
     pub(crate) monitors: RwLock<Vec<(u64, usize)>>,
     pub(crate) monitor_count: AtomicUsize,
@@ -130,6 +132,10 @@ impl Shared {
         let port = config.port();
         let (slowlog_threshold, slowlog_max_len) =
             (config.slowlog_log_slower_than(), config.slowlog_max_len());
+        let latency = crate::latency::Monitor::new(
+            config.get_i64("latency-monitor-threshold").unwrap_or(0),
+            config.get_bool("latency-tracking").unwrap_or(true),
+        );
         Shared {
             store,
             config: RwLock::new(config),
@@ -147,6 +153,7 @@ impl Shared {
             error_stats: Mutex::new(std::collections::BTreeMap::new()),
             monitors: RwLock::new(Vec::new()),
             slowlog: crate::slowlog::SlowLog::new(slowlog_threshold, slowlog_max_len),
+            latency,
             monitor_count: AtomicUsize::new(0),
             blocking: crate::blocking::Registry::default(),
             persist: crate::persist::Persistence::new(),

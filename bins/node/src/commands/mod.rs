@@ -11,6 +11,7 @@ mod connection;
 mod dump;
 mod hashes;
 mod keys;
+mod latency;
 mod lists;
 pub(crate) mod persist;
 mod pubsub;
@@ -77,6 +78,8 @@ pub(crate) struct CommandStats {
     pub(crate) usec: AtomicU64,
     pub(crate) rejected: AtomicU64,
     pub(crate) failed: AtomicU64,
+    /// `LATENCY HISTOGRAM`.
+    pub(crate) latency: crate::latency::Histogram,
 }
 
 /// One row of the command table.
@@ -128,6 +131,7 @@ pub(crate) fn spec(
             usec: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            latency: crate::latency::Histogram::default(),
         },
     }
 }
@@ -140,6 +144,7 @@ pub(crate) fn table() -> &'static HashMap<&'static str, Spec> {
         all.extend(connection::specs());
         all.extend(server::specs());
         all.extend(persist::specs());
+        all.extend(latency::specs());
         all.extend(keys::specs());
         all.extend(dump::specs());
         all.extend(strings::specs());
@@ -152,6 +157,20 @@ pub(crate) fn table() -> &'static HashMap<&'static str, Spec> {
         all.extend(pubsub::specs());
         all.into_iter().map(|s| (s.name, s)).collect()
     })
+}
+
+/// Forgets every command's statistics (`INFO commandstats`, `LATENCY
+/// HISTOGRAM`) and the error counts (`INFO errorstats`), as `CONFIG
+/// RESETSTAT` does.
+pub(crate) fn reset_command_stats(shared: &Shared) {
+    for spec in table().values() {
+        let s = &spec.stats;
+        for counter in [&s.calls, &s.usec, &s.rejected, &s.failed] {
+            counter.store(0, Ordering::Relaxed);
+        }
+        s.latency.reset();
+    }
+    shared.error_stats.lock().clear();
 }
 
 /// Looks up a command by name, case-insensitively, without allocating for
@@ -505,6 +524,9 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
             .slowlog
             .record(req, micros, ctx.client.meta.addr.to_string(), name);
     }
+    ctx.shared
+        .latency
+        .after_command(spec.has(flags::FAST), micros, &stats.latency);
     if ctx.client.command_failed {
         stats.failed.fetch_add(1, Ordering::Relaxed);
     }
