@@ -2666,7 +2666,7 @@ mod tests {
             .filter(|p| p.implemented)
             .map(|p| p.name)
             .collect();
-        assert_eq!(implemented.len(), 44);
+        assert_eq!(implemented.len(), 48);
         assert_eq!(Config::is_implemented("slaveof"), Some(false));
         assert_eq!(Config::is_implemented("MAXMEMORY"), Some(true));
         assert_eq!(Config::is_implemented("lfu-decay-time"), Some(true));
