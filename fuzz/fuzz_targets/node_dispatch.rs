@@ -31,9 +31,11 @@ const SKIPPED: &[&str] = &[
 ];
 
 /// DEBUG subcommands never run: they sleep, crash the process on purpose,
-/// restart it, or reload the dataset from files.
+/// restart it, reload the dataset from files, or take long on purpose
+/// (STRINGMATCH-TEST runs its own fuzzer).
 const SKIPPED_DEBUG: &[&[u8]] = &[
     b"sleep",
+    b"stringmatch-test",
     b"segfault",
     b"panic",
     b"assert",

@@ -16,6 +16,7 @@ mod client;
 mod commands;
 mod config;
 mod daemon;
+mod digest;
 mod latency;
 mod log;
 mod net;

@@ -204,6 +204,9 @@ impl Worker {
     /// Periodic work: the active expire cycle (worker 0 only, as Redis runs
     /// it from its single cron) and client timeouts.
     fn cron(&mut self, period: Duration) {
+        if self.shared.debug.pause_cron.load(Ordering::Relaxed) {
+            return;
+        }
         self.obuf_limits = self.shared.config.read().client_output_buffer_limits();
         // Clients held by CLIENT PAUSE try again.
         let held: Vec<usize> = self
@@ -220,11 +223,14 @@ impl Worker {
             self.flush(t);
         }
         if self.index == 0 {
-            // Redis spends at most 25% of the cron period expiring keys.
-            let start = Instant::now();
-            self.shared.store.active_expire_cycle(period / 4);
-            let micros = start.elapsed().as_micros() as u64;
-            self.shared.latency.sample_if_needed("expire-cycle", micros);
+            // Redis spends at most 25% of the cron period expiring keys
+            // (unless DEBUG SET-ACTIVE-EXPIRE 0 turned that off).
+            if self.shared.debug.active_expire.load(Ordering::Relaxed) {
+                let start = Instant::now();
+                self.shared.store.active_expire_cycle(period / 4);
+                let micros = start.elapsed().as_micros() as u64;
+                self.shared.latency.sample_if_needed("expire-cycle", micros);
+            }
             crate::alloc::update_peak();
             crate::persist::cron(&self.shared);
         }

@@ -8,6 +8,7 @@
 
 mod bits;
 mod connection;
+mod debug;
 mod dump;
 mod hashes;
 mod keys;
@@ -145,6 +146,7 @@ pub(crate) fn table() -> &'static HashMap<&'static str, Spec> {
         all.extend(server::specs());
         all.extend(persist::specs());
         all.extend(latency::specs());
+        all.extend(debug::specs());
         all.extend(keys::specs());
         all.extend(dump::specs());
         all.extend(strings::specs());
