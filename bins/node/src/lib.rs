@@ -36,6 +36,12 @@ use crate::config::Config;
 use crate::shared::Shared;
 
 pub use crate::alloc::Counting;
+
+/// The unit tests count allocations as the binary does (the allocator's
+/// own tests read the count).
+#[cfg(test)]
+#[global_allocator]
+static TEST_ALLOCATOR: Counting = Counting;
 pub use crate::session::Session;
 
 /// The names of every command in the table, lowercase and sorted (what
