@@ -206,10 +206,12 @@ impl<'a> Ctx<'a> {
         // The client's index is checked by SELECT, so this cannot fail; fall
         // back to database 0 if it somehow does.
         let shared: &'a Shared = self.shared;
-        shared
-            .store
-            .db(self.client.db)
-            .or_else(|_| shared.store.db(0))
+        let at = |index| match self.client.now_ms {
+            Some(now) => shared.store.db_at(index, now),
+            None => shared.store.db(index),
+        };
+        at(self.client.db)
+            .or_else(|_| at(0))
             .unwrap_or_else(|_| unreachable_db())
     }
 
@@ -503,7 +505,10 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
     .then(|| ctx.shared.persist.gate.lock());
     let changes_before = ferrodis_store::changes_on_this_thread();
     let start = std::time::Instant::now();
+    // One time for the whole command (a handler may take several handles).
+    ctx.client.now_ms = Some(ctx.shared.store.operation_time());
     (spec.handler)(&mut ctx, req);
+    ctx.client.now_ms = None;
     let mut changes = ferrodis_store::changes_on_this_thread().wrapping_sub(changes_before);
     // These change the data even when there was nothing to drop or swap,
     // as far as replay is concerned: Redis always propagates them.
