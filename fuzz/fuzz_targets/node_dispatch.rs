@@ -23,8 +23,8 @@ const SKIPPED: &[&str] = &[
     // Stops the server (in a Session: sets the shutdown flag, after which
     // nothing is meaningful any more).
     "shutdown",
-    // Write files into the working directory, or start a child: the fuzzer
-    // must not litter the disk (the persistence work will add these).
+    // Write files into the working directory, or start a background save:
+    // the fuzzer must not litter the disk.
     "save",
     "bgsave",
     "bgrewriteaof",
@@ -298,12 +298,30 @@ fn command(u: &mut Unstructured<'_>) -> Result<Vec<Vec<u8>>> {
     Ok(argv)
 }
 
-/// Whether `argv` is a DEBUG call that must not run, or one that would do
-/// too much work (DEBUG POPULATE with a large count).
+/// Parameters CONFIG SET must not change: they make the server write files
+/// (save points make FLUSHALL save an RDB; the AOF) or move them.
+const FILE_PARAMETERS: &[&[u8]] = &[
+    b"save",
+    b"appendonly",
+    b"dir",
+    b"dbfilename",
+    b"appendfilename",
+    b"appenddirname",
+];
+
+/// Whether `argv` is a DEBUG call that must not run, one that would do
+/// too much work (DEBUG POPULATE with a large count), or a CONFIG SET of a
+/// file-related parameter.
 fn refused(argv: &[Vec<u8>]) -> bool {
     let [name, sub, rest @ ..] = argv else {
         return false;
     };
+    if name.eq_ignore_ascii_case(b"config") && sub.eq_ignore_ascii_case(b"set") {
+        return rest
+            .iter()
+            .step_by(2)
+            .any(|p| FILE_PARAMETERS.iter().any(|f| p.eq_ignore_ascii_case(f)));
+    }
     if !name.eq_ignore_ascii_case(b"debug") {
         return false;
     }
@@ -331,9 +349,24 @@ fn wire(argv: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
+/// Runs the fuzzer in a directory of its own, so that anything the server
+/// writes despite [`FILE_PARAMETERS`] stays out of the source tree.
+fn enter_scratch_dir() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("ferrodis-fuzz-{}", std::process::id()));
+        if std::fs::create_dir_all(&dir).is_ok() {
+            let _ = std::env::set_current_dir(&dir);
+        }
+    });
+}
+
 fn run(data: &[u8]) -> Result<()> {
+    enter_scratch_dir();
     let mut u = Unstructured::new(data);
     let mut session = ferrodis_node::Session::standalone();
+    // No save points: FLUSHALL would write an RDB file each time.
+    session.execute(&[b"CONFIG", b"SET", b"save", b""]);
     // Start in RESP2 or RESP3: many replies differ in shape.
     if u.arbitrary::<bool>()? {
         session.execute(&[b"HELLO", b"3"]);
