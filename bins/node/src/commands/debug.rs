@@ -25,7 +25,7 @@ use ferrodis_resp::{reply, Protocol, Request};
 use ferrodis_store::{EncodeOptions, RdbValue};
 
 use super::flags::*;
-use super::latency::help_reply;
+use super::subcommands::help_reply;
 use super::{arg, int_arg, spec, Ctx, Spec};
 use crate::digest;
 

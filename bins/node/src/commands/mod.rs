@@ -20,6 +20,7 @@ mod server;
 mod sets;
 mod sort;
 mod strings;
+mod subcommands;
 mod zsets;
 
 pub(crate) use server::{apply_encoding_settings, apply_memory_settings};
