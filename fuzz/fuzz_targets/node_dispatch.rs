@@ -9,9 +9,15 @@
 //! words, key names that share a slot or collide with each other), from
 //! small numbers, or are raw bytes. Some inputs are fed as raw protocol
 //! bytes instead, in pieces, so that the request decoder runs too.
+//!
+//! Every reply must also be well-formed RESP: complete frames whose
+//! counts match what follows, nothing left over.
 #![no_main]
 
 use std::sync::OnceLock;
+
+use bytes::BytesMut;
+use ferrodis_resp::FrameDecoder;
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -361,6 +367,32 @@ fn enter_scratch_dir() {
     });
 }
 
+/// Panics unless `out` is a sequence of complete RESP frames.
+fn check_replies(argv: &[Vec<u8>], out: &[u8]) {
+    let shown = || -> Vec<String> {
+        argv.iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect()
+    };
+    let mut buf = BytesMut::from(out);
+    let mut decoder = FrameDecoder::default();
+    while !buf.is_empty() {
+        match decoder.decode(&mut buf) {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!(
+                "incomplete reply to {:?}: {:?}",
+                shown(),
+                String::from_utf8_lossy(out)
+            ),
+            Err(e) => panic!(
+                "malformed reply ({e}) to {:?}: {:?}",
+                shown(),
+                String::from_utf8_lossy(out)
+            ),
+        }
+    }
+}
+
 fn run(data: &[u8]) -> Result<()> {
     enter_scratch_dir();
     let mut u = Unstructured::new(data);
@@ -388,12 +420,14 @@ fn run(data: &[u8]) -> Result<()> {
                     bytes.push(u.arbitrary::<u8>()?);
                 }
                 let cut = u.int_in_range(0..=bytes.len())?;
-                session.feed(&bytes[..cut]);
-                session.feed(&bytes[cut..]);
+                let mut out = session.feed(&bytes[..cut]);
+                out.extend(session.feed(&bytes[cut..]));
+                check_replies(&argv, &out);
             }
             _ => {
                 let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-                session.execute(&args);
+                let out = session.execute(&args);
+                check_replies(&argv, &out);
             }
         }
     }
