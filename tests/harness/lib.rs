@@ -612,6 +612,11 @@ impl Client {
             .map(str::to_owned)
     }
 
+    /// The local (client side) port of the connection.
+    pub fn local_port(&self) -> u16 {
+        self.stream.local_addr().map_or(0, |a| a.port())
+    }
+
     /// Reads raw bytes (0 when the server closed the connection).
     pub fn read_raw(&mut self, buf: &mut [u8]) -> usize {
         self.stream.read(buf).unwrap_or(0)

@@ -67,6 +67,12 @@ pub(crate) struct Client {
     /// Running the commands of EXEC; and whether its MULTI was propagated.
     pub(crate) in_exec: bool,
     pub(crate) exec_propagated: bool,
+    /// The running command's time (Unix ms): every [`Ctx::db`] handle of
+    /// one command sees it, as Redis freezes time for a command; `None`
+    /// between commands.
+    ///
+    /// [`Ctx::db`]: crate::commands::Ctx::db
+    pub(crate) now_ms: Option<u64>,
 }
 
 impl Client {
@@ -108,6 +114,7 @@ impl Client {
             propagate_as: None,
             in_exec: false,
             exec_propagated: false,
+            now_ms: None,
         }
     }
 

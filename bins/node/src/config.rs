@@ -515,7 +515,7 @@ pub(crate) static PARAMS: &[Param] = &[
     boolean("disable-thp", None, IMMUTABLE, true),
     boolean("cluster-allow-replica-migration", None, MODIFIABLE, true),
     boolean("replica-announced", None, MODIFIABLE, true),
-    boolean("latency-tracking", None, MODIFIABLE, true),
+    boolean("latency-tracking", None, MODIFIABLE, true).imp(),
     boolean("aof-disable-auto-gc", None, MODIFIABLE, false),
     boolean("replica-ignore-disk-write-errors", None, MODIFIABLE, false),
     string("aclfile", None, IMMUTABLE, false, Some(""), StrCheck::None),
@@ -602,7 +602,7 @@ pub(crate) static PARAMS: &[Param] = &[
     number("busy-reply-threshold", Some("lua-time-limit"), MODIFIABLE, signed(0, 9223372036854775807, 5000, Style::Plain)),
     number("cluster-node-timeout", None, MODIFIABLE, signed(0, 9223372036854775807, 15000, Style::Plain)).imp(),
     number("slowlog-log-slower-than", None, MODIFIABLE, signed(-1, 9223372036854775807, 10000, Style::Plain)).imp(),
-    number("latency-monitor-threshold", None, MODIFIABLE, signed(0, 9223372036854775807, 0, Style::Plain)),
+    number("latency-monitor-threshold", None, MODIFIABLE, signed(0, 9223372036854775807, 0, Style::Plain)).imp(),
     number("proto-max-bulk-len", None, DEBUG, signed(1048576, 9223372036854775807, 536870912, Style::Memory)).imp(),
     number("stream-node-max-entries", None, MODIFIABLE, signed(0, 9223372036854775807, 100, Style::Plain)),
     number("repl-backlog-size", None, MODIFIABLE, signed(1, 9223372036854775807, 1048576, Style::Memory)),
@@ -2666,7 +2666,7 @@ mod tests {
             .filter(|p| p.implemented)
             .map(|p| p.name)
             .collect();
-        assert_eq!(implemented.len(), 48);
+        assert_eq!(implemented.len(), 52);
         for name in [
             "aof-load-truncated",
             "aof-use-rdb-preamble",

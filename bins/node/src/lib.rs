@@ -15,6 +15,9 @@ mod blocking;
 mod client;
 mod commands;
 mod config;
+mod daemon;
+mod digest;
+mod latency;
 mod log;
 mod net;
 mod persist;
@@ -22,6 +25,7 @@ mod pubsub;
 mod session;
 mod shared;
 mod slowlog;
+mod sys;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -32,7 +36,21 @@ use crate::config::Config;
 use crate::shared::Shared;
 
 pub use crate::alloc::Counting;
+
+/// The unit tests count allocations as the binary does (the allocator's
+/// own tests read the count).
+#[cfg(test)]
+#[global_allocator]
+static TEST_ALLOCATOR: Counting = Counting;
 pub use crate::session::Session;
+
+/// The names of every command in the table, lowercase and sorted (what
+/// `COMMAND` lists). Fuzz targets draw command words from it.
+pub fn command_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = commands::table().keys().copied().collect();
+    names.sort_unstable();
+    names
+}
 
 const USAGE: &str = "\
 Usage: ferrodis-node [/path/to/redis.conf] [options] [-]
@@ -69,16 +87,38 @@ pub fn main_entry() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match serve(config) {
+    // Detach before anything else runs: forking is only sound while the
+    // process has a single thread.
+    let mut ready = None;
+    if config.daemonize() {
+        match daemon::detach() {
+            Ok(daemon::Detached::Parent(status)) => return status,
+            Ok(daemon::Detached::Child(r)) => ready = Some(r),
+            Err(e) => {
+                eprintln!("ferrodis-node: cannot run in the background: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    match serve(config, &mut ready) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::warning(&e.to_string());
+            if let Some(r) = ready {
+                r.failed(&e.to_string());
+            }
             ExitCode::FAILURE
         }
     }
 }
 
-fn serve(config: Config) -> std::io::Result<()> {
+/// Where a daemonized server writes its pid when `pidfile` is not set
+/// (Redis' `CONFIG_DEFAULT_PID_FILE`).
+const DEFAULT_PIDFILE: &str = "/var/run/redis.pid";
+
+/// Runs the server; `ready` (when daemonized) is told once the pid file is
+/// written, the dataset loaded and the workers serving.
+fn serve(config: Config, ready: &mut Option<daemon::Ready>) -> std::io::Result<()> {
     log::init(config.loglevel(), config.logfile())?;
     // A panic anywhere is a bug: log it like Redis logs a crash and stop the
     // whole process, rather than lose one worker thread and hang its
@@ -115,7 +155,8 @@ fn serve(config: Config) -> std::io::Result<()> {
     commands::apply_encoding_settings(&store, &config);
     store.set_memory_probe(alloc::used_memory);
     commands::apply_memory_settings(&store, &config);
-    let listeners = match net::bind(&config.bind(), config.port()) {
+    let backlog = config.get_i64("tcp-backlog").unwrap_or(511);
+    let listeners = match net::bind(&config.bind(), config.port(), backlog) {
         Ok(l) => l,
         Err(e) => {
             log::warning(&format!("Warning: {e}"));
@@ -128,6 +169,7 @@ fn serve(config: Config) -> std::io::Result<()> {
             ));
         }
     };
+    net::check_backlog(backlog);
     if config.get_bool("always-show-logo").unwrap_or(false) {
         log::raw(&logo(&config));
     } else {
@@ -141,9 +183,17 @@ fn serve(config: Config) -> std::io::Result<()> {
             config.port()
         ));
     }
-    let pidfile = config.pidfile().to_owned();
+    // Redis writes a pid file when one is configured, or to a default path
+    // when daemonized; best effort, as Redis (a read-only /var/run must not
+    // stop the server).
+    let pidfile = match config.pidfile() {
+        "" if config.daemonize() => DEFAULT_PIDFILE.to_owned(),
+        path => path.to_owned(),
+    };
     if !pidfile.is_empty() {
-        std::fs::write(&pidfile, format!("{}\n", std::process::id()))?;
+        if let Err(e) = std::fs::write(&pidfile, format!("{}\n", std::process::id())) {
+            log::warning(&format!("Failed to write PID file '{pidfile}': {e}"));
+        }
     }
     // `io-threads N` sets the number of worker threads; 0 (the default
     // when unset) means one per core.
@@ -172,10 +222,16 @@ fn serve(config: Config) -> std::io::Result<()> {
         "Ready to accept connections tcp on port {}",
         shared.port
     ));
+    // The dataset is loaded and the workers serve: a waiting parent may
+    // report success.
+    if let Some(r) = ready.take() {
+        r.succeeded();
+    }
     for h in handles {
         let _ = h.join();
     }
     if !pidfile.is_empty() {
+        log::notice("Removing the pid file.");
         let _ = std::fs::remove_file(&pidfile);
     }
     log::warning("Ferrodis is now ready to exit, bye bye...");

@@ -9,7 +9,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,9 +32,15 @@ const LISTENER_BASE: usize = usize::MAX - 2;
 /// How much to read at once.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// Binds the configured addresses. A `-` before an address makes it
-/// optional (as `bind * -::*` in Redis).
-pub(crate) fn bind(addrs: &[String], port: u16) -> io::Result<Vec<std::net::TcpListener>> {
+/// Binds the configured addresses, with an accept queue of `backlog`
+/// (`tcp-backlog`). A `-` before an address makes it optional (as
+/// `bind * -::*` in Redis).
+pub(crate) fn bind(
+    addrs: &[String],
+    port: u16,
+    backlog: i64,
+) -> io::Result<Vec<std::net::TcpListener>> {
+    let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
     let mut out = Vec::new();
     let addrs: Vec<String> = if addrs.is_empty() {
         vec!["*".to_owned(), "-::*".to_owned()]
@@ -64,11 +70,8 @@ pub(crate) fn bind(addrs: &[String], port: u16) -> io::Result<Vec<std::net::TcpL
                 ))
             }
         };
-        match std::net::TcpListener::bind(addr) {
-            Ok(l) => {
-                l.set_nonblocking(true)?;
-                out.push(l);
-            }
+        match crate::sys::tcp_listener(addr, backlog) {
+            Ok(l) => out.push(l),
             Err(e) if optional => {
                 log::verbose(&format!("Could not bind optional address {addr}: {e}"))
             }
@@ -81,6 +84,19 @@ pub(crate) fn bind(addrs: &[String], port: u16) -> io::Result<Vec<std::net::TcpL
         }
     }
     Ok(out)
+}
+
+/// Warns, as Redis does, when the kernel caps the listen backlog below
+/// `tcp-backlog` (`net.core.somaxconn`).
+pub(crate) fn check_backlog(backlog: i64) {
+    let Ok(text) = std::fs::read_to_string("/proc/sys/net/core/somaxconn") else {
+        return;
+    };
+    if let Ok(somaxconn) = text.trim().parse::<i64>() {
+        if somaxconn < backlog {
+            log::warning(&format!("WARNING: The TCP backlog setting of {backlog} cannot be enforced because /proc/sys/net/core/somaxconn is set to the lower value of {somaxconn}."));
+        }
+    }
 }
 
 /// Starts `n` workers over `listeners`; returns their join handles.
@@ -188,6 +204,9 @@ impl Worker {
     /// Periodic work: the active expire cycle (worker 0 only, as Redis runs
     /// it from its single cron) and client timeouts.
     fn cron(&mut self, period: Duration) {
+        if self.shared.debug.pause_cron.load(Ordering::Relaxed) {
+            return;
+        }
         self.obuf_limits = self.shared.config.read().client_output_buffer_limits();
         // Clients held by CLIENT PAUSE try again.
         let held: Vec<usize> = self
@@ -204,8 +223,14 @@ impl Worker {
             self.flush(t);
         }
         if self.index == 0 {
-            // Redis spends at most 25% of the cron period expiring keys.
-            self.shared.store.active_expire_cycle(period / 4);
+            // Redis spends at most 25% of the cron period expiring keys
+            // (unless DEBUG SET-ACTIVE-EXPIRE 0 turned that off).
+            if self.shared.debug.active_expire.load(Ordering::Relaxed) {
+                let start = Instant::now();
+                self.shared.store.active_expire_cycle(period / 4);
+                let micros = start.elapsed().as_micros() as u64;
+                self.shared.latency.sample_if_needed("expire-cycle", micros);
+            }
             crate::alloc::update_peak();
             crate::persist::cron(&self.shared);
         }
@@ -327,7 +352,10 @@ impl Worker {
                 .counters
                 .connections_received
                 .fetch_add(1, Ordering::Relaxed);
-            let maxclients = shared.config.read().maxclients();
+            let (maxclients, keepalive) = {
+                let cfg = shared.config.read();
+                (cfg.maxclients(), cfg.get_i64("tcp-keepalive").unwrap_or(0))
+            };
             let connected = shared.counters.connected_clients.load(Ordering::Relaxed);
             if connected as u64 >= maxclients {
                 // Redis writes the error and closes.
@@ -339,6 +367,14 @@ impl Worker {
                 continue;
             }
             let _ = stream.set_nodelay(true);
+            // `tcp-keepalive` (read per connection, so CONFIG SET applies
+            // to the next ones, as in Redis); 0 leaves keepalive off.
+            if keepalive > 0 {
+                let interval = i32::try_from(keepalive).unwrap_or(i32::MAX);
+                if let Err(e) = crate::sys::set_keepalive(stream.as_fd(), interval) {
+                    log::verbose(&format!("Setting TCP keepalive for {addr}: {e}"));
+                }
+            }
             let token = match self.free.pop() {
                 Some(t) => t,
                 None => {

@@ -52,6 +52,30 @@ pub(crate) struct Counters {
     pub(crate) total_error_replies: AtomicU64,
 }
 
+/// Switches the DEBUG command turns (test facilities of Redis).
+#[derive(Debug)]
+pub(crate) struct DebugSettings {
+    /// `DEBUG SET-ACTIVE-EXPIRE`: whether the cron expires keys.
+    pub(crate) active_expire: AtomicBool,
+    /// `DEBUG PAUSE-CRON`: whether the cron is stopped.
+    pub(crate) pause_cron: AtomicBool,
+    /// `DEBUG QUICKLIST-PACKED-THRESHOLD`, in bytes.
+    pub(crate) quicklist_packed_threshold: AtomicU64,
+    /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION`: RESTORE ignores the CRC.
+    pub(crate) skip_checksum_validation: AtomicBool,
+}
+
+impl Default for DebugSettings {
+    fn default() -> Self {
+        DebugSettings {
+            active_expire: AtomicBool::new(true),
+            pause_cron: AtomicBool::new(false),
+            quicklist_packed_threshold: AtomicU64::new(1 << 30),
+            skip_checksum_validation: AtomicBool::new(false),
+        }
+    }
+}
+
 /// A message to a worker thread.
 #[derive(Debug)]
 pub(crate) enum WorkerMsg {
@@ -112,6 +136,10 @@ pub(crate) struct Shared {
     pub(crate) pubsub: crate::pubsub::Registry,
     /// SLOWLOG.
     pub(crate) slowlog: crate::slowlog::SlowLog,
+    /// LATENCY: the latency monitor's events and settings.
+    pub(crate) latency: crate::latency::Monitor,
+    /// DEBUG's switches.
+    pub(crate) debug: DebugSettings,
     /// MONITOR clients: (client id, worker).
     pub(crate) monitors: RwLock<Vec<(u64, usize)>>,
     pub(crate) monitor_count: AtomicUsize,
@@ -130,6 +158,10 @@ impl Shared {
         let port = config.port();
         let (slowlog_threshold, slowlog_max_len) =
             (config.slowlog_log_slower_than(), config.slowlog_max_len());
+        let latency = crate::latency::Monitor::new(
+            config.get_i64("latency-monitor-threshold").unwrap_or(0),
+            config.get_bool("latency-tracking").unwrap_or(true),
+        );
         Shared {
             store,
             config: RwLock::new(config),
@@ -147,6 +179,8 @@ impl Shared {
             error_stats: Mutex::new(std::collections::BTreeMap::new()),
             monitors: RwLock::new(Vec::new()),
             slowlog: crate::slowlog::SlowLog::new(slowlog_threshold, slowlog_max_len),
+            latency,
+            debug: DebugSettings::default(),
             monitor_count: AtomicUsize::new(0),
             blocking: crate::blocking::Registry::default(),
             persist: crate::persist::Persistence::new(),

@@ -45,6 +45,17 @@ impl Db<'_> {
         Some(to_rdb(&entry.value))
     }
 
+    /// The value at `key` in the RDB model and its expiry (absolute Unix
+    /// ms), for inspection (`DEBUG DIGEST-VALUE`, `DEBUG OBJECT`): counts
+    /// no read and leaves the LRU clock alone. `None` if the key does not
+    /// exist.
+    pub fn peek(&self, key: &[u8]) -> Option<(RdbObject, Option<u64>)> {
+        let mut table = self.keys.lock(key);
+        let entry = self.live(&mut table, key, Access::Peek)?;
+        let expire_at = (entry.expire_at != 0).then_some(entry.expire_at);
+        Some((to_rdb(&entry.value), expire_at))
+    }
+
     /// `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s]`, with the
     /// payload already decoded: creates `key` holding `obj`. Returns
     /// `Ok(false)` when the expiry had already passed, so that nothing

@@ -281,16 +281,14 @@ impl Store {
     /// Database `index`, or `DbIndexOutOfRange`.
     pub fn db(&self, index: usize) -> Result<Db<'_>, StoreError> {
         let slot = self.dbs.get(index).ok_or(StoreError::DbIndexOutOfRange)?;
-        let now = if self.settings.replaying.load(Ordering::Relaxed) {
-            0
-        } else {
-            self.clock.now_ms()
-        };
+        // The tables first: creating them takes a while, and "now" must be
+        // read after that, not before.
+        let keys = slot.get_or_init(|| Keyspace::new(index, Arc::clone(&self.snapshots)));
         Ok(Db {
             store: self,
-            keys: slot.get_or_init(|| Keyspace::new(index, Arc::clone(&self.snapshots))),
+            keys,
             index,
-            now,
+            now: self.operation_time(),
         })
     }
 
@@ -300,6 +298,18 @@ impl Store {
         let mut db = self.db(index)?;
         db.now = now_ms;
         Ok(db)
+    }
+
+    /// The time a [`Db`] handle taken now works at (Unix ms): the clock's,
+    /// or 0 while replaying (see [`Settings::replaying`]). An embedder that
+    /// freezes time for one command reads it once and passes it to
+    /// [`Store::db_at`].
+    pub fn operation_time(&self) -> u64 {
+        if self.settings.replaying.load(Ordering::Relaxed) {
+            0
+        } else {
+            self.clock.now_ms()
+        }
     }
 
     /// The current time, by the store's clock (Unix ms).

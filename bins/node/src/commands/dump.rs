@@ -2,7 +2,7 @@
 //! payload, and back. The payload format lives in `ferrodis-persist`, the
 //! conversion in the store; this module parses arguments and replies.
 
-use ferrodis_persist::{EncodeOptions, RdbObject};
+use ferrodis_persist::{DumpError, EncodeOptions, RdbObject, FOOTER_SIZE};
 use ferrodis_resp::Request;
 use ferrodis_store::{RestoreOptions, StoreError};
 
@@ -93,7 +93,27 @@ fn restore(ctx: &mut Ctx<'_>, req: &Request) {
     if ttl < 0 {
         return ctx.error("ERR Invalid TTL value, must be >= 0");
     }
-    let obj = match RdbObject::from_dump(arg(req, 3)) {
+    let payload = arg(req, 3);
+    let decoded = match RdbObject::from_dump(payload) {
+        // DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: a wrong checksum is let
+        // through (the version is still checked), as in Redis.
+        Err(DumpError::Checksum { .. })
+            if ctx
+                .shared
+                .debug
+                .skip_checksum_validation
+                .load(std::sync::atomic::Ordering::Relaxed) =>
+        {
+            let body = payload
+                .get(..payload.len().saturating_sub(FOOTER_SIZE))
+                .unwrap_or_default();
+            RdbObject::decode(body)
+                .map(|(obj, _)| obj)
+                .map_err(DumpError::BadData)
+        }
+        other => other,
+    };
+    let obj = match decoded {
         Ok(obj) => obj,
         Err(e) => return ctx.error(&e.to_string()),
     };

@@ -8,9 +8,11 @@
 
 mod bits;
 mod connection;
+mod debug;
 mod dump;
 mod hashes;
 mod keys;
+mod latency;
 mod lists;
 pub(crate) mod persist;
 mod pubsub;
@@ -18,6 +20,7 @@ mod server;
 mod sets;
 mod sort;
 mod strings;
+mod subcommands;
 mod zsets;
 
 pub(crate) use server::{apply_encoding_settings, apply_memory_settings};
@@ -77,6 +80,8 @@ pub(crate) struct CommandStats {
     pub(crate) usec: AtomicU64,
     pub(crate) rejected: AtomicU64,
     pub(crate) failed: AtomicU64,
+    /// `LATENCY HISTOGRAM`.
+    pub(crate) latency: crate::latency::Histogram,
 }
 
 /// One row of the command table.
@@ -128,6 +133,7 @@ pub(crate) fn spec(
             usec: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            latency: crate::latency::Histogram::default(),
         },
     }
 }
@@ -140,6 +146,8 @@ pub(crate) fn table() -> &'static HashMap<&'static str, Spec> {
         all.extend(connection::specs());
         all.extend(server::specs());
         all.extend(persist::specs());
+        all.extend(latency::specs());
+        all.extend(debug::specs());
         all.extend(keys::specs());
         all.extend(dump::specs());
         all.extend(strings::specs());
@@ -152,6 +160,20 @@ pub(crate) fn table() -> &'static HashMap<&'static str, Spec> {
         all.extend(pubsub::specs());
         all.into_iter().map(|s| (s.name, s)).collect()
     })
+}
+
+/// Forgets every command's statistics (`INFO commandstats`, `LATENCY
+/// HISTOGRAM`) and the error counts (`INFO errorstats`), as `CONFIG
+/// RESETSTAT` does.
+pub(crate) fn reset_command_stats(shared: &Shared) {
+    for spec in table().values() {
+        let s = &spec.stats;
+        for counter in [&s.calls, &s.usec, &s.rejected, &s.failed] {
+            counter.store(0, Ordering::Relaxed);
+        }
+        s.latency.reset();
+    }
+    shared.error_stats.lock().clear();
 }
 
 /// Looks up a command by name, case-insensitively, without allocating for
@@ -185,10 +207,12 @@ impl<'a> Ctx<'a> {
         // The client's index is checked by SELECT, so this cannot fail; fall
         // back to database 0 if it somehow does.
         let shared: &'a Shared = self.shared;
-        shared
-            .store
-            .db(self.client.db)
-            .or_else(|_| shared.store.db(0))
+        let at = |index| match self.client.now_ms {
+            Some(now) => shared.store.db_at(index, now),
+            None => shared.store.db(index),
+        };
+        at(self.client.db)
+            .or_else(|_| at(0))
             .unwrap_or_else(|_| unreachable_db())
     }
 
@@ -486,7 +510,10 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
     });
     let changes_before = ferrodis_store::changes_on_this_thread();
     let start = std::time::Instant::now();
+    // One time for the whole command (a handler may take several handles).
+    ctx.client.now_ms = Some(ctx.shared.store.operation_time());
     (spec.handler)(&mut ctx, req);
+    ctx.client.now_ms = None;
     let mut changes = ferrodis_store::changes_on_this_thread().wrapping_sub(changes_before);
     // These change the data even when there was nothing to drop or swap,
     // as far as replay is concerned: Redis always propagates them.
@@ -509,6 +536,9 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
             .slowlog
             .record(req, micros, ctx.client.meta.addr.to_string(), name);
     }
+    ctx.shared
+        .latency
+        .after_command(spec.has(flags::FAST), micros, &stats.latency);
     if ctx.client.command_failed {
         stats.failed.fetch_add(1, Ordering::Relaxed);
     }

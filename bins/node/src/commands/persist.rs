@@ -156,10 +156,6 @@ pub(crate) fn debug(ctx: &mut Ctx<'_>, req: &Request) -> bool {
             }
             true
         }
-        b"populate" if (3..=5).contains(&req.len()) => {
-            populate(ctx, req);
-            true
-        }
         b"aof-flush-sleep" if req.len() == 3 => {
             match super::int_arg(req, 2).and_then(|n| u64::try_from(n).ok()) {
                 Some(us) => {
@@ -173,100 +169,8 @@ pub(crate) fn debug(ctx: &mut Ctx<'_>, req: &Request) -> bool {
             }
             true
         }
-        b"digest" if req.len() == 2 => {
-            let hex = digest(ctx.shared, None);
-            ctx.simple(&hex);
-            true
-        }
-        b"digest-value" => {
-            let keys: Vec<Vec<u8>> = req.args().skip(2).map(<[u8]>::to_vec).collect();
-            ctx.array(keys.len());
-            for k in keys {
-                let hex = digest(ctx.shared, Some((ctx.client.db, &k)));
-                ctx.simple(&hex);
-            }
-            true
-        }
         _ => false,
     }
-}
-
-/// DEBUG DIGEST (`key` = None) and DIGEST-VALUE: a 160-bit fingerprint of
-/// the dataset (or of one key's value), independent of the order keys,
-/// set members and hash fields are stored in; all zeros when empty. Tests
-/// compare it before and after a reload. It is Ferrodis' own function, not
-/// Redis' SHA1 mix: digests are compared within one server only.
-fn digest(shared: &crate::shared::Shared, key: Option<(usize, &[u8])>) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut acc = [0u64; 3];
-    let mut fold = |parts: &dyn Fn(&mut std::collections::hash_map::DefaultHasher)| {
-        for (seed, slot) in acc.iter_mut().enumerate() {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            seed.hash(&mut h);
-            parts(&mut h);
-            *slot ^= h.finish();
-        }
-    };
-    let value_parts = |h: &mut std::collections::hash_map::DefaultHasher,
-                       v: &ferrodis_store::RdbValue| {
-        use ferrodis_store::RdbValue;
-        match v {
-            RdbValue::String(s) => (0u8, s).hash(h),
-            RdbValue::List(l) => (1u8, l).hash(h),
-            RdbValue::Set(m) => {
-                let mut m = m.clone();
-                m.sort();
-                (2u8, m).hash(h);
-            }
-            RdbValue::Hash(p) => {
-                let mut p = p.clone();
-                p.sort();
-                (3u8, p).hash(h);
-            }
-            RdbValue::ZSet(z) => {
-                let mut z: Vec<(Vec<u8>, u64)> =
-                    z.iter().map(|(m, s)| (m.clone(), s.to_bits())).collect();
-                z.sort();
-                (4u8, z).hash(h);
-            }
-        }
-    };
-    match key {
-        Some((db, k)) => {
-            if let Some(obj) = shared.store.db(db).ok().and_then(|d| d.dump(k)) {
-                fold(&|h| value_parts(h, &obj.value));
-            }
-        }
-        None => {
-            let Some(me) = shared.me() else {
-                return "0".repeat(40);
-            };
-            // The snapshot walk waits for a running one to end.
-            let mut snap = loop {
-                match me.store.snapshot() {
-                    Ok(s) => break s,
-                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(2)),
-                }
-            };
-            let now = crate::shared::unix_ms();
-            while let Some((db, entries)) = snap.next_slot() {
-                for e in entries {
-                    if e.expire_at_ms.is_some_and(|at| at <= now) {
-                        continue;
-                    }
-                    fold(&|h| {
-                        (db, &e.key, e.expire_at_ms).hash(h);
-                        value_parts(h, &e.object.value);
-                    });
-                }
-            }
-        }
-    }
-    if acc == [0; 3] {
-        return "0".repeat(40);
-    }
-    let full = format!("{:016x}{:016x}{:016x}", acc[0], acc[1], acc[2]);
-    full[..40].to_owned()
 }
 
 /// `CONFIG SET appendonly|appendfsync`: turns the AOF on or off, or changes
@@ -300,39 +204,4 @@ pub(crate) fn apply_config(ctx: &mut Ctx<'_>, changed: &[String]) {
             persist::aof::disable(&shared);
         }
     }
-}
-
-/// DEBUG POPULATE count [prefix] [size]: creates `prefix:N` = `value:N`
-/// (padded with zero bytes or cut to `size` when given) for N below
-/// `count`, skipping keys that exist.
-fn populate(ctx: &mut Ctx<'_>, req: &Request) {
-    let Some(count) = super::int_arg(req, 2).and_then(|n| u64::try_from(n).ok()) else {
-        ctx.error("ERR value is out of range, must be positive");
-        return;
-    };
-    let prefix = req.arg(3).unwrap_or(b"key");
-    let size = match req.arg(4) {
-        None => None,
-        Some(_) => match super::int_arg(req, 4).and_then(|n| usize::try_from(n).ok()) {
-            Some(n) => Some(n),
-            None => {
-                ctx.error("ERR value is out of range, must be positive");
-                return;
-            }
-        },
-    };
-    let db = ctx.db();
-    for i in 0..count {
-        let mut key = prefix.to_vec();
-        key.extend_from_slice(format!(":{i}").as_bytes());
-        if db.exists(&[&key]) > 0 {
-            continue;
-        }
-        let mut value = format!("value:{i}").into_bytes();
-        if let Some(n) = size {
-            value.resize(n, 0);
-        }
-        let _ = db.set(&key, &value, Default::default());
-    }
-    ctx.ok();
 }

@@ -1,6 +1,5 @@
 //! Server commands: INFO, CONFIG, COMMAND, DBSIZE, FLUSHDB, FLUSHALL, TIME,
-//! SWAPDB, SHUTDOWN, LASTSAVE, DEBUG (the subset tests use), SLOWLOG and
-//! LATENCY (empty logs).
+//! SWAPDB, SHUTDOWN and SLOWLOG.
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
@@ -40,22 +39,8 @@ pub(super) fn specs() -> Vec<Spec> {
             (0, 0, 0),
             shutdown,
         ),
-        spec(
-            "debug",
-            -2,
-            ADMIN | NOSCRIPT | LOADING | STALE,
-            (0, 0, 0),
-            debug,
-        ),
         spec("slowlog", -2, ADMIN | LOADING | STALE, (0, 0, 0), slowlog),
         spec("memory", -2, READONLY, (2, 2, 1), memory),
-        spec(
-            "latency",
-            -2,
-            ADMIN | NOSCRIPT | LOADING | STALE,
-            (0, 0, 0),
-            latency,
-        ),
         spec("function", -2, NOSCRIPT, (0, 0, 0), function),
         spec(
             "monitor",
@@ -179,38 +164,6 @@ fn monitor(ctx: &mut Ctx<'_>, _req: &Request) {
         .store(monitors.len(), Ordering::Relaxed);
     drop(monitors);
     ctx.ok();
-}
-
-fn debug(ctx: &mut Ctx<'_>, req: &Request) {
-    if super::persist::debug(ctx, req) {
-        return;
-    }
-    let sub = arg(req, 1).to_ascii_lowercase();
-    match &sub[..] {
-        b"sleep" if req.len() == 3 => {
-            let secs: f64 = std::str::from_utf8(arg(req, 2))
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0.0);
-            std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.0)));
-            ctx.ok();
-        }
-        b"set-active-expire" if req.len() == 3 => ctx.ok(),
-        b"object" if req.len() == 3 => match ctx.db().object(arg(req, 2)) {
-            Some(info) => {
-                let text = format!(
-                    "Value at:0x0 refcount:1 encoding:{} serializedlength:0 lru:0 lru_seconds_idle:{}",
-                    info.encoding, info.idle_seconds
-                );
-                ctx.simple(&text);
-            }
-            None => ctx.error("ERR no such key"),
-        },
-        _ => ctx.error(&format!(
-            "ERR unknown subcommand '{}'. Try DEBUG HELP.",
-            String::from_utf8_lossy(arg(req, 1))
-        )),
-    }
 }
 
 /// The figures of `INFO memory` and `MEMORY STATS`, read together.
@@ -488,18 +441,6 @@ fn slowlog(ctx: &mut Ctx<'_>, req: &Request) {
     }
 }
 
-fn latency(ctx: &mut Ctx<'_>, req: &Request) {
-    let sub = arg(req, 1).to_ascii_lowercase();
-    match &sub[..] {
-        b"latest" | b"history" => ctx.array(0),
-        b"reset" => ctx.int(0),
-        _ => ctx.error(&format!(
-            "ERR unknown subcommand '{}'. Try LATENCY HELP.",
-            String::from_utf8_lossy(arg(req, 1))
-        )),
-    }
-}
-
 /// FUNCTION: Ferrodis has no scripting engine yet, so the library set is
 /// always empty; FLUSH and LIST answer as Redis does on an empty set.
 fn function(ctx: &mut Ctx<'_>, req: &Request) {
@@ -570,6 +511,7 @@ fn config(ctx: &mut Ctx<'_>, req: &Request) {
             ] {
                 a.store(0, Ordering::Relaxed);
             }
+            super::reset_command_stats(ctx.shared);
             ctx.ok();
         }
         b"rewrite" if req.len() == 2 => {
@@ -660,6 +602,9 @@ pub(crate) fn apply_memory_settings(store: &ferrodis_store::Store, cfg: &crate::
 
 /// Pushes changed settings to where they are consulted.
 fn apply_config(ctx: &mut Ctx<'_>, changed: &[String]) {
+    if changed.iter().any(|n| n.starts_with("latency-")) {
+        crate::latency::apply_config(ctx.shared);
+    }
     if changed.iter().any(|n| n.starts_with("slowlog-")) {
         let cfg = ctx.shared.config.read();
         ctx.shared
