@@ -759,7 +759,7 @@ fn write_base(shared: &Shared, snap: Snapshot, path: &Path, rdb: bool) -> io::Re
     let file = File::create(path)?;
     let mut w = io::BufWriter::with_capacity(1 << 16, file);
     if rdb {
-        super::rdb::serialize(shared, snap, true, &mut w)?;
+        super::rdb::serialize(shared, snap, true, true, &mut w)?;
     } else {
         if timestamps_enabled(shared) {
             let mut ts = Vec::new();

@@ -192,7 +192,7 @@ pub(crate) fn bgsave(shared: &Arc<Shared>) -> Result<(), &'static str> {
         .name("bgsave".into())
         .spawn(move || {
             let path = rdb::path(&shared);
-            let result = rdb::write(&shared, snap, &path, false);
+            let result = rdb::write(&shared, snap, &path, false, true);
             let p = &shared.persist;
             if p.bgsave_cancel.swap(false, Ordering::AcqRel) {
                 // Aborted on purpose: not a failure, and nothing saved.
@@ -242,7 +242,7 @@ pub(crate) fn save(shared: &Shared) -> bool {
         }
     };
     let before = p.dirty.load(Ordering::Relaxed);
-    match rdb::write(shared, snap, &rdb::path(shared), false) {
+    match rdb::write(shared, snap, &rdb::path(shared), false, false) {
         Ok(()) => {
             let _ = p
                 .dirty

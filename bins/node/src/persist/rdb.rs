@@ -49,6 +49,7 @@ pub(crate) fn serialize(
     shared: &Shared,
     snap: Snapshot,
     aof_base: bool,
+    background: bool,
     out: &mut impl Write,
 ) -> io::Result<()> {
     let opts = write_options(shared);
@@ -75,9 +76,7 @@ pub(crate) fn serialize(
         .get_i64("rdb-key-save-delay")
         .unwrap_or(0);
     let cancel = &shared.persist.bgsave_cancel;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4);
+    let threads = encoding_threads(shared, background);
     let next = AtomicUsize::new(0);
     let state = parking_lot::Mutex::new(Progress {
         done: std::collections::HashMap::new(),
@@ -196,6 +195,7 @@ pub(crate) fn write(
     snap: Snapshot,
     path: &Path,
     aof_base: bool,
+    background: bool,
 ) -> io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
     let tmp_name = format!(
@@ -207,7 +207,7 @@ pub(crate) fn write(
     let result = (|| {
         let file = File::create(&tmp)?;
         let mut w = io::BufWriter::with_capacity(CHUNK, file);
-        serialize(shared, snap, aof_base, &mut w)?;
+        serialize(shared, snap, aof_base, background, &mut w)?;
         let file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
@@ -351,4 +351,17 @@ pub(crate) fn load_file(shared: &Shared, path: &Path) -> Result<bool, LoadError>
         start.elapsed().as_secs_f64()
     ));
     Ok(true)
+}
+
+/// Threads that encode a snapshot: every core for a foreground SAVE (the
+/// server waits anyway), the cores the worker threads leave free (at least
+/// one) for BGSAVE and AOF rewrites, so that clients are not starved.
+fn encoding_threads(shared: &Shared, background: bool) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let free = if background {
+        cores.saturating_sub(shared.workers.read().len().max(1))
+    } else {
+        cores
+    };
+    free.clamp(1, 4)
 }
