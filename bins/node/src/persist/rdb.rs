@@ -263,25 +263,7 @@ pub(crate) fn load_bytes(shared: &Shared, bytes: &[u8]) -> Result<(u64, u64, usi
             let loaded = &loaded;
             scope.spawn(move || {
                 for (db, batch) in rx {
-                    let Ok(db) = store.db(db) else {
-                        continue;
-                    };
-                    let mut n = 0;
-                    for e in batch {
-                        let opts = RestoreOptions {
-                            replace: true,
-                            expire_at: e.expire_at_ms,
-                            idle_seconds: e.idle_seconds,
-                            freq: e.freq,
-                        };
-                        // A value the store cannot hold (an empty
-                        // collection, say) is skipped, as Redis skips
-                        // empty keys.
-                        if db.restore(&e.key, e.object, opts).is_ok() {
-                            n += 1;
-                        }
-                    }
-                    loaded.fetch_add(n, Ordering::Relaxed);
+                    loaded.fetch_add(insert_batch(store, db, batch), Ordering::Relaxed);
                 }
             });
         }
@@ -364,4 +346,26 @@ fn encoding_threads(shared: &Shared, background: bool) -> usize {
         cores
     };
     free.clamp(1, 4)
+}
+
+/// Inserts decoded keys into database `db`; returns how many went in.
+fn insert_batch(store: &ferrodis_store::Store, db: usize, batch: Vec<RdbEntry>) -> u64 {
+    let Ok(db) = store.db(db) else {
+        return 0;
+    };
+    let mut n = 0;
+    for e in batch {
+        let opts = RestoreOptions {
+            replace: true,
+            expire_at: e.expire_at_ms,
+            idle_seconds: e.idle_seconds,
+            freq: e.freq,
+        };
+        // A value the store cannot hold (an empty collection, say) is
+        // skipped, as Redis skips empty keys.
+        if db.restore(&e.key, e.object, opts).is_ok() {
+            n += 1;
+        }
+    }
+    n
 }
