@@ -10,7 +10,7 @@
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,6 @@ use bytes::BytesMut;
 use crossbeam::channel::{unbounded, Receiver};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
-use parking_lot::Mutex;
 
 use crate::blocking::{self, Timers};
 use crate::client::Client;
@@ -391,27 +390,13 @@ impl Worker {
                 self.free.push(token);
                 continue;
             }
-            let meta = Arc::new(ClientMeta {
-                id: shared.next_id(),
+            let meta = Arc::new(ClientMeta::new(
+                shared.next_id(),
                 addr,
-                laddr: stream.local_addr().unwrap_or(addr),
-                fd: stream.as_raw_fd(),
-                worker: self.index,
-                created: Instant::now(),
-                name: Mutex::new(None),
-                last_interaction_ms: AtomicU64::new(unix_ms()),
-                db: AtomicUsize::new(0),
-                resp: AtomicU8::new(2),
-                last_cmd: Mutex::new("NULL"),
-                multi: AtomicU64::new(u64::MAX),
-                subscriptions: AtomicUsize::new(0),
-                psubscriptions: AtomicUsize::new(0),
-                qbuf: AtomicUsize::new(0),
-                obl: AtomicUsize::new(0),
-                killed: AtomicBool::new(false),
-                no_evict: AtomicBool::new(false),
-                blocked: AtomicBool::new(false),
-            });
+                stream.local_addr().unwrap_or(addr),
+                stream.as_raw_fd(),
+                self.index,
+            ));
             let (auth_required, max_bulk) = {
                 let cfg = shared.config.read();
                 (

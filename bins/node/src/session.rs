@@ -5,16 +5,13 @@
 //! configuration, pub/sub registry) without the network.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
 use std::sync::Arc;
-use std::time::Instant;
 
 use ferrodis_store::Store;
-use parking_lot::Mutex;
 
 use crate::client::Client;
 use crate::config::Config;
-use crate::shared::{unix_ms, ClientMeta, Shared};
+use crate::shared::{ClientMeta, Shared};
 
 /// A client connected to an in-process server state, with no socket.
 ///
@@ -43,27 +40,13 @@ impl Session {
     /// A new session on `shared`.
     pub(crate) fn attach(shared: Arc<Shared>) -> Session {
         let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
-        let meta = Arc::new(ClientMeta {
-            id: shared.next_id(),
+        let meta = Arc::new(ClientMeta::new(
+            shared.next_id(),
             addr,
-            laddr: addr,
-            fd: -1,
-            worker: usize::MAX,
-            created: Instant::now(),
-            name: Mutex::new(None),
-            last_interaction_ms: AtomicU64::new(unix_ms()),
-            db: AtomicUsize::new(0),
-            resp: AtomicU8::new(2),
-            last_cmd: Mutex::new("NULL"),
-            multi: AtomicU64::new(u64::MAX),
-            subscriptions: AtomicUsize::new(0),
-            psubscriptions: AtomicUsize::new(0),
-            qbuf: AtomicUsize::new(0),
-            obl: AtomicUsize::new(0),
-            killed: AtomicBool::new(false),
-            no_evict: AtomicBool::new(false),
-            blocked: AtomicBool::new(false),
-        });
+            addr,
+            -1,
+            usize::MAX,
+        ));
         let max_bulk = shared.config.read().proto_max_bulk_len() as usize;
         let mut client = Client::new(meta, None, false, max_bulk);
         client.block.deny = true;

@@ -40,6 +40,40 @@ pub(crate) struct ClientMeta {
     pub(crate) blocked: AtomicBool,
 }
 
+impl ClientMeta {
+    /// A fresh client's metadata: `fd` -1 and `worker` `usize::MAX` for a
+    /// session without a socket.
+    pub(crate) fn new(
+        id: u64,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+        fd: i32,
+        worker: usize,
+    ) -> ClientMeta {
+        ClientMeta {
+            id,
+            addr,
+            laddr,
+            fd,
+            worker,
+            created: Instant::now(),
+            name: Mutex::new(None),
+            last_interaction_ms: AtomicU64::new(unix_ms()),
+            db: AtomicUsize::new(0),
+            resp: AtomicU8::new(2),
+            last_cmd: Mutex::new("NULL"),
+            multi: AtomicU64::new(u64::MAX),
+            subscriptions: AtomicUsize::new(0),
+            psubscriptions: AtomicUsize::new(0),
+            qbuf: AtomicUsize::new(0),
+            obl: AtomicUsize::new(0),
+            killed: AtomicBool::new(false),
+            no_evict: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
+        }
+    }
+}
+
 /// Server-wide counters for INFO.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
