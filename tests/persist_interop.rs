@@ -888,3 +888,27 @@ fn bgsave_inside_a_transaction() {
         );
     }
 }
+
+/// A write whose reply is never sent (CLIENT REPLY OFF) still reaches the
+/// AOF: the cron writes the buffer out, not only the reply path.
+#[test]
+fn writes_without_replies_reach_the_aof() {
+    let data = TempDir::new("aof-reply-off");
+    let node = Launch::ferrodis()
+        .dir(data.path())
+        .args(&["--appendonly", "yes", "--appendfsync", "always"])
+        .start();
+    let mut c = node.client();
+    c.send(&["CLIENT", "REPLY", "OFF"]);
+    c.send(&["SET", "silent", "write"]);
+    let incr = data.path().join("appendonlydir/appendonly.aof.1.incr.aof");
+    wait_until(
+        Duration::from_secs(5),
+        "the silent write in the AOF",
+        || {
+            std::fs::read(&incr)
+                .map(|b| b.windows(6).any(|w| w == b"silent"))
+                .unwrap_or(false)
+        },
+    );
+}

@@ -265,6 +265,9 @@ pub(crate) fn save(shared: &Shared) -> bool {
 /// automatic AOF rewrite.
 pub(crate) fn cron(shared: &Arc<Shared>) {
     let p = &shared.persist;
+    // Writes whose replies never leave (CLIENT REPLY OFF) still reach the
+    // file within a cron period.
+    aof::flush(shared);
     let busy = p.bgsave.is_running() || p.rewrite.is_running();
     if !busy && p.rewrite.scheduled.load(Ordering::Relaxed) {
         let _ = aof::rewrite(shared);
