@@ -221,15 +221,7 @@ pub(crate) enum AofLoadError {
 /// holds into the store, and opens the incremental file for new writes.
 /// Called only with `appendonly yes`.
 pub(crate) fn start(shared: &Arc<Shared>) -> Result<(), AofLoadError> {
-    let (dir, prefix) = {
-        let cfg = shared.config.read();
-        (
-            PathBuf::from(cfg.get_str("appenddirname").unwrap_or("appendonlydir")),
-            cfg.get_str("appendfilename")
-                .unwrap_or("appendonly.aof")
-                .to_owned(),
-        )
-    };
+    let (dir, prefix) = names(shared);
     let manifest_path = dir.join(Manifest::manifest_name(&prefix));
     let mut manifest = match std::fs::read(&manifest_path) {
         Ok(text) => Manifest::parse(&text).map_err(|source| AofLoadError::Manifest {
@@ -355,13 +347,7 @@ pub(crate) fn enable(shared: &Arc<Shared>) -> io::Result<()> {
     }
     let (dir, prefix) = names(shared);
     std::fs::create_dir_all(&dir)?;
-    let manifest = match p.last_manifest.lock().take() {
-        Some(m) => m,
-        None => match std::fs::read(dir.join(Manifest::manifest_name(&prefix))) {
-            Ok(text) => Manifest::parse(&text).unwrap_or_default(),
-            Err(_) => Manifest::default(),
-        },
-    };
+    let manifest = kept_manifest(shared, &dir, &prefix);
     let temp = dir.join(Manifest::temp_incr_name(&prefix));
     let file = Arc::new(open_append(&temp)?);
     *p.aof.lock() = Some(Aof {
@@ -708,27 +694,15 @@ fn start_detached_rewrite(shared: &Arc<Shared>) -> io::Result<()> {
         .name("aof-rewrite".into())
         .spawn(move || {
             let p = &shared2.persist;
-            let (dir, prefix, rdb) = {
-                let cfg = shared2.config.read();
-                (
-                    PathBuf::from(cfg.get_str("appenddirname").unwrap_or("appendonlydir")),
-                    cfg.get_str("appendfilename")
-                        .unwrap_or("appendonly.aof")
-                        .to_owned(),
-                    cfg.get_bool("aof-use-rdb-preamble").unwrap_or(true),
-                )
-            };
+            let (dir, prefix) = names(&shared2);
+            let rdb = shared2
+                .config
+                .read()
+                .get_bool("aof-use-rdb-preamble")
+                .unwrap_or(true);
             let result = (|| {
                 std::fs::create_dir_all(&dir)?;
-                let manifest_path = dir.join(Manifest::manifest_name(&prefix));
-                let kept = p.last_manifest.lock().take();
-                let mut manifest = match kept {
-                    Some(m) => m,
-                    None => match std::fs::read(&manifest_path) {
-                        Ok(t) => Manifest::parse(&t).unwrap_or_default(),
-                        Err(_) => Manifest::default(),
-                    },
-                };
+                let mut manifest = kept_manifest(&shared2, &dir, &prefix);
                 let tmp = dir.join(Manifest::temp_rewrite_name(std::process::id()));
                 write_base(&shared2, snap, &tmp, rdb)?;
                 let name = manifest.new_base(&prefix, rdb).to_owned();
@@ -737,9 +711,7 @@ fn start_detached_rewrite(shared: &Arc<Shared>) -> io::Result<()> {
                 for h in std::mem::take(&mut manifest.history) {
                     let _ = std::fs::remove_file(dir.join(&h.name));
                 }
-                let tmp_m = dir.join(Manifest::temp_manifest_name(&prefix));
-                std::fs::write(&tmp_m, manifest.to_text())?;
-                std::fs::rename(&tmp_m, &manifest_path)?;
+                write_manifest(&dir, &prefix, &manifest)?;
                 *p.last_manifest.lock() = Some(manifest);
                 io::Result::Ok(())
             })();
@@ -931,4 +903,16 @@ fn write_manifest(dir: &Path, prefix: &str, manifest: &Manifest) -> io::Result<(
     std::fs::rename(&tmp, dir.join(Manifest::manifest_name(prefix)))?;
     super::rdb::sync_dir(dir);
     Ok(())
+}
+
+/// The manifest while the AOF is off: the one kept in memory when it was
+/// turned off, else the one on disk (an unreadable one counts as none).
+fn kept_manifest(shared: &Shared, dir: &Path, prefix: &str) -> Manifest {
+    if let Some(m) = shared.persist.last_manifest.lock().take() {
+        return m;
+    }
+    match std::fs::read(dir.join(Manifest::manifest_name(prefix))) {
+        Ok(text) => Manifest::parse(&text).unwrap_or_default(),
+        Err(_) => Manifest::default(),
+    }
 }
