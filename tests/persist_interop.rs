@@ -912,3 +912,52 @@ fn writes_without_replies_reach_the_aof() {
         },
     );
 }
+
+/// A value found corrupt while loading an RDB file (values are decoded on
+/// several threads) stops the start, naming the offset of the first bad
+/// value even when many good keys come after it.
+#[test]
+fn corrupt_rdb_value_stops_the_start() {
+    fn string(out: &mut Vec<u8>, s: &[u8]) {
+        assert!(s.len() < 64, "6-bit lengths only");
+        out.push(s.len() as u8);
+        out.extend_from_slice(s);
+    }
+    let mut file = b"REDIS0010".to_vec();
+    file.extend_from_slice(&[0xfe, 0x00]); // SELECTDB 0
+    let mut bad_at = 0;
+    for i in 0..20_000 {
+        if i == 7_000 || i == 15_000 {
+            // A set (type 2) holding one member twice: well formed, so only
+            // decoding the value finds it.
+            file.push(0x02);
+            string(&mut file, format!("bad:{i}").as_bytes());
+            file.push(0x02);
+            string(&mut file, b"a");
+            if i == 7_000 {
+                bad_at = file.len();
+            }
+            string(&mut file, b"a");
+            continue;
+        }
+        file.push(0x00);
+        string(&mut file, format!("k:{i}").as_bytes());
+        string(&mut file, format!("v:{i}").as_bytes());
+    }
+    file.push(0xff);
+    file.extend_from_slice(&[0; 8]); // no checksum
+    let data = TempDir::new("rdb-corrupt");
+    std::fs::write(data.path().join("dump.rdb"), &file).expect("write rdb");
+
+    let Err(failure) = Launch::ferrodis().dir(data.path()).try_start() else {
+        panic!("started on a corrupt RDB file");
+    };
+    assert_eq!(failure.status.code(), Some(1), "{}", failure.output);
+    assert!(
+        failure
+            .output
+            .contains(&format!("duplicate member or field at offset {bad_at}")),
+        "no error at offset {bad_at}:\n{}",
+        failure.output
+    );
+}

@@ -496,6 +496,65 @@ pub(crate) fn decode_body(
     }
 }
 
+/// Steps over the body of an object of type `rdb_type` (read at `at`)
+/// without decoding it: lengths and counts are followed, nothing is
+/// allocated, decompressed or validated beyond that. [`decode_body`] from
+/// the same place reads exactly the same bytes when the body is valid, and
+/// finds whatever else is wrong with it.
+pub(crate) fn skip_body(
+    r: &mut Reader<'_>,
+    at: usize,
+    rdb_type: u8,
+    types: Types,
+) -> Result<(), RdbError> {
+    if !is_object_type(rdb_type, types) {
+        return Err(r.error(at, Corruption::UnknownType(rdb_type)));
+    }
+    match rdb_type {
+        TYPE_LIST | TYPE_SET => {
+            for _ in 0..r.count(1)? {
+                r.skip_string()?;
+            }
+        }
+        TYPE_ZSET => {
+            for _ in 0..r.count(2)? {
+                r.skip_string()?;
+                r.skip_text_double()?;
+            }
+        }
+        TYPE_ZSET_2 => {
+            for _ in 0..r.count(9)? {
+                r.skip_string()?;
+                r.take(8)?;
+            }
+        }
+        TYPE_HASH => {
+            for _ in 0..r.count(2)? {
+                r.skip_string()?;
+                r.skip_string()?;
+            }
+        }
+        TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
+            for _ in 0..r.count(1)? {
+                if rdb_type == TYPE_LIST_QUICKLIST_2 {
+                    r.len()?;
+                }
+                r.skip_string()?;
+            }
+        }
+        TYPE_STRING | TYPE_HASH_ZIPMAP | TYPE_LIST_ZIPLIST | TYPE_SET_INTSET
+        | TYPE_ZSET_ZIPLIST | TYPE_ZSET_LISTPACK | TYPE_HASH_ZIPLIST | TYPE_HASH_LISTPACK
+        | TYPE_SET_LISTPACK => r.skip_string()?,
+        TYPE_MODULE
+        | TYPE_MODULE_2
+        | TYPE_STREAM_LISTPACKS
+        | TYPE_STREAM_LISTPACKS_2
+        | TYPE_STREAM_LISTPACKS_3 => return Err(r.error(at, Corruption::UnsupportedType(rdb_type))),
+        _ => return Err(r.error(at, Corruption::UnknownType(rdb_type))),
+    }
+    Ok(())
+}
+
 /// A collection's count of items of at least `min_item_bytes` each;
 /// refused when 0 (Redis refuses empty keys) or more than the input holds.
 fn collection_len(r: &mut Reader<'_>, min_item_bytes: usize) -> Result<usize, RdbError> {

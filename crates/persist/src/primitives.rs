@@ -61,6 +61,15 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0 }
     }
 
+    /// A reader of `buf` whose next byte is `buf[pos]` (error offsets stay
+    /// relative to the start of `buf`).
+    pub(crate) fn at(buf: &'a [u8], pos: usize) -> Reader<'a> {
+        Reader {
+            buf,
+            pos: pos.min(buf.len()),
+        }
+    }
+
     /// Offset of the next byte.
     pub(crate) fn pos(&self) -> usize {
         self.pos
@@ -150,6 +159,46 @@ impl<'a> Reader<'a> {
             }
             Len::Encoded(ENC_LZF) => self.lzf_string(at),
             Len::Encoded(e) => Err(self.error(at, Corruption::StringEncoding(u64::from(e)))),
+        }
+    }
+
+    /// A string as [`Reader::string`] reads it, borrowed from the input
+    /// when it is stored as is.
+    pub(crate) fn string_ref(&mut self) -> Result<std::borrow::Cow<'a, [u8]>, RdbError> {
+        let at = self.pos;
+        if let Len::Plain(n) = self.len_or_encoding()? {
+            let n = usize::try_from(n).map_err(|_| self.error(at, Corruption::TooLong(n)))?;
+            return Ok(std::borrow::Cow::Borrowed(self.take(n)?));
+        }
+        self.pos = at;
+        self.string().map(std::borrow::Cow::Owned)
+    }
+
+    /// Steps over a string in any encoding without decoding it: a
+    /// compressed one is neither decompressed nor checked.
+    pub(crate) fn skip_string(&mut self) -> Result<(), RdbError> {
+        let at = self.pos;
+        let n = match self.len_or_encoding()? {
+            Len::Plain(n) => n,
+            Len::Encoded(ENC_INT8) => 1,
+            Len::Encoded(ENC_INT16) => 2,
+            Len::Encoded(ENC_INT32) => 4,
+            Len::Encoded(ENC_LZF) => {
+                let clen = self.len()?;
+                self.len()?;
+                clen
+            }
+            Len::Encoded(e) => return Err(self.error(at, Corruption::StringEncoding(u64::from(e)))),
+        };
+        let n = usize::try_from(n).map_err(|_| self.error(at, Corruption::TooLong(n)))?;
+        self.take(n).map(|_| ())
+    }
+
+    /// Steps over a double written as text (`rdbLoadDoubleValue`).
+    pub(crate) fn skip_text_double(&mut self) -> Result<(), RdbError> {
+        match self.u8()? {
+            DOUBLE_NEG_INF | DOUBLE_POS_INF | DOUBLE_NAN => Ok(()),
+            n => self.take(usize::from(n)).map(|_| ()),
         }
     }
 

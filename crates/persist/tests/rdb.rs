@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ferrodis_persist::{
-    EncodeOptions, Encoding, RdbEntry, RdbFileError, RdbItem, RdbObject, RdbReader, RdbValue,
-    RdbWriter, StandardAux, WriteOptions,
+    EncodeOptions, Encoding, RdbEntry, RdbFileError, RdbItem, RdbItemRef, RdbObject, RdbReader,
+    RdbValue, RdbWriter, StandardAux, WriteOptions,
 };
 use proptest::prelude::*;
 
@@ -165,6 +165,35 @@ fn read(bytes: &[u8]) -> Result<Vec<RdbItem>, RdbFileError> {
     RdbReader::new(bytes)?.collect()
 }
 
+/// As `read`, locating keys first and decoding each one after, as a
+/// parallel loader does.
+fn read_ref(bytes: &[u8]) -> Result<Vec<RdbItem>, RdbFileError> {
+    let mut r = RdbReader::new(bytes)?;
+    let mut items = Vec::new();
+    while let Some(item) = r.next_item_ref()? {
+        match item {
+            RdbItemRef::Other(item) => items.push(item),
+            RdbItemRef::Entry(e) => {
+                if let Some(entry) = e.into_entry()? {
+                    items.push(RdbItem::Entry(entry));
+                }
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// Both ways of reading succeed or fail together, and agree on success.
+fn same_both_ways(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let (a, b) = (read(bytes), read_ref(bytes));
+    match (&a, &b) {
+        (Ok(x), Ok(y)) => prop_assert_eq!(x, y),
+        (Err(_), Err(_)) => {}
+        _ => prop_assert!(false, "read {:?}, read_ref {:?}", a, b),
+    }
+    Ok(())
+}
+
 fn aux() -> impl Strategy<Value = Vec<(Vec<u8>, Vec<u8>)>> {
     proptest::collection::vec((element(), element()), 0..4)
 }
@@ -175,7 +204,8 @@ proptest! {
     #[test]
     fn files_round_trip(aux in aux(), dbs in databases(), opts in options()) {
         let (file, want) = write(&aux, &dbs, opts);
-        prop_assert_eq!(read(&file), Ok(want));
+        prop_assert_eq!(read(&file), Ok(want.clone()));
+        prop_assert_eq!(read_ref(&file), Ok(want));
         // The stored checksum is 0 exactly when it is off.
         let crc = &file[file.len() - 8..];
         prop_assert_eq!(crc == [0; 8], !opts.checksum);
@@ -196,6 +226,7 @@ proptest! {
         for cut in ends.chain(cuts.iter().map(|c| c.index(n))) {
             let got = read(&file[..cut]);
             prop_assert!(got.is_err(), "cut at {} of {}: {:?}", cut, n, got);
+            prop_assert!(read_ref(&file[..cut]).is_err(), "cut at {} of {}", cut, n);
         }
     }
 
@@ -244,15 +275,15 @@ proptest! {
             let i = at.index(file.len());
             file[i] ^= x;
         }
-        let _ = read(&file);
+        same_both_ways(&file)?;
     }
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let mut file = b"REDIS0010".to_vec();
         file.extend_from_slice(&bytes);
-        let _ = read(&file);
-        let _ = read(&bytes);
+        same_both_ways(&file)?;
+        same_both_ways(&bytes)?;
     }
 
     /// A flip inside a string's bytes leaves the file well formed: only

@@ -99,6 +99,60 @@ impl Db<'_> {
         Ok(true)
     }
 
+    /// Loads `key` holding `obj` from a snapshot (an RDB file, an AOF
+    /// preamble, a full sync): as `RESTORE ... REPLACE` with one lookup
+    /// instead of two and no keyspace events, as Redis loads. A key whose
+    /// expiry has passed is still created: dropping those is the loader's
+    /// choice (a primary drops them, a replica keeps them). Returns whether
+    /// the key is new (false: it replaced a key of the same name).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::BadDataFormat`] for a value this store cannot hold.
+    pub fn load(
+        &self,
+        key: &[u8],
+        obj: RdbObject,
+        opts: RestoreOptions,
+    ) -> Result<bool, StoreError> {
+        let value = self.value_from_rdb(obj).ok_or(StoreError::BadDataFormat)?;
+        Ok(self.load_value(key, value, opts))
+    }
+
+    /// [`Db::load`] for a string value given as its bytes.
+    pub fn load_string(&self, key: &[u8], value: &[u8], opts: RestoreOptions) -> bool {
+        self.load_value(key, Value::String(StrValue::from_bytes(value)), opts)
+    }
+
+    fn load_value(&self, key: &[u8], value: Value, opts: RestoreOptions) -> bool {
+        let mut entry = self.entry(value);
+        entry.expire_at = opts.expire_at.unwrap_or(0);
+        if let Some(stamp) = self.restored_stamp(opts.idle_seconds, opts.freq) {
+            entry.lru = stamp;
+        }
+        let mut table = self.keys.lock(key);
+        table.insert(key, entry).is_none()
+    }
+
+    /// Makes room for `keys` more keys spread over the hash slots, so that
+    /// loading them does not grow each slot's table step by step (RDB
+    /// files give the count ahead, in `RESIZEDB`).
+    pub fn reserve_keys(&self, keys: u64) {
+        let slots = u64::from(ferrodis_slots::SLOT_COUNT);
+        // The mean per slot and a little more: slots hold a Poisson-like
+        // share, and a table grows only once it is full.
+        let per_slot = keys / slots + keys / slots / 4;
+        let Ok(per_slot) = usize::try_from(per_slot) else {
+            return;
+        };
+        if per_slot == 0 {
+            return;
+        }
+        for slot in 0..usize::from(ferrodis_slots::SLOT_COUNT) {
+            self.keys.lock_slot(slot).reserve(per_slot);
+        }
+    }
+
     /// A store value for a decoded RDB value, built with the configured
     /// encoding limits; `None` when the store cannot hold it.
     fn value_from_rdb(&self, obj: RdbObject) -> Option<Value> {

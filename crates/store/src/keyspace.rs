@@ -195,6 +195,11 @@ impl SlotTable {
         old
     }
 
+    /// Makes room for `additional` more keys without growing.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.dict.reserve(additional);
+    }
+
     /// Removes `key`.
     pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let old = self.dict.remove(key)?;

@@ -5,8 +5,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use parking_lot::Mutex;
+
 use ferrodis_persist::{
-    EncodeOptions, RdbEntry, RdbFileError, RdbItem, RdbReader, RdbWriter, StandardAux, WriteOptions,
+    EncodeOptions, RdbEntryRef, RdbFileError, RdbItem, RdbItemRef, RdbReader, RdbWriter,
+    StandardAux, WriteOptions,
 };
 use ferrodis_store::{RestoreOptions, Snapshot};
 
@@ -245,38 +248,66 @@ const LOAD_BATCH: usize = 512;
 /// Expired keys are skipped, as a primary does. Returns (keys loaded, keys
 /// expired, where the RDB data ended: an AOF may go on after it).
 ///
-/// This thread decodes the file; other threads insert the keys (keys of
-/// different slots do not contend), so decoding and inserting overlap.
+/// This thread only locates the keys in the file (following lengths, which
+/// costs little) and checks its structure and checksum; other threads, one
+/// per core, decode the values and insert them, so decoding runs on every
+/// core and each value is allocated on the thread that inserts it. Keys of
+/// different slots do not contend. A value found corrupt stops the load
+/// with the error at the smallest offset.
 pub(crate) fn load_bytes(shared: &Shared, bytes: &[u8]) -> Result<(u64, u64, usize), LoadError> {
     let mut reader = RdbReader::new(bytes)?;
     let now = unix_ms();
     let loaded = AtomicU64::new(0);
+    // The offset of the first corrupt value found yet (MAX: none). Batches
+    // after it are skipped; batches before it are still decoded, so the
+    // error reported is the first in the file whatever thread finds it.
+    let failed_at = AtomicUsize::new(usize::MAX);
+    let first_error: Mutex<Option<RdbFileError>> = Mutex::new(None);
     let mut expired = 0u64;
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .clamp(1, 4);
-    let (tx, rx) = crossbeam::channel::bounded::<(usize, Vec<RdbEntry>)>(threads * 4);
+        .clamp(1, 8);
+    let (tx, rx) = crossbeam::channel::bounded::<(usize, Vec<RdbEntryRef<'_>>)>(threads * 4);
     let store = &shared.store;
     let result = std::thread::scope(|scope| -> Result<(), LoadError> {
         for _ in 0..threads {
             let rx = rx.clone();
-            let loaded = &loaded;
+            let (loaded, failed_at, first_error) = (&loaded, &failed_at, &first_error);
             scope.spawn(move || {
                 for (db, batch) in rx {
-                    loaded.fetch_add(insert_batch(store, db, batch), Ordering::Relaxed);
+                    let start = batch.first().map_or(0, RdbEntryRef::offset);
+                    if start > failed_at.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    let (n, error) = insert_batch(store, db, batch);
+                    loaded.fetch_add(n, Ordering::Relaxed);
+                    if let Some(e) = error {
+                        let at = e.offset().unwrap_or(usize::MAX);
+                        failed_at.fetch_min(at, Ordering::Relaxed);
+                        let mut first = first_error.lock();
+                        if first
+                            .as_ref()
+                            .map_or(true, |f| at < f.offset().unwrap_or(usize::MAX))
+                        {
+                            *first = Some(e);
+                        }
+                    }
                 }
             });
         }
         drop(rx);
         let mut db = 0usize;
         let mut batch = Vec::with_capacity(LOAD_BATCH);
-        let send = |db: usize, batch: Vec<RdbEntry>| {
+        let send = |db: usize, batch: Vec<_>| {
             // The receivers live until this scope ends.
             let _ = tx.send((db, batch));
         };
-        while let Some(item) = reader.next_item()? {
+        while let Some(item) = reader.next_item_ref()? {
+            if failed_at.load(Ordering::Relaxed) < reader.offset() {
+                break;
+            }
             match item {
-                RdbItem::SelectDb(n) => {
+                RdbItemRef::Other(RdbItem::SelectDb(n)) => {
                     let index = usize::try_from(n)
                         .ok()
                         .filter(|&i| i < store.databases())
@@ -286,7 +317,13 @@ pub(crate) fn load_bytes(shared: &Shared, bytes: &[u8]) -> Result<(u64, u64, usi
                     }
                     db = index;
                 }
-                RdbItem::Entry(e) => {
+                RdbItemRef::Other(RdbItem::ResizeDb { keys, .. }) => {
+                    if let Ok(d) = store.db(db) {
+                        d.reserve_keys(keys);
+                    }
+                }
+                RdbItemRef::Other(_) => {}
+                RdbItemRef::Entry(e) => {
                     if e.expire_at_ms.is_some_and(|at| at <= now) {
                         expired += 1;
                         continue;
@@ -299,7 +336,6 @@ pub(crate) fn load_bytes(shared: &Shared, bytes: &[u8]) -> Result<(u64, u64, usi
                         );
                     }
                 }
-                RdbItem::Aux { .. } | RdbItem::ResizeDb { .. } => {}
             }
         }
         if !batch.is_empty() {
@@ -308,6 +344,9 @@ pub(crate) fn load_bytes(shared: &Shared, bytes: &[u8]) -> Result<(u64, u64, usi
         drop(tx);
         Ok(())
     });
+    if let Some(e) = first_error.into_inner() {
+        return Err(e.into());
+    }
     result?;
     Ok((loaded.load(Ordering::Relaxed), expired, reader.offset()))
 }
@@ -348,10 +387,16 @@ fn encoding_threads(shared: &Shared, background: bool) -> usize {
     free.clamp(1, 4)
 }
 
-/// Inserts decoded keys into database `db`; returns how many went in.
-fn insert_batch(store: &ferrodis_store::Store, db: usize, batch: Vec<RdbEntry>) -> u64 {
+/// Decodes the keys located in the file and inserts them into database
+/// `db`; returns how many went in, and the first corrupt value's error
+/// (the keys after it are not inserted).
+fn insert_batch(
+    store: &ferrodis_store::Store,
+    db: usize,
+    batch: Vec<RdbEntryRef<'_>>,
+) -> (u64, Option<RdbFileError>) {
     let Ok(db) = store.db(db) else {
-        return 0;
+        return (0, None);
     };
     let mut n = 0;
     for e in batch {
@@ -361,11 +406,22 @@ fn insert_batch(store: &ferrodis_store::Store, db: usize, batch: Vec<RdbEntry>) 
             idle_seconds: e.idle_seconds,
             freq: e.freq,
         };
-        // A value the store cannot hold (an empty collection, say) is
-        // skipped, as Redis skips empty keys.
-        if db.restore(&e.key, e.object, opts).is_ok() {
+        if let Some(value) = e.plain_string() {
+            db.load_string(&e.key, value, opts);
             n += 1;
+            continue;
+        }
+        // An empty collection is skipped, as Redis skips empty keys; so is
+        // a value the store cannot hold.
+        match e.decode() {
+            Ok(Some(object)) => {
+                if db.load(&e.key, object, opts).is_ok() {
+                    n += 1;
+                }
+            }
+            Ok(None) => {}
+            Err(error) => return (n, Some(error)),
         }
     }
-    n
+    (n, None)
 }

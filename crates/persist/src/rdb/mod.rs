@@ -18,7 +18,7 @@
 mod read;
 mod write;
 
-pub use read::RdbReader;
+pub use read::{RdbEntryRef, RdbItemRef, RdbReader};
 pub use write::{RdbWriter, ReplAux, StandardAux, WriteOptions};
 
 use crate::object::RdbObject;

@@ -2,7 +2,9 @@
 
 use crate::crc64::crc64;
 use crate::error::{Corruption, RdbFileError};
-use crate::object::{decode_body, is_object_type, Types};
+use std::borrow::Cow;
+
+use crate::object::{decode_body, is_object_type, skip_body, RdbObject, Types, TYPE_STRING};
 use crate::primitives::Reader;
 
 use super::{
@@ -74,6 +76,87 @@ enum State {
     Done,
     /// An error was returned; it is returned again.
     Failed(RdbFileError),
+}
+
+/// What [`RdbReader::read_step`] found.
+enum Step<'a> {
+    Item(RdbItem),
+    Key(RdbEntryRef<'a>),
+}
+
+/// One item of an RDB file as [`RdbReader::next_item_ref`] returns it.
+#[derive(Debug, Clone)]
+pub enum RdbItemRef<'a> {
+    /// A key, located but not decoded.
+    Entry(RdbEntryRef<'a>),
+    /// Any other item (never [`RdbItem::Entry`]).
+    Other(RdbItem),
+}
+
+/// A key of an RDB file whose value is located but not decoded yet.
+#[derive(Debug, Clone)]
+pub struct RdbEntryRef<'a> {
+    /// The key.
+    pub key: Cow<'a, [u8]>,
+    /// As [`RdbEntry::expire_at_ms`].
+    pub expire_at_ms: Option<u64>,
+    /// As [`RdbEntry::idle_seconds`].
+    pub idle_seconds: Option<u64>,
+    /// As [`RdbEntry::freq`].
+    pub freq: Option<u8>,
+    input: &'a [u8],
+    /// Offset of the type byte.
+    at: usize,
+    rdb_type: u8,
+    /// Offset of the value.
+    body: usize,
+}
+
+impl<'a> RdbEntryRef<'a> {
+    /// The value's object type (`TYPE_*`).
+    pub fn rdb_type(&self) -> u8 {
+        self.rdb_type
+    }
+
+    /// Offset of the key's type byte in the file.
+    pub fn offset(&self) -> usize {
+        self.at
+    }
+
+    /// The value, when it is a string stored as is (not as an integer, not
+    /// compressed): the bytes in the file, nothing to decode.
+    pub fn plain_string(&self) -> Option<&'a [u8]> {
+        if self.rdb_type != TYPE_STRING {
+            return None;
+        }
+        let mut r = Reader::at(self.input, self.body);
+        match r.string_ref() {
+            Ok(Cow::Borrowed(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Decodes and checks the value as [`RdbReader::next_item`] would;
+    /// `None` for an empty collection, which a loader skips.
+    pub fn decode(&self) -> Result<Option<RdbObject>, RdbFileError> {
+        let mut r = Reader::at(self.input, self.body);
+        match decode_body(&mut r, self.at, self.rdb_type, Types::Rdb11) {
+            Ok(object) => Ok(Some(object)),
+            Err(e) if e.what == Corruption::Empty => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The decoded entry (`None` for an empty collection).
+    pub fn into_entry(self) -> Result<Option<RdbEntry>, RdbFileError> {
+        Ok(self.decode()?.map(|object| RdbEntry {
+            key: self.key.into_owned(),
+            object,
+            expire_at_ms: self.expire_at_ms,
+            idle_seconds: self.idle_seconds,
+            freq: self.freq,
+        }))
+    }
 }
 
 /// Attributes the opcodes before a key give it.
@@ -156,7 +239,46 @@ impl<'a> RdbReader<'a> {
         item
     }
 
+    /// The next item, with keys located but not decoded: see
+    /// [`RdbEntryRef`]. The file's structure (opcodes, lengths, counts,
+    /// the checksum) is checked as [`RdbReader::next_item`] checks it; what
+    /// is inside a value is checked when the entry is decoded. Empty
+    /// collections are found then too ([`RdbEntryRef::decode`] returns
+    /// `None`), so [`RdbReader::empty_keys_skipped`] does not count them.
+    ///
+    /// Locating keys is much cheaper than decoding them, and entries can
+    /// be decoded on other threads: a loader decodes a large file on all
+    /// its cores this way.
+    pub fn next_item_ref(&mut self) -> Result<Option<RdbItemRef<'a>>, RdbFileError> {
+        match &self.state {
+            State::Done => return Ok(None),
+            State::Failed(e) => return Err(e.clone()),
+            State::Items => {}
+        }
+        let item = self.read_step(false).map(|step| {
+            step.map(|s| match s {
+                Step::Item(item) => RdbItemRef::Other(item),
+                Step::Key(e) => RdbItemRef::Entry(e),
+            })
+        });
+        match &item {
+            Ok(None) => self.state = State::Done,
+            Err(e) => self.state = State::Failed(e.clone()),
+            Ok(Some(_)) => {}
+        }
+        item
+    }
+
     fn read_item(&mut self) -> Result<Option<RdbItem>, RdbFileError> {
+        Ok(self.read_step(true)?.map(|s| match s {
+            Step::Item(item) => item,
+            Step::Key(_) => unreachable!("keys are decoded"),
+        }))
+    }
+
+    /// Reads up to the next item. With `decode`, keys come back decoded as
+    /// [`Step::Item`]; without, located as [`Step::Key`].
+    fn read_step(&mut self, decode: bool) -> Result<Option<Step<'a>>, RdbFileError> {
         loop {
             let at = self.r.pos();
             let opcode = self.r.u8()?;
@@ -175,33 +297,48 @@ impl<'a> RdbReader<'a> {
                     self.check_sum()?;
                     return Ok(None);
                 }
-                OPCODE_SELECTDB => return Ok(Some(RdbItem::SelectDb(self.r.len()?))),
+                OPCODE_SELECTDB => return Ok(Some(Step::Item(RdbItem::SelectDb(self.r.len()?)))),
                 OPCODE_RESIZEDB => {
                     let keys = self.r.len()?;
                     let expires = self.r.len()?;
-                    return Ok(Some(RdbItem::ResizeDb { keys, expires }));
+                    return Ok(Some(Step::Item(RdbItem::ResizeDb { keys, expires })));
                 }
                 OPCODE_AUX => {
                     let key = self.r.string()?;
                     let value = self.r.string()?;
-                    return Ok(Some(RdbItem::Aux { key, value }));
+                    return Ok(Some(Step::Item(RdbItem::Aux { key, value })));
                 }
                 OPCODE_MODULE_AUX => return Err(RdbFileError::ModuleAux { offset: at }),
                 OPCODE_FUNCTION | OPCODE_FUNCTION2 => {
                     return Err(RdbFileError::Functions { offset: at })
                 }
                 t if is_object_type(t, Types::Rdb11) => {
-                    let key = self.r.string()?;
                     let attrs = std::mem::take(&mut self.pending);
+                    if !decode {
+                        let key = self.r.string_ref()?;
+                        let body = self.r.pos();
+                        skip_body(&mut self.r, at, t, Types::Rdb11)?;
+                        return Ok(Some(Step::Key(RdbEntryRef {
+                            key,
+                            expire_at_ms: attrs.expire_at_ms,
+                            idle_seconds: attrs.idle_seconds,
+                            freq: attrs.freq,
+                            input: self.input,
+                            at,
+                            rdb_type: t,
+                            body,
+                        })));
+                    }
+                    let key = self.r.string()?;
                     match decode_body(&mut self.r, at, t, Types::Rdb11) {
                         Ok(object) => {
-                            return Ok(Some(RdbItem::Entry(RdbEntry {
+                            return Ok(Some(Step::Item(RdbItem::Entry(RdbEntry {
                                 key,
                                 object,
                                 expire_at_ms: attrs.expire_at_ms,
                                 idle_seconds: attrs.idle_seconds,
                                 freq: attrs.freq,
-                            })))
+                            }))))
                         }
                         // The decoder stops at the end of an empty object.
                         Err(e) if e.what == Corruption::Empty => self.empty_keys_skipped += 1,
