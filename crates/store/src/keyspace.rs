@@ -63,6 +63,19 @@ impl SlotBits {
         self.count.load(Ordering::Acquire)
     }
 
+    /// The first slot of the set at or after `slot`, if any.
+    pub(crate) fn next_from(&self, slot: usize) -> Option<usize> {
+        let mut w = slot / 64;
+        let mut bits = self.words.get(w)?.load(Ordering::Acquire) & (u64::MAX << (slot % 64));
+        loop {
+            if bits != 0 {
+                return Some(w * 64 + bits.trailing_zeros() as usize);
+            }
+            w += 1;
+            bits = self.words.get(w)?.load(Ordering::Acquire);
+        }
+    }
+
     /// A slot of the set picked from the random number `r`: the slot `r`
     /// names if it is in the set, else the next one after it (wrapping).
     /// `None` when the set is empty.
@@ -421,6 +434,21 @@ mod tests {
     use super::*;
     use crate::store::Store;
     use crate::{ExpireCondition, SetOptions};
+
+    #[test]
+    fn next_from_finds_the_next_member() {
+        let bits = SlotBits::new();
+        assert_eq!(bits.next_from(0), None);
+        for s in [0, 63, 64, 5000, 16383] {
+            bits.put(s, true);
+        }
+        let walk: Vec<usize> =
+            std::iter::successors(bits.next_from(0), |&s| bits.next_from(s + 1)).collect();
+        assert_eq!(walk, [0, 63, 64, 5000, 16383]);
+        assert_eq!(bits.next_from(65), Some(5000));
+        assert_eq!(bits.next_from(16383), Some(16383));
+        assert_eq!(bits.next_from(16384), None);
+    }
 
     /// The slots of a set, by walking it with `pick`.
     fn members(bits: &SlotBits) -> BTreeSet<usize> {

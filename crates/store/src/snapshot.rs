@@ -289,6 +289,12 @@ impl Snapshot {
         }
     }
 
+    /// How many slot tables writers have copied so far, because they
+    /// changed them before the walk read them: the cost of copy-on-write.
+    pub fn tables_copied_by_writers(&self) -> usize {
+        self.capture.tables.lock().len()
+    }
+
     /// The keys of slot `slot` of database `db` as of the instant, for
     /// readers that split the walk between threads: each table is handed
     /// out once (a second call returns nothing), and the caller must not

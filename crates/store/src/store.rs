@@ -441,12 +441,21 @@ impl Store {
         let mut removed = 0;
         let mut visited = 0;
         while visited < total {
-            let (db, slot) = (cursor / slots_per_db, cursor % slots_per_db);
-            cursor = (cursor + 1) % total;
-            visited += 1;
-            let Some((_, keys)) = dbs.iter().find(|(i, _)| *i == db) else {
+            let (db, from) = (cursor / slots_per_db, cursor % slots_per_db);
+            // Only slots holding keys with a TTL are locked: locking a table
+            // for writing during a snapshot copies it.
+            let next = dbs
+                .iter()
+                .find(|(i, _)| *i == db)
+                .and_then(|(_, keys)| Some((keys, keys.occupancy().volatile.next_from(from)?)));
+            let Some((keys, slot)) = next else {
+                // Nothing more in this database: on to the next one.
+                visited += slots_per_db - from;
+                cursor = (db + 1) * slots_per_db % total;
                 continue;
             };
+            visited += slot - from + 1;
+            cursor = (db * slots_per_db + slot + 1) % total;
             let now = self.clock.now_ms();
             let mut deleted = Vec::new();
             let mut table = keys.lock_slot(slot);
@@ -469,7 +478,7 @@ impl Store {
                     }
                 }
             }
-            if visited % 64 == 0 && start.elapsed() >= budget {
+            if start.elapsed() >= budget {
                 break;
             }
         }

@@ -132,3 +132,30 @@ fn swapdb_after_the_instant_does_not_show() {
     seen.sort();
     assert_eq!(seen, vec![(0, b"a".to_vec()), (1, b"b".to_vec())]);
 }
+
+/// The active expire cycle locks for writing only the tables holding keys
+/// with a TTL: a table locked for writing during a snapshot is copied, and
+/// copying every table from the cron stalled clients.
+#[test]
+fn expire_cycle_during_a_snapshot_copies_only_tables_with_ttls() {
+    let store = Arc::new(Store::new());
+    let db = store.db(0).unwrap();
+    for i in 0..50_000 {
+        db.set(format!("k{i}").as_bytes(), b"v", Default::default())
+            .unwrap();
+    }
+    db.set(b"volatile", b"v", Default::default()).unwrap();
+    assert!(db.expire_at(b"volatile", u64::MAX / 2, Default::default()));
+    let snap = store.snapshot().unwrap();
+    for _ in 0..10 {
+        store.active_expire_cycle(std::time::Duration::from_millis(25));
+    }
+    assert!(
+        snap.tables_copied_by_writers() <= 1,
+        "{} tables copied",
+        snap.tables_copied_by_writers()
+    );
+    // A write still copies the table it changes.
+    db.set(b"k1", b"w", Default::default()).unwrap();
+    assert!(snap.tables_copied_by_writers() >= 1);
+}
