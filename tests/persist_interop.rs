@@ -961,3 +961,111 @@ fn corrupt_rdb_value_stops_the_start() {
         failure.output
     );
 }
+
+/// Sends `sig` (a name `kill` knows, e.g. "TERM") to process `pid`.
+fn signal(pid: u32, sig: &str) {
+    let status = std::process::Command::new("kill")
+        .args([format!("-{sig}"), pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{sig} {pid} failed");
+}
+
+/// SIGTERM shuts down as SHUTDOWN does: with save points set, the data is
+/// saved first, and the server exits with status 0 (the Tcl suite and
+/// service managers stop servers this way).
+#[test]
+fn sigterm_saves_when_save_points_are_set() {
+    let data = TempDir::new("sigterm");
+    let mut node = Launch::ferrodis()
+        .dir(data.path())
+        .args(&["--save", "3600 1"])
+        .start();
+    let mut c = node.client();
+    assert_eq!(c.cmd("SET survives 1"), ok());
+    assert!(!data.path().join("dump.rdb").exists(), "saved too early");
+    signal(node.pid(), "TERM");
+    assert!(node.wait_exit(Duration::from_secs(30)).success());
+    assert!(
+        node.log().contains("Received SIGTERM scheduling shutdown"),
+        "{}",
+        node.log()
+    );
+    node.restart();
+    let mut c = node.client();
+    assert_eq!(c.cmd("GET survives"), bulk("1"));
+
+    // Without save points (and SIGINT, Ctrl+C's signal), nothing is saved.
+    let data = TempDir::new("sigint");
+    let mut node = Launch::ferrodis()
+        .dir(data.path())
+        .args(&["--save", ""])
+        .start();
+    assert_eq!(node.client().cmd("SET gone 1"), ok());
+    signal(node.pid(), "INT");
+    assert!(node.wait_exit(Duration::from_secs(30)).success());
+    assert!(!data.path().join("dump.rdb").exists());
+}
+
+/// While the dataset loads at start, the server answers: INFO shows the
+/// load in progress, commands that need the data get `-LOADING`, and
+/// SIGTERM stops the load (without saving a partial dataset).
+#[test]
+fn clients_are_served_while_loading() {
+    let data = TempDir::new("loading");
+    let mut node = Launch::ferrodis()
+        .dir(data.path())
+        .args(&["--save", ""])
+        .start();
+    let mut c = node.client();
+    assert_eq!(c.cmd("DEBUG POPULATE 20000 key 10"), ok());
+    assert_eq!(c.cmd("SAVE"), ok());
+    let saved = std::fs::read(data.path().join("dump.rdb")).expect("dump.rdb");
+    // Restart slowed down to about 20000 * 200 µs / cores to load.
+    node.kill();
+    let mut node = Launch::ferrodis()
+        .dir(data.path())
+        .args(&[
+            "--save",
+            "3600 1",
+            "--key-load-delay",
+            "200",
+            "--loading-process-events-interval-bytes",
+            "1024",
+        ])
+        .start_accepting();
+    let mut c = node.client();
+    assert_eq!(c.info_field("loading").as_deref(), Some("1"));
+    let total: u64 = c
+        .info_field("loading_total_bytes")
+        .and_then(|v| v.parse().ok())
+        .expect("loading_total_bytes");
+    assert_eq!(total, saved.len() as u64);
+    assert_eq!(
+        c.cmd("GET key:1"),
+        Frame::Error("LOADING Redis is loading the dataset in memory".into())
+    );
+    assert_eq!(
+        c.cmd("DBSIZE"),
+        Frame::Error("LOADING Redis is loading the dataset in memory".into())
+    );
+    assert_eq!(c.cmd("ECHO still"), bulk("still"));
+    signal(node.pid(), "TERM");
+    assert!(node.wait_exit(Duration::from_secs(30)).success());
+    assert_eq!(
+        std::fs::read(data.path().join("dump.rdb")).expect("dump.rdb"),
+        saved,
+        "the file changed: a partial dataset was saved"
+    );
+
+    // A load shorter than `loading-process-events-interval-bytes` (2 MB by
+    // default) keeps clients waiting instead: they get their answer once
+    // it ends, as from Redis.
+    let node = Launch::ferrodis()
+        .dir(data.path())
+        .args(&["--save", "", "--key-load-delay", "100"])
+        .start_accepting();
+    let mut c = node.client();
+    assert_eq!(c.cmd("DBSIZE"), int(20000));
+    assert_eq!(c.info_field("loading").as_deref(), Some("0"));
+}

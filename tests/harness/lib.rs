@@ -233,6 +233,36 @@ impl Launch {
         Ok(server)
     }
 
+    /// Starts the server and waits only until it accepts connections, not
+    /// until it answers commands: for looking at a server still loading
+    /// its dataset. Panics if it exits first.
+    pub fn start_accepting(self) -> Server {
+        let child = self.spawn();
+        let mut server = Server {
+            child,
+            port: self.port,
+            launch: self,
+            temp: None,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", server.port)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!(
+                    "{} exited at start ({status}):\n{}",
+                    server.launch.what,
+                    server.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} never accepted",
+                server.launch.what
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        server
+    }
+
     fn spawn(&self) -> Child {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args);

@@ -42,6 +42,9 @@ pub(crate) struct Client {
     pub(crate) proto: Protocol,
     pub(crate) authenticated: bool,
     pub(crate) close_after_reply: bool,
+    /// The client replaying a file while the dataset loads: its commands
+    /// run although others get `-LOADING`.
+    pub(crate) loader: bool,
     pub(crate) reply_mode: ReplyMode,
     pub(crate) multi: Option<Multi>,
     pub(crate) watched: Vec<(usize, Vec<u8>)>,
@@ -98,6 +101,7 @@ impl Client {
             proto: Protocol::Resp2,
             authenticated: !auth_required,
             close_after_reply: false,
+            loader: false,
             reply_mode: ReplyMode::On,
             multi: None,
             watched: Vec::new(),

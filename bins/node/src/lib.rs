@@ -186,10 +186,7 @@ fn serve(config: Config, ready: &mut Option<daemon::Ready>) -> std::io::Result<(
     // Redis writes a pid file when one is configured, or to a default path
     // when daemonized; best effort, as Redis (a read-only /var/run must not
     // stop the server).
-    let pidfile = match config.pidfile() {
-        "" if config.daemonize() => DEFAULT_PIDFILE.to_owned(),
-        path => path.to_owned(),
-    };
+    let pidfile = pidfile_path(&config);
     if !pidfile.is_empty() {
         if let Err(e) = std::fs::write(&pidfile, format!("{}\n", std::process::id())) {
             log::warning(&format!("Failed to write PID file '{pidfile}': {e}"));
@@ -214,10 +211,29 @@ fn serve(config: Config, ready: &mut Option<daemon::Ready>) -> std::io::Result<(
         .persist
         .gated
         .store(workers > 1, std::sync::atomic::Ordering::Relaxed);
-    persist::load_at_start(&shared).map_err(std::io::Error::other)?;
-    alloc::update_peak();
+    // Clients are served while the dataset loads, as Redis serves them
+    // between loading steps: `-LOADING` for what may not run yet.
+    if let Err(e) = sys::install_shutdown_signals() {
+        log::warning(&format!("Could not handle SIGTERM and SIGINT: {e}"));
+    }
+    shared.persist.loading.begin(
+        persist::bytes_to_load(&shared),
+        shared
+            .config
+            .read()
+            .get_i64("loading-process-events-interval-bytes")
+            .unwrap_or(2 * 1024 * 1024)
+            .max(0) as u64,
+    );
     let handles = net::start_workers(&shared, &listeners, workers)?;
     log::notice(&format!("Server initialized, {workers} worker threads"));
+    let loaded = persist::load_at_start(&shared);
+    // Workers holding clients until the load ended take them now.
+    for w in shared.workers.read().iter() {
+        w.send(shared::WorkerMsg::Wake);
+    }
+    loaded.map_err(std::io::Error::other)?;
+    alloc::update_peak();
     log::notice(&format!(
         "Ready to accept connections tcp on port {}",
         shared.port
@@ -230,12 +246,26 @@ fn serve(config: Config, ready: &mut Option<daemon::Ready>) -> std::io::Result<(
     for h in handles {
         let _ = h.join();
     }
+    remove_pidfile(&shared.config.read());
+    log::warning("Ferrodis is now ready to exit, bye bye...");
+    Ok(())
+}
+
+/// The pid file: `pidfile`, or Redis' default path when daemonized.
+fn pidfile_path(config: &Config) -> String {
+    match config.pidfile() {
+        "" if config.daemonize() => DEFAULT_PIDFILE.to_owned(),
+        path => path.to_owned(),
+    }
+}
+
+/// Removes the pid file, if there is one, as the server exits.
+pub(crate) fn remove_pidfile(config: &Config) {
+    let pidfile = pidfile_path(config);
     if !pidfile.is_empty() {
         log::notice("Removing the pid file.");
         let _ = std::fs::remove_file(&pidfile);
     }
-    log::warning("Ferrodis is now ready to exit, bye bye...");
-    Ok(())
 }
 
 /// The start banner (`always-show-logo yes`); tools that start servers

@@ -133,6 +133,7 @@ pub(crate) fn start_workers(
                     obuf_limits: limits,
                     free: Vec::new(),
                     timers: Timers::default(),
+                    deferred: Vec::new(),
                 };
                 if let Err(e) = worker.run() {
                     log::warning(&format!("worker {index} stopped: {e}"));
@@ -159,6 +160,9 @@ struct Worker {
     free: Vec<usize>,
     /// Deadlines of this worker's blocked clients.
     timers: Timers,
+    /// Clients with input left unread while the dataset loads and the
+    /// loader does not yet let clients in (see `Loading::lets_clients_in`).
+    deferred: Vec<usize>,
 }
 
 impl Worker {
@@ -187,6 +191,12 @@ impl Worker {
                             self.flush(t);
                         }
                     }
+                }
+            }
+            if !self.deferred.is_empty() && !self.shared.persist.loading.holds_clients() {
+                for t in std::mem::take(&mut self.deferred) {
+                    self.on_readable(t);
+                    self.flush(t);
                 }
             }
             self.time_out_blocked();
@@ -231,6 +241,9 @@ impl Worker {
                 self.shared.latency.sample_if_needed("expire-cycle", micros);
             }
             crate::alloc::update_peak();
+            if let Some(sig) = crate::sys::take_shutdown_signal() {
+                crate::commands::persist::shutdown_on_signal(&self.shared, sig);
+            }
             crate::persist::cron(&self.shared);
         }
         let timeout = self.shared.config.read().timeout();
@@ -292,6 +305,7 @@ impl Worker {
                     }
                 }
                 WorkerMsg::Shutdown => self.shared.shutdown.store(true, Ordering::Relaxed),
+                WorkerMsg::Wake => {}
                 WorkerMsg::Unblocked {
                     client,
                     token,
@@ -420,6 +434,14 @@ impl Worker {
 
     fn on_readable(&mut self, token: usize) {
         let shared = Arc::clone(&self.shared);
+        if shared.persist.loading.holds_clients() {
+            // Read later: Redis too leaves clients waiting until its loader
+            // first processes events.
+            if !self.deferred.contains(&token) {
+                self.deferred.push(token);
+            }
+            return;
+        }
         let Some(Some(client)) = self.clients.get_mut(token) else {
             return;
         };

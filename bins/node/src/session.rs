@@ -53,6 +53,14 @@ impl Session {
         Session { shared, client }
     }
 
+    /// A session that replays a file while the dataset loads: its
+    /// commands run although other clients get `-LOADING`.
+    pub(crate) fn attach_loader(shared: Arc<Shared>) -> Session {
+        let mut session = Session::attach(shared);
+        session.client.loader = true;
+        session
+    }
+
     /// Runs one command given as its arguments; returns the reply bytes
     /// (empty when the command sends none, e.g. under `CLIENT REPLY OFF`).
     pub fn execute(&mut self, argv: &[&[u8]]) -> Vec<u8> {

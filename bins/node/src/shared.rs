@@ -127,6 +127,9 @@ pub(crate) enum WorkerMsg {
     Kill { client: u64 },
     /// Stop serving: the server is shutting down.
     Shutdown,
+    /// Nothing to do but run the loop once (clients held during a load
+    /// are taken then).
+    Wake,
     /// A blocked client's wait is over (served, or CLIENT UNBLOCK): send it
     /// `reply` and run its next commands.
     Unblocked {
@@ -254,16 +257,23 @@ pub(crate) fn unix_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// `n` random lowercase hex digits (run ids, node ids).
-pub(crate) fn random_hex(n: usize) -> String {
+/// A random number (not for cryptography): each call hashes the clock and
+/// a counter with a freshly keyed hasher.
+pub(crate) fn random_u64() -> u64 {
     use std::collections::hash_map::RandomState;
     use std::hash::{BuildHasher, Hasher};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(unix_ms());
+    h.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
+    h.finish()
+}
+
+/// `n` random lowercase hex digits (run ids, node ids).
+pub(crate) fn random_hex(n: usize) -> String {
     let mut out = String::with_capacity(n);
     while out.len() < n {
-        let mut h = RandomState::new().build_hasher();
-        h.write_u64(unix_ms());
-        h.write_usize(out.len());
-        out.push_str(&format!("{:016x}", h.finish()));
+        out.push_str(&format!("{:016x}", random_u64()));
     }
     out.truncate(n);
     out

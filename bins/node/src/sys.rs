@@ -1,5 +1,6 @@
 //! The system calls the standard library does not offer: `fork` and
-//! `setsid` to daemonize, standard streams moved to `/dev/null`, TCP
+//! `setsid` to daemonize, standard streams moved to `/dev/null`, SIGTERM
+//! and SIGINT turned into a shutdown request, TCP
 //! keepalive tuning, and listening sockets created with a chosen backlog
 //! (and `IPV6_V6ONLY`, as Redis does, so that `bind * ::*` can bind both).
 //!
@@ -315,5 +316,61 @@ mod tests {
                 assert!(err.to_string().contains("cannot fork"), "{err}");
             });
         });
+    }
+}
+
+/// The shutdown signal received and not yet handled (0: none).
+static SHUTDOWN_SIGNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// Records SIGTERM / SIGINT for [`take_shutdown_signal`]; a second SIGINT
+/// before the first is handled exits at once with status 1 (someone
+/// pressing Ctrl+C again wants out without waiting for a save), as Redis
+/// does.
+extern "C" fn on_shutdown_signal(sig: libc::c_int) {
+    use std::sync::atomic::Ordering;
+    let before = SHUTDOWN_SIGNAL.swap(sig, Ordering::SeqCst);
+    if before != 0 && sig == libc::SIGINT {
+        // SAFETY: _exit is async-signal-safe and takes a plain integer.
+        unsafe { libc::_exit(1) };
+    }
+}
+
+/// Installs the handlers of SIGTERM and SIGINT: they only record the
+/// signal, which the server's periodic work picks up with
+/// [`take_shutdown_signal`] and handles as a `SHUTDOWN`.
+///
+/// # Errors
+///
+/// When `sigaction` fails.
+pub(crate) fn install_shutdown_signals() -> io::Result<()> {
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        // SAFETY: `act` is a zeroed `sigaction` (a valid value: no flags,
+        // empty mask once sigemptyset has run) whose handler is a function
+        // of the right `extern "C" fn(c_int)` type; the handler only does
+        // an atomic swap and, possibly, `_exit`, both async-signal-safe.
+        // The pointers passed live for the duration of the calls.
+        unsafe {
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = on_shutdown_signal as extern "C" fn(libc::c_int) as usize;
+            check(libc::sigemptyset(&mut act.sa_mask))?;
+            check(libc::sigaction(sig, &act, std::ptr::null_mut()))?;
+        }
+    }
+    Ok(())
+}
+
+/// A signal asking the server to shut down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ShutdownSignal {
+    Term,
+    Int,
+}
+
+/// The shutdown signal received since the last call, if any.
+pub(crate) fn take_shutdown_signal() -> Option<ShutdownSignal> {
+    match SHUTDOWN_SIGNAL.swap(0, std::sync::atomic::Ordering::SeqCst) {
+        0 => None,
+        libc::SIGINT => Some(ShutdownSignal::Int),
+        _ => Some(ShutdownSignal::Term),
     }
 }

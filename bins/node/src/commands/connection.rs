@@ -14,7 +14,7 @@ use crate::shared::{unix_ms, ClientMeta, WorkerMsg};
 pub(super) fn specs() -> Vec<Spec> {
     vec![
         spec("ping", -1, FAST | STALE, (0, 0, 0), ping),
-        spec("echo", 2, FAST, (0, 0, 0), echo),
+        spec("echo", 2, LOADING | STALE | FAST, (0, 0, 0), echo),
         spec(
             "auth",
             -2,

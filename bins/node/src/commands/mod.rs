@@ -464,6 +464,10 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
         );
         return;
     }
+    if !spec.has(flags::LOADING) && !ctx.client.loader && ctx.shared.persist.loading.is_active() {
+        ctx.reject(Some(spec), "LOADING Redis is loading the dataset in memory");
+        return;
+    }
     let queueing = ctx.client.multi.is_some()
         && !matches!(
             spec.name,

@@ -9,6 +9,7 @@ use super::flags::*;
 use super::{arg, is, spec, Ctx, Spec};
 use crate::log;
 use crate::persist;
+use crate::shared::Shared;
 
 pub(super) fn specs() -> Vec<Spec> {
     vec![
@@ -88,13 +89,18 @@ fn lastsave(ctx: &mut Ctx<'_>, _req: &Request) {
 /// points are set (unless `NOSAVE`), and syncs the AOF. Returns false
 /// when the save failed (SHUTDOWN then fails, unless `FORCE`).
 pub(crate) fn before_shutdown(ctx: &mut Ctx<'_>, req: &Request) -> bool {
-    let has = |w: &str| {
-        req.args()
-            .skip(1)
-            .any(|a| a.eq_ignore_ascii_case(w.as_bytes()))
-    };
+    let words: Vec<Vec<u8>> = req.args().skip(1).map(<[u8]>::to_ascii_lowercase).collect();
+    prepare_shutdown(ctx.shared, &words)
+}
+
+/// What SHUTDOWN with the option `words` (lowercase: `save`, `nosave`,
+/// `force`, ...) does before the server stops: the AOF written out and
+/// synced, a final save when asked or when save points are set (never
+/// while the dataset is still loading, as Redis). False when that failed
+/// and `force` was not given: the server then keeps running.
+pub(crate) fn prepare_shutdown(shared: &Shared, words: &[Vec<u8>]) -> bool {
+    let has = |w: &str| words.iter().any(|a| a == w.as_bytes());
     let force = has("force");
-    let shared = ctx.shared;
     if shared.persist.aof_on.load(Ordering::Acquire) {
         if let Err(e) = persist::aof::flush_and_sync(shared) {
             log::warning(&format!("Error syncing the AOF on shutdown: {e}"));
@@ -103,12 +109,51 @@ pub(crate) fn before_shutdown(ctx: &mut Ctx<'_>, req: &Request) -> bool {
             }
         }
     }
+    if shared.persist.loading.is_active() {
+        return true;
+    }
     let points = !shared.config.read().save_params().is_empty();
     if has("nosave") || !(has("save") || points) {
         return true;
     }
     log::notice("Saving the final RDB snapshot before exiting.");
     persist::save(shared) || force
+}
+
+/// A SIGTERM or SIGINT: a SHUTDOWN with the options of
+/// `shutdown-on-sigterm` / `shutdown-on-sigint`. During the load at start
+/// the server exits at once, without saving.
+pub(crate) fn shutdown_on_signal(shared: &Shared, sig: crate::sys::ShutdownSignal) {
+    let (name, option) = match sig {
+        crate::sys::ShutdownSignal::Int => ("SIGINT", "shutdown-on-sigint"),
+        crate::sys::ShutdownSignal::Term => ("SIGTERM", "shutdown-on-sigterm"),
+    };
+    if shared.persist.loading.is_active() {
+        log::warning("Received shutdown signal during loading, scheduling shutdown.");
+        crate::remove_pidfile(&shared.config.read());
+        log::warning("Ferrodis is now ready to exit, bye bye...");
+        std::process::exit(0);
+    }
+    log::warning(&format!("Received {name} scheduling shutdown..."));
+    let words: Vec<Vec<u8>> = shared
+        .config
+        .read()
+        .get(&[option.as_bytes()])
+        .into_iter()
+        .flat_map(|(_, v)| {
+            v.split_whitespace()
+                .map(|w| w.as_bytes().to_vec())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if !prepare_shutdown(shared, &words) {
+        log::warning(&format!("{name} received but errors trying to shut down the server, check the logs for more information"));
+        return;
+    }
+    shared.shutdown.store(true, Ordering::Relaxed);
+    for w in shared.workers.read().iter() {
+        w.send(crate::shared::WorkerMsg::Shutdown);
+    }
 }
 
 /// DEBUG RELOAD and DEBUG LOADAOF; returns false for other subcommands.

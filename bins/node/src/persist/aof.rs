@@ -438,8 +438,15 @@ fn replay_file(
         start = end;
     }
     let mut reader = AofReader::starting_at(&bytes, start);
-    let mut session = Session::attach(Arc::clone(shared));
+    let mut session = Session::attach_loader(Arc::clone(shared));
+    let mut replayed = 0u64;
     loop {
+        replayed += 1;
+        if replayed % 1024 == 0 {
+            // Redis' loader processes events every 1024 commands.
+            shared.persist.loading.progress(reader.offset() as u64);
+            shared.persist.loading.let_clients_in();
+        }
         match reader.next_command() {
             Ok(Some(cmd)) => {
                 let argv: Vec<&[u8]> = cmd.argv.iter().map(Vec::as_slice).collect();

@@ -120,6 +120,86 @@ pub(crate) struct Persistence {
     pub(crate) aof_flush_sleep_us: AtomicU64,
     /// The manifest while the AOF is off, as Redis keeps it in memory.
     pub(crate) last_manifest: Mutex<Option<ferrodis_persist::Manifest>>,
+    /// The dataset being loaded at start: clients are served, but only
+    /// commands flagged `loading` run (others get `-LOADING`).
+    pub(crate) loading: Loading,
+}
+
+/// Progress of the load at start, for `INFO persistence`.
+#[derive(Debug, Default)]
+pub(crate) struct Loading {
+    pub(crate) active: AtomicBool,
+    /// Whether clients are served (with `-LOADING` for most commands)
+    /// yet. As Redis' loader first processes events once it has read
+    /// `loading-process-events-interval-bytes`, a short load keeps clients
+    /// waiting until it ends instead of answering `-LOADING`.
+    serving: AtomicBool,
+    /// `loading-process-events-interval-bytes`, read when the load began.
+    serve_after_bytes: AtomicU64,
+    /// Unix seconds when it began.
+    pub(crate) start: AtomicU64,
+    /// Bytes to read in all, and read so far.
+    pub(crate) total_bytes: AtomicU64,
+    pub(crate) loaded_bytes: AtomicU64,
+}
+
+impl Loading {
+    /// Marks a load of `total_bytes` as started.
+    pub(crate) fn begin(&self, total_bytes: u64, serve_after_bytes: u64) {
+        self.serving.store(false, Ordering::Relaxed);
+        self.serve_after_bytes
+            .store(serve_after_bytes, Ordering::Relaxed);
+        self.start.store(unix_ms() / 1000, Ordering::Relaxed);
+        self.total_bytes.store(total_bytes, Ordering::Relaxed);
+        self.loaded_bytes.store(0, Ordering::Relaxed);
+        self.active.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn end(&self) {
+        self.active.store(false, Ordering::Release);
+    }
+
+    /// The loader has read up to `bytes`: once past the interval, clients
+    /// are let in.
+    pub(crate) fn progress(&self, bytes: u64) {
+        self.loaded_bytes.store(bytes, Ordering::Relaxed);
+        if bytes >= self.serve_after_bytes.load(Ordering::Relaxed) {
+            self.serving.store(true, Ordering::Release);
+        }
+    }
+
+    /// Lets clients in whatever the bytes read.
+    pub(crate) fn let_clients_in(&self) {
+        self.serving.store(true, Ordering::Release);
+    }
+
+    /// Whether client input must wait: a load runs and has not yet let
+    /// clients in.
+    pub(crate) fn holds_clients(&self) -> bool {
+        self.is_active() && !self.serving.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// The INFO fields Redis adds while loading.
+    fn info(&self) -> String {
+        let start = self.start.load(Ordering::Relaxed);
+        let total = self.total_bytes.load(Ordering::Relaxed);
+        let done = self.loaded_bytes.load(Ordering::Relaxed).min(total);
+        let perc = if total == 0 {
+            0.0
+        } else {
+            done as f64 * 100.0 / total as f64
+        };
+        let elapsed = (unix_ms() / 1000).saturating_sub(start);
+        // Redis reports 1 second until it has a rate to go by.
+        let eta = ((total - done) * elapsed).checked_div(done).unwrap_or(1);
+        format!(
+            "loading_start_time:{start}\r\nloading_total_bytes:{total}\r\nloading_rdb_used_mem:0\r\nloading_loaded_bytes:{done}\r\nloading_loaded_perc:{perc:.2}\r\nloading_eta_seconds:{eta}\r\n"
+        )
+    }
 }
 
 impl Persistence {
@@ -142,6 +222,7 @@ impl Persistence {
             bgsave_cancel: AtomicBool::new(false),
             aof_flush_sleep_us: AtomicU64::new(0),
             last_manifest: Mutex::new(None),
+            loading: Loading::default(),
         }
     }
 
@@ -301,8 +382,11 @@ pub(crate) fn info(shared: &Shared) -> String {
     let p = &shared.persist;
     let b = |v: bool| u8::from(v);
     let status = |ok: bool| if ok { "ok" } else { "err" };
+    let loading = p.loading.is_active();
     let mut s = format!(
-        "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        "loading:{}\r\n{}async_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        b(loading),
+        if loading { p.loading.info() } else { String::new() },
         p.dirty.load(Ordering::Relaxed),
         b(p.bgsave.is_running()),
         p.lastsave.load(Ordering::Relaxed),
@@ -336,7 +420,37 @@ pub(crate) fn info(shared: &Shared) -> String {
 /// Loads the dataset at start: the AOF when `appendonly yes` (it wins, as
 /// in Redis), else the RDB file if there is one. An error stops the start,
 /// with the file, the offset and the reason.
+///
+/// Clients are served meanwhile: `INFO` shows the progress and commands
+/// that may not run during a load get `-LOADING`.
+/// The caller marks the load as begun ([`Loading::begin`], with
+/// [`bytes_to_load`]) before clients can connect; this ends it.
 pub(crate) fn load_at_start(shared: &Arc<Shared>) -> Result<(), String> {
+    let result = load_dataset(shared);
+    shared.persist.loading.end();
+    result
+}
+
+/// The size of what `load_dataset` reads: the AOF directory's files, or
+/// the RDB file.
+pub(crate) fn bytes_to_load(shared: &Shared) -> u64 {
+    let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    if shared.config.read().get_bool("appendonly").unwrap_or(false) {
+        let dir = shared
+            .config
+            .read()
+            .get_str("appenddirname")
+            .unwrap_or_default()
+            .to_owned();
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries.flatten().map(|e| size(&e.path())).sum()
+        })
+    } else {
+        size(&rdb::path(shared))
+    }
+}
+
+fn load_dataset(shared: &Arc<Shared>) -> Result<(), String> {
     let aof = shared.config.read().get_bool("appendonly").unwrap_or(false);
     if aof {
         return aof::start(shared)

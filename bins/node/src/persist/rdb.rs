@@ -269,6 +269,8 @@ pub(crate) fn load_bytes(shared: &Shared, bytes: &[u8]) -> Result<(u64, u64, usi
         .clamp(1, 8);
     let (tx, rx) = crossbeam::channel::bounded::<(usize, Vec<RdbEntryRef<'_>>)>(threads * 4);
     let store = &shared.store;
+    let delay = KeyLoadDelay(shared.config.read().get_i64("key-load-delay").unwrap_or(0));
+    let loading = &shared.persist.loading;
     let result = std::thread::scope(|scope| -> Result<(), LoadError> {
         for _ in 0..threads {
             let rx = rx.clone();
@@ -279,7 +281,7 @@ pub(crate) fn load_bytes(shared: &Shared, bytes: &[u8]) -> Result<(u64, u64, usi
                     if start > failed_at.load(Ordering::Relaxed) {
                         continue;
                     }
-                    let (n, error) = insert_batch(store, db, batch);
+                    let (n, error) = insert_batch(store, db, batch, delay);
                     loaded.fetch_add(n, Ordering::Relaxed);
                     if let Some(e) = error {
                         let at = e.offset().unwrap_or(usize::MAX);
@@ -330,6 +332,7 @@ pub(crate) fn load_bytes(shared: &Shared, bytes: &[u8]) -> Result<(u64, u64, usi
                     }
                     batch.push(e);
                     if batch.len() >= LOAD_BATCH {
+                        loading.progress(reader.offset() as u64);
                         send(
                             db,
                             std::mem::replace(&mut batch, Vec::with_capacity(LOAD_BATCH)),
@@ -394,12 +397,14 @@ fn insert_batch(
     store: &ferrodis_store::Store,
     db: usize,
     batch: Vec<RdbEntryRef<'_>>,
+    delay: KeyLoadDelay,
 ) -> (u64, Option<RdbFileError>) {
     let Ok(db) = store.db(db) else {
         return (0, None);
     };
     let mut n = 0;
     for e in batch {
+        delay.wait();
         let opts = RestoreOptions {
             replace: true,
             expire_at: e.expire_at_ms,
@@ -424,4 +429,23 @@ fn insert_batch(
         }
     }
     (n, None)
+}
+
+/// `key-load-delay` (a testing knob, as in Redis): microseconds to wait
+/// before each key is loaded; a negative -N waits 1 µs once every N keys
+/// on average.
+#[derive(Debug, Clone, Copy)]
+struct KeyLoadDelay(i64);
+
+impl KeyLoadDelay {
+    fn wait(self) {
+        let micros = match self.0 {
+            0 => return,
+            n if n > 0 => n.unsigned_abs(),
+            n => u64::from(crate::shared::random_u64() % n.unsigned_abs() == 0),
+        };
+        if micros > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(micros));
+        }
+    }
 }
