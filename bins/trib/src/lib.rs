@@ -1,6 +1,8 @@
 //! The Ferrodis cluster administration library behind `ferrodis-trib` and
 //! `ferrodis-cli --cluster`: a blocking RESP connection ([`Conn`]), replies
-//! formatted as `redis-cli` prints them ([`format`]), and more to come.
+//! formatted as `redis-cli` prints them ([`format`]), and the
+//! `redis-cli --cluster` commands ([`manager`]) with their exact report,
+//! plus a local cluster for trying things out ([`local`]).
 //!
 //! It talks RESP only, so it administers Ferrodis and Redis nodes alike.
 //!
@@ -12,9 +14,18 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod args;
+pub mod cluster;
 pub mod conn;
 pub mod error;
 pub mod format;
+pub mod local;
+pub mod manager;
+pub mod output;
+pub mod plan;
+pub mod rng;
 
 pub use conn::{Conn, ConnectOptions};
 pub use error::{Error, Result};
+pub use manager::{Invocation, Options};
+pub use output::Output;
