@@ -182,6 +182,7 @@ pub fn start(opts: &LocalOptions, cluster: &Options, out: &mut Output<'_>) -> Re
             ));
         }
     }
+    wait_cluster_ok(&opts.host, &ports, out)?;
     out.print(&format!(
         "\nThe cluster is up. Connect with:\n    ferrodis-cli -c -h {} -p {}\n\
          Stop it with:\n    ferrodis-trib local stop --dir {}\n",
@@ -189,6 +190,35 @@ pub fn start(opts: &LocalOptions, cluster: &Options, out: &mut Output<'_>) -> Re
         opts.port,
         dir.display()
     ));
+    Ok(())
+}
+
+/// Waits until every node says `cluster_state:ok` (slots known
+/// everywhere), so that the cluster serves keys when `start` returns.
+fn wait_cluster_ok(host: &str, ports: &[u16], out: &mut Output<'_>) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for &port in ports {
+        loop {
+            let ok = Conn::connect(host, port, Some(Duration::from_secs(2)))
+                .and_then(|mut c| c.call(&["CLUSTER", "INFO"]))
+                .ok()
+                .and_then(|f| {
+                    crate::conn::string_bytes(&f)
+                        .map(|b| String::from_utf8_lossy(b).contains("cluster_state:ok"))
+                })
+                .unwrap_or(false);
+            if ok {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(local_err(format!(
+                    "The node on port {port} does not report cluster_state:ok."
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    out.log(Level::Ok, "[OK] Every node reports cluster_state:ok.\n");
     Ok(())
 }
 
