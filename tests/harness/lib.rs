@@ -707,3 +707,79 @@ pub fn sorted_bulks(f: ferrodis_resp::Frame) -> Vec<String> {
     out.sort();
     out
 }
+
+/// A binary of this workspace (`ferrodis-cli`, `ferrodis-trib`), built on
+/// first use in the test's own profile, as [`node_binary`] builds the node.
+pub fn tool_binary(name: &str) -> PathBuf {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static BUILT: std::sync::OnceLock<Mutex<HashMap<String, PathBuf>>> = std::sync::OnceLock::new();
+    let built = BUILT.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut built = built
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(p) = built.get(name) {
+        return p.clone();
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut args = vec!["build", "--quiet", "-p", name, "--bin", name];
+    if release {
+        args.push("--release");
+    }
+    let status = Command::new(cargo)
+        .args(&args)
+        .current_dir(workspace_root())
+        .status()
+        .unwrap_or_else(|e| panic!("run cargo build for {name}: {e}"));
+    assert!(status.success(), "building {name} failed");
+    let path = profile_dir.join(name);
+    assert!(path.exists(), "{} was not built", path.display());
+    built.insert(name.to_owned(), path.clone());
+    path
+}
+
+/// The first of `n` consecutive free ports on 127.0.0.1 whose bus ports
+/// (`+ 10000`) are free too, for tools that number nodes from one port.
+pub fn free_port_range(n: u16) -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    // 22000..22760 (bus ports 32000..32760): above free_port's range,
+    // below Linux's ephemeral ports.
+    let spread = (std::process::id() % 70) * 10;
+    loop {
+        let offset = NEXT.fetch_add(u32::from(n), Ordering::Relaxed);
+        let Ok(first) = u16::try_from(22000 + (spread + offset) % (760 - u32::from(n))) else {
+            continue;
+        };
+        let all_free = (0..n).all(|i| {
+            TcpListener::bind(("127.0.0.1", first + i)).is_ok()
+                && TcpListener::bind(("127.0.0.1", first + i + 10000)).is_ok()
+        });
+        if all_free {
+            return first;
+        }
+    }
+}
+
+/// `n` cluster-enabled `redis-server` nodes on free ports, each in its own
+/// directory under `dir`, not yet joined.
+pub fn redis_cluster_nodes(dir: &Path, n: usize) -> Vec<Server> {
+    (0..n)
+        .map(|i| {
+            Launch::redis()
+                .args(&[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "5000",
+                ])
+                .dir(&dir.join(format!("node{i}")))
+                .start()
+        })
+        .collect()
+}

@@ -1,5 +1,4 @@
-//! `ferrodis-cli` answers `--help` and `--version`, and refuses what it
-//! cannot do yet with a non-zero exit.
+//! `ferrodis-cli` answers `--help` and `--version` without a server.
 
 use std::process::Command;
 

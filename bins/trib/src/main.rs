@@ -3,7 +3,10 @@
 //! `ferrodis-trib create 127.0.0.1:7000 ... --replicas 1`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
+
+use ferrodis_trib::{args, local, manager, output};
 
 const USAGE: &str = "\
 Usage: ferrodis-trib <command> <arguments ...>
@@ -11,42 +14,80 @@ Usage: ferrodis-trib <command> <arguments ...>
   create          host1:port1 ... hostN:portN
                   --replicas <arg>
   check           host:port
+                  --search-multiple-owners
   info            host:port
-  fix             host:port
-  reshard         host:port
-                  --from <arg> --to <arg> --slots <arg> --yes
-                  --timeout <arg> --pipeline <arg> --replace
-  rebalance       host:port
-                  --weight <node1=w1...nodeN=wN> --use-empty-masters
-                  --timeout <arg> --simulate --pipeline <arg> --threshold <arg>
-  add-node        new_host:new_port existing_host:existing_port
-                  --slave --master-id <arg>
-  del-node        host:port node_id
   call            host:port command arg arg .. arg
+                  --only-masters --only-replicas
   set-timeout     host:port milliseconds
-  import          host:port
-                  --from <arg> --copy --replace
+  local start     [--masters <n>] [--replicas <n>] [--port <first port>]
+                  [--host <ip>] [--dir <work dir>] [--node-binary <path>]
+  local stop      [--dir <work dir>]
   help            (show this help)
   --version       (show the version)
+
+Every --option is also accepted as --cluster-option (redis-cli's spelling).
+Authentication: -a <password> (or --pass), --user <name>.
+--yes (or REDISCLI_CLUSTER_YES=1) answers yes to the confirmation.
+Not available yet: fix, reshard, rebalance, add-node, del-node, import, backup.
 ";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("help" | "-h" | "--help") => {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    match argv.first().map(String::as_str) {
+        None | Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
         Some("-v" | "--version") => {
             println!("ferrodis-trib {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
-        _ => {
-            eprintln!(
-                "ferrodis-trib: cluster administration is not built yet in this \
-                 version; see README.md for what works today"
-            );
-            ExitCode::FAILURE
+        _ => {}
+    }
+    let parsed = match args::parse(&argv) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
         }
+    };
+    let mut opts = parsed.options.clone();
+    opts.color = std::io::stdout().is_terminal() && output::is_color_term();
+    let (mut stdout, mut stderr) = (std::io::stdout(), std::io::stderr());
+    let mut out = output::Output::new(&mut stdout, &mut stderr, opts.color);
+    let Some(inv) = parsed.invocation else {
+        eprint!("{USAGE}");
+        return ExitCode::FAILURE;
+    };
+    if !parsed.unused.is_empty() && inv.command != "local" {
+        eprintln!(
+            "Options of commands not available yet were ignored: {}",
+            parsed.unused.join(" ")
+        );
+    }
+    let ok = if inv.command == "local" {
+        let result = match inv.args.first().map(String::as_str) {
+            Some("start") => local::start(&parsed.local, &opts, &mut out).map(|_| ()),
+            Some("stop") => local::stop(&parsed.local, &mut out).map(|_| ()),
+            _ => {
+                eprint!("{USAGE}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                out.eprint(&format!("{e}\n"));
+                false
+            }
+        }
+    } else {
+        manager::run(&inv, &opts, &mut out, &mut std::io::stdin())
+    };
+    out.flush();
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -1,5 +1,4 @@
-//! `ferrodis-trib` answers `--help` and `--version`, and refuses what it
-//! cannot do yet with a non-zero exit.
+//! `ferrodis-trib` answers `--help` and `--version` without a server.
 
 use std::process::Command;
 
