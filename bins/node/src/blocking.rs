@@ -555,16 +555,20 @@ impl Timers {
     pub(crate) fn wait(&self, max: Duration) -> Duration {
         match self.set.first() {
             None => max,
-            Some(&(at, _, _)) => max.min(Duration::from_millis(at.saturating_sub(unix_ms()))),
+            Some(&(at, _, _)) => max.min(Duration::from_millis((at + 1).saturating_sub(unix_ms()))),
         }
     }
 
-    /// The clients whose deadline has passed: `(id, token)`.
+    /// The clients whose deadline has passed: `(id, token)`. Deadlines
+    /// and the clock are whole milliseconds and the deadline was computed
+    /// from a clock read up to a millisecond before the command arrived:
+    /// a deadline is due once the clock is past it, so that a client never
+    /// waits less than its timeout.
     pub(crate) fn due(&mut self) -> Vec<(u64, usize)> {
         let now = unix_ms();
         let mut out = Vec::new();
         while let Some(&(at, id, token)) = self.set.first() {
-            if at > now {
+            if at >= now {
                 break;
             }
             self.set.pop_first();
