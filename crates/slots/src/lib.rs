@@ -22,8 +22,13 @@
 //!   panics on it: every malformed input is a typed error.
 //! - Depends on no other workspace crate.
 #![forbid(unsafe_code)]
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 mod key;
+mod slot_set;
 
 pub use key::{hash_tag, key_slot, Slot, SLOT_COUNT};
+pub use slot_set::{Bracketed, Iter, Ranges, SlotParseError, SlotRange, SlotSet, SLOT_BITMAP_LEN};
