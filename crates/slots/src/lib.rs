@@ -28,7 +28,9 @@
 )]
 
 mod key;
+mod node_id;
 mod slot_set;
 
 pub use key::{hash_tag, key_slot, Slot, SLOT_COUNT};
+pub use node_id::{NodeId, NodeIdError, NODE_ID_LEN};
 pub use slot_set::{Bracketed, Iter, Ranges, SlotParseError, SlotRange, SlotSet, SLOT_BITMAP_LEN};
