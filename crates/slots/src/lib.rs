@@ -29,8 +29,10 @@
 
 mod key;
 mod node_id;
+mod slot_map;
 mod slot_set;
 
 pub use key::{hash_tag, key_slot, Slot, SLOT_COUNT};
 pub use node_id::{NodeId, NodeIdError, NODE_ID_LEN};
+pub use slot_map::{Migration, Runs, SlotMap};
 pub use slot_set::{Bracketed, Iter, Ranges, SlotParseError, SlotRange, SlotSet, SLOT_BITMAP_LEN};
