@@ -38,6 +38,17 @@ impl Migration {
             Migration::Importing { from } => from,
         }
     }
+
+    /// Records `new` for a slot whose state was `old`, the way Redis does
+    /// when both directions are given for one slot: it keeps one of each
+    /// and shows the migrating one, so a migration always wins over an
+    /// import, and otherwise the later entry wins.
+    pub(crate) fn merge(old: Option<Migration>, new: Migration) -> Migration {
+        match (old, new) {
+            (Some(old @ Migration::Migrating { .. }), Migration::Importing { .. }) => old,
+            _ => new,
+        }
+    }
 }
 
 /// The slot → owner table a node routes commands with (`-MOVED`, `-ASK`),
@@ -391,6 +402,17 @@ mod tests {
         }
         assert_eq!(map.nodes.len(), 1);
         assert_eq!(map.owners().count(), 1);
+    }
+
+    #[test]
+    fn migrating_wins_over_importing() {
+        let m = Migration::Migrating { to: id(1) };
+        let i = Migration::Importing { from: id(2) };
+        assert_eq!(Migration::merge(Some(m), i), m);
+        assert_eq!(Migration::merge(Some(i), m), m);
+        let i2 = Migration::Importing { from: id(3) };
+        assert_eq!(Migration::merge(Some(i), i2), i2);
+        assert_eq!(Migration::merge(None, i), i);
     }
 
     proptest! {
