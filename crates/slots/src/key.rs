@@ -10,6 +10,12 @@ pub const SLOT_COUNT: u16 = 16384;
 pub struct Slot(u16);
 
 impl Slot {
+    /// Slot 0, the first.
+    pub const MIN: Slot = Slot(0);
+
+    /// Slot 16383, the last.
+    pub const MAX: Slot = Slot(SLOT_COUNT - 1);
+
     /// The slot with this number, if it is below 16384.
     pub fn new(n: u16) -> Option<Slot> {
         (n < SLOT_COUNT).then_some(Slot(n))
