@@ -1,0 +1,485 @@
+//! Encoding and decoding whole messages, and framing them in a byte stream.
+//!
+//! Decoding applies the checks a Redis 7.0 node applies before it acts on a
+//! message (signature, minimum length, version, the length each type calls
+//! for, extension lengths), and a few more where Redis would read past the
+//! message: an extension must hold its own 8-byte header, its full 32-bit
+//! length must fit, and a hostname must be NUL-terminated.
+
+use crate::errors::BusError;
+use crate::layout::{self, field, header as hdr};
+use crate::message::{Body, Gossip, Header, Message, MessageType, PingBody, PingExt};
+use crate::types::{
+    ClusterState, Epoch, MessageFlags, ModuleId, NodeFlags, NodeId, NodeIp, ReplOffset, SlotBitmap,
+};
+
+/// The four bytes every message starts with.
+pub const SIGNATURE: [u8; 4] = *b"RCmb";
+
+/// The protocol version Redis 7.0 speaks and accepts.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// The least a message can be: its fixed header.
+pub const MIN_MESSAGE_LEN: usize = hdr::LEN;
+
+/// The length of the next message in `buf`, the start of a byte stream, once
+/// its first 8 bytes are there: `Ok(None)` while fewer than 8 bytes are
+/// buffered.
+///
+/// This is the check a Redis node makes before buffering a message: a wrong
+/// signature, or a length below the fixed header, is an error after which the
+/// stream cannot be framed any more (Redis closes the link). Any length up to
+/// 4 GiB is accepted, as Redis does; nothing is allocated here, so a caller
+/// that wants a lower limit compares the result with it.
+pub fn frame_len(buf: &[u8]) -> Result<Option<usize>, BusError> {
+    let Some(prefix) = buf.get(..hdr::PREFIX_LEN) else {
+        return Ok(None);
+    };
+    let signature: [u8; 4] = array(prefix, hdr::SIGNATURE)?;
+    if signature != SIGNATURE {
+        return Err(BusError::BadSignature { found: signature });
+    }
+    let len = u32_at(prefix, hdr::TOTAL_LEN)?;
+    if (len as usize) < MIN_MESSAGE_LEN {
+        return Err(BusError::TooShort { len });
+    }
+    Ok(Some(len as usize))
+}
+
+/// The next whole message at the start of `buf`, as a slice to pass to
+/// [`decode`] and to consume from the buffer: `Ok(None)` until all its bytes
+/// are there. Errors are those of [`frame_len`].
+pub fn next_frame(buf: &[u8]) -> Result<Option<&[u8]>, BusError> {
+    Ok(frame_len(buf)?.and_then(|len| buf.get(..len)))
+}
+
+/// Decodes one whole message: `buf` must hold exactly the bytes it
+/// announces.
+pub fn decode(buf: &[u8]) -> Result<Message, BusError> {
+    let Some(len) = frame_len(buf)? else {
+        return Err(BusError::LengthMismatch {
+            declared: 0,
+            actual: buf.len(),
+        });
+    };
+    let totlen = len as u32;
+    if len != buf.len() {
+        return Err(BusError::LengthMismatch {
+            declared: totlen,
+            actual: buf.len(),
+        });
+    }
+    let version = u16_at(buf, hdr::VERSION)?;
+    if version != PROTOCOL_VERSION {
+        return Err(BusError::UnsupportedVersion(version));
+    }
+    let type_code = u16_at(buf, hdr::TYPE)?;
+    let kind = MessageType::from_u16(type_code).ok_or(BusError::UnknownType(type_code))?;
+    let header = decode_header(buf)?;
+    let body_bytes = buf.get(hdr::LEN..).unwrap_or_default();
+    let wrong_len = |expected: u64| BusError::BodyLength {
+        kind,
+        len: totlen,
+        expected,
+    };
+    let exact = |body_len: usize| {
+        if body_bytes.len() == body_len {
+            Ok(())
+        } else {
+            Err(wrong_len((hdr::LEN + body_len) as u64))
+        }
+    };
+    let body = match kind {
+        MessageType::Ping | MessageType::Pong | MessageType::Meet => {
+            let ping = decode_ping(buf, &header, kind, totlen)?;
+            match kind {
+                MessageType::Ping => Body::Ping(ping),
+                MessageType::Pong => Body::Pong(ping),
+                _ => Body::Meet(ping),
+            }
+        }
+        MessageType::Fail => {
+            exact(layout::fail::LEN)?;
+            Body::Fail {
+                node: NodeId(array(body_bytes, layout::fail::NODE)?),
+            }
+        }
+        MessageType::Publish | MessageType::PublishShard => {
+            use layout::publish::{CHANNEL_LEN, DATA, MESSAGE_LEN};
+            if body_bytes.len() < DATA {
+                return Err(wrong_len((hdr::LEN + DATA) as u64));
+            }
+            let channel_len = u32_at(body_bytes, CHANNEL_LEN)? as usize;
+            let message_len = u32_at(body_bytes, MESSAGE_LEN)? as usize;
+            let expected = (hdr::LEN + DATA) as u64 + channel_len as u64 + message_len as u64;
+            if expected != u64::from(totlen) {
+                return Err(wrong_len(expected));
+            }
+            let channel = slice(body_bytes, DATA, channel_len)?.to_vec();
+            let message = slice(body_bytes, DATA + channel_len, message_len)?.to_vec();
+            if kind == MessageType::Publish {
+                Body::Publish { channel, message }
+            } else {
+                Body::PublishShard { channel, message }
+            }
+        }
+        MessageType::FailoverAuthRequest => {
+            exact(0)?;
+            Body::FailoverAuthRequest
+        }
+        MessageType::FailoverAuthAck => {
+            exact(0)?;
+            Body::FailoverAuthAck
+        }
+        MessageType::MfStart => {
+            exact(0)?;
+            Body::MfStart
+        }
+        MessageType::Update => {
+            use layout::update::{CONFIG_EPOCH, LEN, NODE, SLOTS};
+            exact(LEN)?;
+            Body::Update {
+                config_epoch: Epoch(u64_at(body_bytes, CONFIG_EPOCH)?),
+                node: NodeId(array(body_bytes, NODE)?),
+                slots: SlotBitmap::from_bytes(array(body_bytes, SLOTS)?),
+            }
+        }
+        MessageType::Module => {
+            use layout::module::{MODULE_ID, PAYLOAD, PAYLOAD_LEN, TYPE};
+            if body_bytes.len() < PAYLOAD {
+                return Err(wrong_len((hdr::LEN + PAYLOAD) as u64));
+            }
+            let payload_len = u32_at(body_bytes, PAYLOAD_LEN)? as usize;
+            let expected = (hdr::LEN + PAYLOAD) as u64 + payload_len as u64;
+            if expected != u64::from(totlen) {
+                return Err(wrong_len(expected));
+            }
+            Body::Module {
+                module_id: ModuleId(array(body_bytes, MODULE_ID)?),
+                kind: u8_at(body_bytes, TYPE)?,
+                payload: slice(body_bytes, PAYLOAD, payload_len)?.to_vec(),
+            }
+        }
+    };
+    Ok(Message { header, body })
+}
+
+fn decode_header(buf: &[u8]) -> Result<Header, BusError> {
+    Ok(Header {
+        port: u16_at(buf, hdr::PORT)?,
+        current_epoch: Epoch(u64_at(buf, hdr::CURRENT_EPOCH)?),
+        config_epoch: Epoch(u64_at(buf, hdr::CONFIG_EPOCH)?),
+        offset: ReplOffset(u64_at(buf, hdr::OFFSET)?),
+        sender: NodeId(array(buf, hdr::SENDER)?),
+        slots: SlotBitmap::from_bytes(array(buf, hdr::SLOTS)?),
+        replicaof: NodeId(array(buf, hdr::REPLICAOF)?),
+        ip: NodeIp(array(buf, hdr::IP)?),
+        pport: u16_at(buf, hdr::PPORT)?,
+        cport: u16_at(buf, hdr::CPORT)?,
+        flags: NodeFlags(u16_at(buf, hdr::FLAGS)?),
+        state: ClusterState(u8_at(buf, hdr::STATE)?),
+        mflags: MessageFlags(array(buf, hdr::MFLAGS)?),
+    })
+}
+
+/// The gossip entries, then (when the message flags say so) the extensions;
+/// together they must fill the message exactly. Without `EXT_DATA` the
+/// extension count is not looked at, as Redis does not look at it.
+fn decode_ping(
+    buf: &[u8],
+    header: &Header,
+    kind: MessageType,
+    totlen: u32,
+) -> Result<PingBody, BusError> {
+    let count = usize::from(u16_at(buf, hdr::COUNT)?);
+    let gossip_end = hdr::LEN + count * layout::gossip::LEN;
+    if buf.len() < gossip_end {
+        return Err(BusError::BodyLength {
+            kind,
+            len: totlen,
+            expected: gossip_end as u64,
+        });
+    }
+    let mut gossip = Vec::with_capacity(count);
+    for i in 0..count {
+        let entry = slice(buf, hdr::LEN + i * layout::gossip::LEN, layout::gossip::LEN)?;
+        gossip.push(decode_gossip(entry)?);
+    }
+    let mut extensions = Vec::new();
+    let mut pos = gossip_end;
+    if header.mflags.contains(MessageFlags::EXT_DATA) {
+        let n = u16_at(buf, hdr::EXTENSIONS)?;
+        for index in 0..n {
+            let rest = buf.get(pos..).unwrap_or_default();
+            let ext_header =
+                rest.get(..layout::ext::HEADER_LEN)
+                    .ok_or(BusError::ExtensionMissing {
+                        index,
+                        remaining: rest.len(),
+                    })?;
+            let length = u32_at(ext_header, layout::ext::LENGTH)?;
+            let ext_type = u16_at(ext_header, layout::ext::TYPE)?;
+            let ext_len = length as usize;
+            if ext_len < layout::ext::HEADER_LEN || ext_len % layout::ext::ALIGN != 0 {
+                return Err(BusError::ExtensionLength { index, length });
+            }
+            let whole = rest.get(..ext_len).ok_or(BusError::ExtensionOverrun {
+                index,
+                length,
+                remaining: rest.len(),
+            })?;
+            let data = whole.get(layout::ext::DATA..).unwrap_or_default();
+            extensions.push(decode_ext(index, ext_type, data)?);
+            pos += ext_len;
+        }
+    }
+    if pos != buf.len() {
+        return Err(BusError::BodyLength {
+            kind,
+            len: totlen,
+            expected: pos as u64,
+        });
+    }
+    Ok(PingBody { gossip, extensions })
+}
+
+fn decode_gossip(entry: &[u8]) -> Result<Gossip, BusError> {
+    use layout::gossip::{CPORT, FLAGS, IP, NODE, PING_SENT, PONG_RECEIVED, PORT, PPORT};
+    Ok(Gossip {
+        node: NodeId(array(entry, NODE)?),
+        ping_sent: u32_at(entry, PING_SENT)?,
+        pong_received: u32_at(entry, PONG_RECEIVED)?,
+        ip: NodeIp(array(entry, IP)?),
+        port: u16_at(entry, PORT)?,
+        cport: u16_at(entry, CPORT)?,
+        flags: NodeFlags(u16_at(entry, FLAGS)?),
+        pport: u16_at(entry, PPORT)?,
+    })
+}
+
+fn decode_ext(index: u16, kind: u16, data: &[u8]) -> Result<PingExt, BusError> {
+    if kind == PingExt::HOSTNAME {
+        let end = data
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or(BusError::HostnameUnterminated { index })?;
+        Ok(PingExt::Hostname(
+            data.get(..end).unwrap_or_default().to_vec(),
+        ))
+    } else {
+        Ok(PingExt::Other {
+            kind,
+            data: data.to_vec(),
+        })
+    }
+}
+
+/// The encoded message, as a Redis 7.0 node would send it.
+pub fn encode(message: &Message) -> Result<Vec<u8>, BusError> {
+    let mut out = Vec::new();
+    encode_into(message, &mut out)?;
+    Ok(out)
+}
+
+/// Appends the encoded message to `out`. On error nothing is appended.
+pub fn encode_into(message: &Message, out: &mut Vec<u8>) -> Result<(), BusError> {
+    let totlen = encoded_len(message)?;
+    out.reserve(totlen as usize);
+    let h = &message.header;
+    let ping = message.body.ping();
+    let (count, extensions) = match ping {
+        Some(p) => (p.gossip.len() as u16, p.extensions.len() as u16),
+        None => (0, 0),
+    };
+    let mut mflags = h.mflags;
+    if ping.is_some_and(|p| !p.extensions.is_empty()) {
+        mflags.insert(MessageFlags::EXT_DATA);
+    }
+    let start = out.len();
+    out.extend_from_slice(&SIGNATURE);
+    out.extend_from_slice(&totlen.to_be_bytes());
+    out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
+    out.extend_from_slice(&h.port.to_be_bytes());
+    out.extend_from_slice(&message.kind().as_u16().to_be_bytes());
+    out.extend_from_slice(&count.to_be_bytes());
+    out.extend_from_slice(&h.current_epoch.0.to_be_bytes());
+    out.extend_from_slice(&h.config_epoch.0.to_be_bytes());
+    out.extend_from_slice(&h.offset.0.to_be_bytes());
+    out.extend_from_slice(h.sender.as_bytes());
+    out.extend_from_slice(h.slots.as_bytes());
+    out.extend_from_slice(h.replicaof.as_bytes());
+    out.extend_from_slice(&h.ip.0);
+    out.extend_from_slice(&extensions.to_be_bytes());
+    out.extend_from_slice(&[0; hdr::RESERVED_LEN]);
+    out.extend_from_slice(&h.pport.to_be_bytes());
+    out.extend_from_slice(&h.cport.to_be_bytes());
+    out.extend_from_slice(&h.flags.0.to_be_bytes());
+    out.push(h.state.0);
+    out.extend_from_slice(&mflags.0);
+    debug_assert_eq!(out.len() - start, hdr::LEN);
+    match &message.body {
+        Body::Ping(p) | Body::Pong(p) | Body::Meet(p) => {
+            for g in &p.gossip {
+                out.extend_from_slice(g.node.as_bytes());
+                out.extend_from_slice(&g.ping_sent.to_be_bytes());
+                out.extend_from_slice(&g.pong_received.to_be_bytes());
+                out.extend_from_slice(&g.ip.0);
+                out.extend_from_slice(&g.port.to_be_bytes());
+                out.extend_from_slice(&g.cport.to_be_bytes());
+                out.extend_from_slice(&g.flags.0.to_be_bytes());
+                out.extend_from_slice(&g.pport.to_be_bytes());
+                out.extend_from_slice(&[0; 2]);
+            }
+            for ext in &p.extensions {
+                let (kind, data, pad) = match ext {
+                    PingExt::Hostname(name) => {
+                        (PingExt::HOSTNAME, name, padding(name.len() + 1) + 1)
+                    }
+                    PingExt::Other { kind, data } => (*kind, data, 0),
+                };
+                let length = layout::ext::HEADER_LEN + data.len() + pad;
+                out.extend_from_slice(&(length as u32).to_be_bytes());
+                out.extend_from_slice(&kind.to_be_bytes());
+                out.extend_from_slice(&[0; 2]);
+                out.extend_from_slice(data);
+                out.resize(out.len() + pad, 0);
+            }
+        }
+        Body::Fail { node } => out.extend_from_slice(node.as_bytes()),
+        Body::Publish { channel, message } | Body::PublishShard { channel, message } => {
+            out.extend_from_slice(&(channel.len() as u32).to_be_bytes());
+            out.extend_from_slice(&(message.len() as u32).to_be_bytes());
+            out.extend_from_slice(channel);
+            out.extend_from_slice(message);
+        }
+        Body::FailoverAuthRequest | Body::FailoverAuthAck | Body::MfStart => {}
+        Body::Update {
+            config_epoch,
+            node,
+            slots,
+        } => {
+            out.extend_from_slice(&config_epoch.0.to_be_bytes());
+            out.extend_from_slice(node.as_bytes());
+            out.extend_from_slice(slots.as_bytes());
+        }
+        Body::Module {
+            module_id,
+            kind,
+            payload,
+        } => {
+            out.extend_from_slice(&module_id.0);
+            out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+            out.push(*kind);
+            out.extend_from_slice(payload);
+        }
+    }
+    debug_assert_eq!((out.len() - start) as u64, u64::from(totlen));
+    Ok(())
+}
+
+/// The number of bytes [`encode`] writes for `message`, or why it cannot be
+/// encoded: a count or length beyond its wire field, a hostname with a NUL,
+/// an [`Other`](PingExt::Other) extension that would not decode as itself.
+pub fn encoded_len(message: &Message) -> Result<u32, BusError> {
+    let body: u64 = match &message.body {
+        Body::Ping(p) | Body::Pong(p) | Body::Meet(p) => {
+            fits_u16("gossip count", p.gossip.len())?;
+            fits_u16("extension count", p.extensions.len())?;
+            let mut len = (p.gossip.len() * layout::gossip::LEN) as u64;
+            for ext in &p.extensions {
+                let ext_len = match ext {
+                    PingExt::Hostname(name) => {
+                        if name.contains(&0) {
+                            return Err(BusError::HostnameNul);
+                        }
+                        layout::ext::HEADER_LEN + name.len() + 1 + padding(name.len() + 1)
+                    }
+                    PingExt::Other { kind, data } => {
+                        if *kind == PingExt::HOSTNAME || data.len() % layout::ext::ALIGN != 0 {
+                            return Err(BusError::BadExtension {
+                                kind: *kind,
+                                len: data.len(),
+                            });
+                        }
+                        layout::ext::HEADER_LEN + data.len()
+                    }
+                };
+                fits_u32("extension length", ext_len as u64)?;
+                len += ext_len as u64;
+            }
+            len
+        }
+        Body::Fail { .. } => layout::fail::LEN as u64,
+        Body::Publish { channel, message } | Body::PublishShard { channel, message } => {
+            fits_u32("channel length", channel.len() as u64)?;
+            fits_u32("message length", message.len() as u64)?;
+            (layout::publish::DATA + channel.len()) as u64 + message.len() as u64
+        }
+        Body::FailoverAuthRequest | Body::FailoverAuthAck | Body::MfStart => 0,
+        Body::Update { .. } => layout::update::LEN as u64,
+        Body::Module { payload, .. } => {
+            fits_u32("module payload length", payload.len() as u64)?;
+            (layout::module::PAYLOAD + payload.len()) as u64
+        }
+    };
+    fits_u32("message length", hdr::LEN as u64 + body)
+}
+
+/// Zero bytes that bring `len` to a multiple of 8.
+fn padding(len: usize) -> usize {
+    (layout::ext::ALIGN - len % layout::ext::ALIGN) % layout::ext::ALIGN
+}
+
+fn fits_u16(what: &'static str, n: usize) -> Result<u16, BusError> {
+    u16::try_from(n).map_err(|_| BusError::TooLarge {
+        what,
+        len: n as u64,
+    })
+}
+
+fn fits_u32(what: &'static str, n: u64) -> Result<u32, BusError> {
+    u32::try_from(n).map_err(|_| BusError::TooLarge { what, len: n })
+}
+
+fn slice(buf: &[u8], at: usize, len: usize) -> Result<&[u8], BusError> {
+    at.checked_add(len)
+        .and_then(|end| buf.get(at..end))
+        .ok_or(BusError::Truncated { at, len: buf.len() })
+}
+
+fn array<const N: usize>(buf: &[u8], at: usize) -> Result<[u8; N], BusError> {
+    slice(buf, at, N)?
+        .try_into()
+        .map_err(|_| BusError::Truncated { at, len: buf.len() })
+}
+
+fn u8_at(buf: &[u8], at: usize) -> Result<u8, BusError> {
+    Ok(u8::from_be_bytes(array(buf, at)?))
+}
+
+fn u16_at(buf: &[u8], at: usize) -> Result<u16, BusError> {
+    Ok(u16::from_be_bytes(array(buf, at)?))
+}
+
+fn u32_at(buf: &[u8], at: usize) -> Result<u32, BusError> {
+    Ok(u32::from_be_bytes(array(buf, at)?))
+}
+
+fn u64_at(buf: &[u8], at: usize) -> Result<u64, BusError> {
+    Ok(u64::from_be_bytes(array(buf, at)?))
+}
+
+// Keep the constants and the field sizes the encoder writes in step.
+const _: () = {
+    assert!(hdr::SENDER + field::NODE_ID_LEN == hdr::SLOTS);
+    assert!(hdr::SLOTS + field::SLOTS_LEN == hdr::REPLICAOF);
+    assert!(hdr::REPLICAOF + field::NODE_ID_LEN == hdr::IP);
+    assert!(hdr::IP + field::IP_LEN == hdr::EXTENSIONS);
+    assert!(hdr::EXTENSIONS + 2 == hdr::RESERVED);
+    assert!(hdr::RESERVED + hdr::RESERVED_LEN == hdr::PPORT);
+    assert!(hdr::MFLAGS + hdr::MFLAGS_LEN == hdr::LEN);
+    assert!(layout::gossip::IP + field::IP_LEN == layout::gossip::PORT);
+    assert!(layout::gossip::RESERVED + 2 == layout::gossip::LEN);
+    assert!(layout::update::NODE + field::NODE_ID_LEN == layout::update::SLOTS);
+    assert!(layout::update::SLOTS + field::SLOTS_LEN == layout::update::LEN);
+};
