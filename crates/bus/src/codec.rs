@@ -483,3 +483,509 @@ const _: () = {
     assert!(layout::update::NODE + field::NODE_ID_LEN == layout::update::SLOTS);
     assert!(layout::update::SLOTS + field::SLOTS_LEN == layout::update::LEN);
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{ext, gossip};
+
+    fn id(c: u8) -> NodeId {
+        NodeId([c; 40])
+    }
+
+    fn header() -> Header {
+        Header {
+            port: 0x1b58,
+            current_epoch: Epoch(0x0102_0304_0506_0708),
+            config_epoch: Epoch(0x1112_1314_1516_1718),
+            offset: ReplOffset(0x2122_2324_2526_2728),
+            sender: id(b's'),
+            slots: [0, 16383].into_iter().collect(),
+            replicaof: id(b'r'),
+            ip: NodeIp::new(b"10.1.2.3").unwrap(),
+            pport: 0x3132,
+            cport: 0x4142,
+            flags: NodeFlags(0x5152),
+            state: ClusterState::FAIL,
+            mflags: MessageFlags([0x61, 0x62, 0x63]),
+        }
+    }
+
+    fn ping(gossip: Vec<Gossip>, extensions: Vec<PingExt>) -> Message {
+        Message {
+            header: header(),
+            body: Body::Ping(PingBody { gossip, extensions }),
+        }
+    }
+
+    fn be16(b: &[u8], at: usize) -> u16 {
+        u16::from_be_bytes(b[at..at + 2].try_into().unwrap())
+    }
+
+    fn be32(b: &[u8], at: usize) -> u32 {
+        u32::from_be_bytes(b[at..at + 4].try_into().unwrap())
+    }
+
+    fn be64(b: &[u8], at: usize) -> u64 {
+        u64::from_be_bytes(b[at..at + 8].try_into().unwrap())
+    }
+
+    fn set32(b: &mut [u8], at: usize, v: u32) {
+        b[at..at + 4].copy_from_slice(&v.to_be_bytes());
+    }
+
+    fn set16(b: &mut [u8], at: usize, v: u16) {
+        b[at..at + 2].copy_from_slice(&v.to_be_bytes());
+    }
+
+    #[test]
+    fn header_fields_sit_at_their_offsets_in_network_order() {
+        let g = Gossip {
+            node: id(b'g'),
+            ping_sent: 0x7172_7374,
+            pong_received: 0x8182_8384,
+            ip: NodeIp::new(b"::1").unwrap(),
+            port: 0x9192,
+            cport: 0xa1a2,
+            flags: NodeFlags(0xb1b2),
+            pport: 0xc1c2,
+        };
+        let b = encode(&ping(vec![g], vec![])).unwrap();
+        assert_eq!(b.len(), hdr::LEN + gossip::LEN);
+        assert_eq!(&b[hdr::SIGNATURE..hdr::SIGNATURE + 4], b"RCmb");
+        assert_eq!(be32(&b, hdr::TOTAL_LEN), (hdr::LEN + gossip::LEN) as u32);
+        assert_eq!(be16(&b, hdr::VERSION), 1);
+        assert_eq!(be16(&b, hdr::PORT), 0x1b58);
+        assert_eq!(be16(&b, hdr::TYPE), 0);
+        assert_eq!(be16(&b, hdr::COUNT), 1);
+        assert_eq!(be64(&b, hdr::CURRENT_EPOCH), 0x0102_0304_0506_0708);
+        assert_eq!(be64(&b, hdr::CONFIG_EPOCH), 0x1112_1314_1516_1718);
+        assert_eq!(be64(&b, hdr::OFFSET), 0x2122_2324_2526_2728);
+        assert_eq!(&b[hdr::SENDER..hdr::SENDER + 40], &[b's'; 40]);
+        assert_eq!(b[hdr::SLOTS], 1);
+        assert_eq!(b[hdr::SLOTS + 2047], 0x80);
+        assert_eq!(&b[hdr::REPLICAOF..hdr::REPLICAOF + 40], &[b'r'; 40]);
+        assert_eq!(&b[hdr::IP..hdr::IP + 9], b"10.1.2.3\0");
+        assert_eq!(be16(&b, hdr::EXTENSIONS), 0);
+        assert_eq!(&b[hdr::RESERVED..hdr::RESERVED + 30], &[0; 30]);
+        assert_eq!(be16(&b, hdr::PPORT), 0x3132);
+        assert_eq!(be16(&b, hdr::CPORT), 0x4142);
+        assert_eq!(be16(&b, hdr::FLAGS), 0x5152);
+        assert_eq!(b[hdr::STATE], 1);
+        assert_eq!(&b[hdr::MFLAGS..hdr::MFLAGS + 3], &[0x61, 0x62, 0x63]);
+        let e = &b[hdr::LEN..];
+        assert_eq!(&e[gossip::NODE..gossip::NODE + 40], &[b'g'; 40]);
+        assert_eq!(be32(e, gossip::PING_SENT), 0x7172_7374);
+        assert_eq!(be32(e, gossip::PONG_RECEIVED), 0x8182_8384);
+        assert_eq!(&e[gossip::IP..gossip::IP + 4], b"::1\0");
+        assert_eq!(be16(e, gossip::PORT), 0x9192);
+        assert_eq!(be16(e, gossip::CPORT), 0xa1a2);
+        assert_eq!(be16(e, gossip::FLAGS), 0xb1b2);
+        assert_eq!(be16(e, gossip::PPORT), 0xc1c2);
+        assert_eq!(be16(e, gossip::RESERVED), 0);
+    }
+
+    #[test]
+    fn bodies_sit_at_their_offsets() {
+        let with = |body| {
+            let b = encode(&Message {
+                header: header(),
+                body,
+            })
+            .unwrap();
+            b[hdr::LEN..].to_vec()
+        };
+        let fail = with(Body::Fail { node: id(b'f') });
+        assert_eq!(fail, vec![b'f'; layout::fail::LEN]);
+
+        let publish = with(Body::Publish {
+            channel: b"ch".to_vec(),
+            message: b"hello".to_vec(),
+        });
+        assert_eq!(be32(&publish, layout::publish::CHANNEL_LEN), 2);
+        assert_eq!(be32(&publish, layout::publish::MESSAGE_LEN), 5);
+        assert_eq!(&publish[layout::publish::DATA..], b"chhello");
+
+        let update = with(Body::Update {
+            config_epoch: Epoch(7),
+            node: id(b'u'),
+            slots: [8].into_iter().collect(),
+        });
+        assert_eq!(update.len(), layout::update::LEN);
+        assert_eq!(be64(&update, layout::update::CONFIG_EPOCH), 7);
+        assert_eq!(
+            &update[layout::update::NODE..layout::update::NODE + 40],
+            &[b'u'; 40]
+        );
+        assert_eq!(update[layout::update::SLOTS + 1], 1);
+
+        let module = with(Body::Module {
+            module_id: ModuleId(*b"modid123"),
+            kind: 9,
+            payload: b"xyz".to_vec(),
+        });
+        assert_eq!(&module[layout::module::MODULE_ID..8], b"modid123");
+        assert_eq!(be32(&module, layout::module::PAYLOAD_LEN), 3);
+        assert_eq!(module[layout::module::TYPE], 9);
+        assert_eq!(&module[layout::module::PAYLOAD..], b"xyz");
+
+        for body in [
+            Body::FailoverAuthRequest,
+            Body::FailoverAuthAck,
+            Body::MfStart,
+        ] {
+            assert!(with(body).is_empty());
+        }
+    }
+
+    #[test]
+    fn hostnames_end_with_a_nul_and_pad_to_eight() {
+        for len in 0..=20 {
+            let name = vec![b'h'; len];
+            let b = encode(&ping(vec![], vec![PingExt::Hostname(name.clone())])).unwrap();
+            let e = &b[hdr::LEN..];
+            let padded = (len + 1).div_ceil(8) * 8;
+            assert_eq!(e.len(), ext::HEADER_LEN + padded, "hostname of {len}");
+            assert_eq!(be32(e, ext::LENGTH) as usize, e.len());
+            assert_eq!(be16(e, ext::TYPE), PingExt::HOSTNAME);
+            assert_eq!(be16(e, ext::RESERVED), 0);
+            assert_eq!(&e[ext::DATA..ext::DATA + len], &name[..]);
+            assert!(e[ext::DATA + len..].iter().all(|&b| b == 0));
+            assert_eq!(be16(&b, hdr::EXTENSIONS), 1);
+            assert_eq!(b[hdr::MFLAGS] & 4, 4, "EXT_DATA is set");
+            let back = decode(&b).unwrap();
+            assert_eq!(
+                back.body.ping().unwrap().extensions,
+                vec![PingExt::Hostname(name)]
+            );
+        }
+    }
+
+    #[test]
+    fn framing() {
+        let b = encode(&ping(vec![], vec![])).unwrap();
+        for cut in 0..8 {
+            assert_eq!(frame_len(&b[..cut]), Ok(None));
+        }
+        for cut in 8..b.len() {
+            assert_eq!(frame_len(&b[..cut]), Ok(Some(b.len())));
+            assert_eq!(next_frame(&b[..cut]), Ok(None));
+            assert_eq!(
+                decode(&b[..cut]),
+                Err(BusError::LengthMismatch {
+                    declared: b.len() as u32,
+                    actual: cut
+                })
+            );
+        }
+        let mut two = b.clone();
+        two.extend_from_slice(&b);
+        assert_eq!(next_frame(&two), Ok(Some(&b[..])));
+        assert_eq!(
+            frame_len(b"RCmc\0\0\x08\xd0"),
+            Err(BusError::BadSignature { found: *b"RCmc" })
+        );
+        assert_eq!(
+            frame_len(b"RCmb\0\0\x08\xcf"),
+            Err(BusError::TooShort { len: 2255 })
+        );
+        assert_eq!(
+            frame_len(b"RCmb\xff\xff\xff\xff"),
+            Ok(Some(u32::MAX as usize))
+        );
+        assert_eq!(
+            decode(b"RCm"),
+            Err(BusError::LengthMismatch {
+                declared: 0,
+                actual: 3
+            })
+        );
+    }
+
+    #[test]
+    fn version_and_type_are_checked() {
+        let mut b = encode(&ping(vec![], vec![])).unwrap();
+        set16(&mut b, hdr::VERSION, 2);
+        assert_eq!(decode(&b), Err(BusError::UnsupportedVersion(2)));
+        set16(&mut b, hdr::VERSION, 1);
+        set16(&mut b, hdr::TYPE, 11);
+        assert_eq!(decode(&b), Err(BusError::UnknownType(11)));
+    }
+
+    fn body_length(kind: MessageType, len: usize, expected: u64) -> Result<Message, BusError> {
+        Err(BusError::BodyLength {
+            kind,
+            len: len as u32,
+            expected,
+        })
+    }
+
+    /// `b` with `extra` bytes more (or fewer), the total length adjusted.
+    fn resized(mut b: Vec<u8>, len: usize) -> Vec<u8> {
+        b.resize(len, 0);
+        set32(&mut b, hdr::TOTAL_LEN, len as u32);
+        b
+    }
+
+    #[test]
+    fn each_type_has_its_length() {
+        let msg = |body| {
+            encode(&Message {
+                header: header(),
+                body,
+            })
+            .unwrap()
+        };
+        let cases = [
+            (msg(Body::Fail { node: id(b'f') }), MessageType::Fail),
+            (
+                msg(Body::FailoverAuthRequest),
+                MessageType::FailoverAuthRequest,
+            ),
+            (msg(Body::FailoverAuthAck), MessageType::FailoverAuthAck),
+            (msg(Body::MfStart), MessageType::MfStart),
+            (
+                msg(Body::Update {
+                    config_epoch: Epoch(1),
+                    node: id(b'u'),
+                    slots: SlotBitmap::new(),
+                }),
+                MessageType::Update,
+            ),
+            (
+                msg(Body::Publish {
+                    channel: b"c".to_vec(),
+                    message: b"m".to_vec(),
+                }),
+                MessageType::Publish,
+            ),
+            (
+                msg(Body::PublishShard {
+                    channel: vec![],
+                    message: vec![],
+                }),
+                MessageType::PublishShard,
+            ),
+            (
+                msg(Body::Module {
+                    module_id: ModuleId::default(),
+                    kind: 0,
+                    payload: vec![1, 2, 3],
+                }),
+                MessageType::Module,
+            ),
+            (msg(Body::Pong(PingBody::default())), MessageType::Pong),
+        ];
+        for (b, kind) in cases {
+            let len = b.len();
+            assert_eq!(decode(&b).unwrap().kind(), kind);
+            assert_eq!(
+                decode(&resized(b.clone(), len + 1)),
+                body_length(kind, len + 1, len as u64),
+                "{kind:?} with a byte more"
+            );
+            if len > hdr::LEN {
+                let short = resized(b.clone(), len - 1);
+                assert!(
+                    matches!(decode(&short), Err(BusError::BodyLength { kind: k, .. }) if k == kind),
+                    "{kind:?} with a byte less: {:?}",
+                    decode(&short)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn publish_lengths_cannot_overflow() {
+        let b = encode(&Message {
+            header: header(),
+            body: Body::Publish {
+                channel: vec![],
+                message: vec![],
+            },
+        })
+        .unwrap();
+        let mut bad = b.clone();
+        set32(&mut bad, hdr::LEN + layout::publish::CHANNEL_LEN, u32::MAX);
+        set32(&mut bad, hdr::LEN + layout::publish::MESSAGE_LEN, 9);
+        assert_eq!(
+            decode(&bad),
+            body_length(
+                MessageType::Publish,
+                b.len(),
+                hdr::LEN as u64 + 8 + u64::from(u32::MAX) + 9
+            )
+        );
+        // Too short to hold the two lengths.
+        let short = resized(b, hdr::LEN + 4);
+        assert_eq!(
+            decode(&short),
+            body_length(MessageType::Publish, hdr::LEN + 4, hdr::LEN as u64 + 8)
+        );
+    }
+
+    #[test]
+    fn gossip_count_must_match_the_length() {
+        let b = encode(&ping(vec![Gossip::default(); 2], vec![])).unwrap();
+        let mut more = b.clone();
+        set16(&mut more, hdr::COUNT, 3);
+        assert_eq!(
+            decode(&more),
+            body_length(
+                MessageType::Ping,
+                b.len(),
+                (hdr::LEN + 3 * gossip::LEN) as u64
+            )
+        );
+        let mut fewer = b.clone();
+        set16(&mut fewer, hdr::COUNT, 1);
+        assert_eq!(
+            decode(&fewer),
+            body_length(MessageType::Ping, b.len(), (hdr::LEN + gossip::LEN) as u64)
+        );
+        let mut most = b.clone();
+        set16(&mut most, hdr::COUNT, u16::MAX);
+        assert!(decode(&most).is_err());
+    }
+
+    /// A PING with one hostname extension, and where that extension starts.
+    fn with_hostname() -> (Vec<u8>, usize) {
+        let b = encode(&ping(vec![], vec![PingExt::Hostname(b"abc".to_vec())])).unwrap();
+        (b, hdr::LEN)
+    }
+
+    #[test]
+    fn extensions_are_checked() {
+        let (b, at) = with_hostname();
+        assert_eq!(b.len(), at + 16);
+
+        let mut bad = b.clone();
+        set32(&mut bad, at + ext::LENGTH, 12);
+        assert_eq!(
+            decode(&bad),
+            Err(BusError::ExtensionLength {
+                index: 0,
+                length: 12
+            })
+        );
+        set32(&mut bad, at + ext::LENGTH, 0);
+        assert_eq!(
+            decode(&bad),
+            Err(BusError::ExtensionLength {
+                index: 0,
+                length: 0
+            })
+        );
+        set32(&mut bad, at + ext::LENGTH, 24);
+        assert_eq!(
+            decode(&bad),
+            Err(BusError::ExtensionOverrun {
+                index: 0,
+                length: 24,
+                remaining: 16
+            })
+        );
+        // A length whose low 16 bits look fine.
+        set32(&mut bad, at + ext::LENGTH, 0x1_0010);
+        assert!(matches!(
+            decode(&bad),
+            Err(BusError::ExtensionOverrun { .. })
+        ));
+
+        let mut two = b.clone();
+        set16(&mut two, hdr::EXTENSIONS, 2);
+        assert_eq!(
+            decode(&two),
+            Err(BusError::ExtensionMissing {
+                index: 1,
+                remaining: 0
+            })
+        );
+        let mut none = b.clone();
+        set16(&mut none, hdr::EXTENSIONS, 0);
+        assert_eq!(
+            decode(&none),
+            body_length(MessageType::Ping, b.len(), hdr::LEN as u64)
+        );
+
+        let mut unterminated = b.clone();
+        unterminated[at + ext::DATA..].copy_from_slice(b"abcdefgh");
+        assert_eq!(
+            decode(&unterminated),
+            Err(BusError::HostnameUnterminated { index: 0 })
+        );
+
+        // Without EXT_DATA the extensions are not part of the message, and
+        // their count is not looked at.
+        let mut unflagged = b.clone();
+        unflagged[hdr::MFLAGS] &= !4;
+        assert_eq!(
+            decode(&unflagged),
+            body_length(MessageType::Ping, b.len(), hdr::LEN as u64)
+        );
+        let unflagged = resized(unflagged, hdr::LEN);
+        assert_eq!(
+            decode(&unflagged).unwrap().body,
+            Body::Ping(PingBody::default())
+        );
+    }
+
+    #[test]
+    fn other_extensions_are_kept() {
+        let other = PingExt::Other {
+            kind: 3,
+            data: vec![7; 40],
+        };
+        let mut m = ping(vec![], vec![other, PingExt::Hostname(b"h".to_vec())]);
+        m.header.mflags.insert(MessageFlags::EXT_DATA);
+        let b = encode(&m).unwrap();
+        assert_eq!(be32(&b, hdr::LEN), 48);
+        assert_eq!(be16(&b, hdr::LEN + ext::TYPE), 3);
+        assert_eq!(decode(&b).unwrap(), m);
+    }
+
+    #[test]
+    fn encoding_refuses_what_would_not_decode_as_itself() {
+        let m = ping(vec![], vec![PingExt::Hostname(b"a\0b".to_vec())]);
+        assert_eq!(encode(&m), Err(BusError::HostnameNul));
+        let m = ping(
+            vec![],
+            vec![PingExt::Other {
+                kind: 1,
+                data: vec![0; 7],
+            }],
+        );
+        assert_eq!(encode(&m), Err(BusError::BadExtension { kind: 1, len: 7 }));
+        let m = ping(
+            vec![],
+            vec![PingExt::Other {
+                kind: PingExt::HOSTNAME,
+                data: vec![0; 8],
+            }],
+        );
+        assert!(matches!(
+            encode(&m),
+            Err(BusError::BadExtension { kind: 0, .. })
+        ));
+        let m = ping(vec![Gossip::default(); 65536], vec![]);
+        assert_eq!(
+            encode(&m),
+            Err(BusError::TooLarge {
+                what: "gossip count",
+                len: 65536
+            })
+        );
+        let mut out = b"kept".to_vec();
+        assert!(encode_into(&m, &mut out).is_err());
+        assert_eq!(out, b"kept");
+    }
+
+    #[test]
+    fn ext_data_is_added_when_extensions_are_present() {
+        let mut m = ping(vec![], vec![PingExt::Hostname(b"h".to_vec())]);
+        m.header.mflags = MessageFlags::NONE;
+        let back = decode(&encode(&m).unwrap()).unwrap();
+        assert_eq!(back.header.mflags, MessageFlags::EXT_DATA);
+        assert_eq!(back.body, m.body);
+    }
+}

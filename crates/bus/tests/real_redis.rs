@@ -188,17 +188,20 @@ fn gossip_and_hostname_from_two_real_nodes_round_trip() {
 
     // B hears of us in A's gossip and meets us itself; both then ping us
     // with gossip sections.
-    let with_gossip = |id: NodeId| {
+    let gossip_about = |sender: NodeId, about: NodeId| {
         move |c: &Captured| {
-            c.message.header.sender == id
+            c.message.header.sender == sender
                 && c.message.kind() == MessageType::Ping
-                && !c.message.body.ping().unwrap().gossip.is_empty()
+                && c.message
+                    .body
+                    .ping()
+                    .is_some_and(|p| p.gossip.iter().any(|g| g.node == about))
         }
     };
-    fake.wait_for("PING from A", with_gossip(id_a));
-    let ping_b = fake.wait_for("PING from B", with_gossip(id_b));
+    let ping_b = fake.wait_for("PING from B about A", gossip_about(id_b, id_a));
     assert!(ping_b.message.body.ping().unwrap().extensions.is_empty());
     maybe_write_fixture("ping_gossip.bin", &ping_b.bytes);
+    fake.wait_for("PING from A about us", gossip_about(id_a, ours));
     b.wait_node_line(&ours, |f| f[2] == "master" && f[7] == "connected");
     assert_all_round_trip(&fake);
 }
