@@ -931,6 +931,32 @@ mod tests {
     }
 
     #[test]
+    fn a_hostname_ends_at_its_nul_whatever_follows() {
+        // As Redis reads it: "a." and a NUL, then bytes it never looks at,
+        // in an extension longer than the name needs.
+        let mut m = ping(
+            vec![],
+            vec![PingExt::Other {
+                kind: 1,
+                data: vec![0; 16],
+            }],
+        );
+        m.header.mflags.insert(MessageFlags::EXT_DATA);
+        let mut b = encode(&m).unwrap();
+        set16(&mut b, hdr::LEN + ext::TYPE, PingExt::HOSTNAME);
+        b[hdr::LEN + ext::DATA..hdr::LEN + ext::DATA + 12]
+            .copy_from_slice(b"a.\0\0\x08\xd0test\0\0");
+        let back = decode(&b).unwrap();
+        assert_eq!(
+            back.body.ping().unwrap().extensions,
+            vec![PingExt::Hostname(b"a.".to_vec())]
+        );
+        let again = encode(&back).unwrap();
+        assert_eq!(again.len(), b.len() - 8, "the least padding");
+        assert_eq!(decode(&again).unwrap(), back);
+    }
+
+    #[test]
     fn other_extensions_are_kept() {
         let other = PingExt::Other {
             kind: 3,

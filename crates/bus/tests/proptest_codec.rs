@@ -156,7 +156,8 @@ fn check_accepted(input: &[u8]) -> Result<(), TestCaseError> {
         Ok(message) => {
             prop_assert_eq!(frame, Ok(Some(input.len())));
             let again = encode(&message).expect("a decoded message encodes");
-            prop_assert_eq!(again.len(), input.len(), "lengths are implied by content");
+            // Only a hostname padded beyond what it needs encodes shorter.
+            prop_assert!(again.len() <= input.len());
             prop_assert_eq!(decode(&again).expect("its encoding decodes"), message);
         }
         Err(_) => {
