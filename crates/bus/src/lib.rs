@@ -35,9 +35,11 @@
 //! the stream is lost; an error from `decode` means that one message is
 //! malformed and is skipped, as a Redis node skips it.
 //!
-//! What is still to come (the cluster-mode issue): the sans-IO node driven by
-//! `on_message(from, bytes, now)` and `on_tick(now)`, returning the messages
-//! to send and the state changes to persist.
+//! [`cluster`] starts the sans-IO node built on the codec: a node table kept
+//! by the handshake, PING/PONG with gossip and failure suspicion, driven by
+//! `on_message(link, bytes, now)` and `on_tick(now)`, which return the
+//! connections to open and the messages to send. Failure agreement, slots
+//! and epochs, replicas and failover are still to come.
 //!
 //! # Layout
 //!
@@ -46,6 +48,7 @@
 //! - `codec` holds [`encode`], [`decode`], [`frame_len`], [`next_frame`].
 //! - [`layout`] names the offset of every field.
 //! - [`errors`] holds [`BusError`].
+//! - [`cluster`] holds the node state machine ([`cluster::ClusterNode`]).
 //!
 //! ## Architecture invariants
 //!
@@ -62,6 +65,7 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+pub mod cluster;
 mod codec;
 pub mod errors;
 pub mod layout;
