@@ -45,6 +45,12 @@ pub(crate) struct Client {
     /// The client replaying a file while the dataset loads: its commands
     /// run although others get `-LOADING`.
     pub(crate) loader: bool,
+    /// ASKING was the previous command (cluster mode): the next one may
+    /// use a slot this node is importing.
+    pub(crate) asking: bool,
+    /// READONLY (cluster mode): reads of the master's slots are served
+    /// by this replica.
+    pub(crate) readonly: bool,
     pub(crate) reply_mode: ReplyMode,
     pub(crate) multi: Option<Multi>,
     pub(crate) watched: Vec<(usize, Vec<u8>)>,
@@ -102,6 +108,8 @@ impl Client {
             authenticated: !auth_required,
             close_after_reply: false,
             loader: false,
+            asking: false,
+            readonly: false,
             reply_mode: ReplyMode::On,
             multi: None,
             watched: Vec::new(),

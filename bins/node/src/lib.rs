@@ -13,6 +13,7 @@
 mod alloc;
 mod blocking;
 mod client;
+mod cluster;
 mod commands;
 mod config;
 mod daemon;
@@ -199,7 +200,22 @@ fn serve(config: Config, ready: &mut Option<daemon::Ready>) -> std::io::Result<(
         n => n,
     }
     .clamp(1, 64);
-    let shared = Shared::into_arc(Shared::new(store, config));
+    let cluster = if config.cluster_enabled() {
+        Some(cluster::setup(&config).map_err(std::io::Error::other)?)
+    } else {
+        None
+    };
+    let mut shared = Shared::new(store, config);
+    if let Some(c) = cluster {
+        shared = shared.with_cluster(c);
+    }
+    let shared = Shared::into_arc(shared);
+    cluster::start_bus(&shared).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("Failed listening on the cluster bus port: {e}"),
+        )
+    })?;
     shared
         .store
         .set_notifier(Arc::new(pubsub::KeyspacePublisher {

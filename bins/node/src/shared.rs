@@ -186,11 +186,19 @@ pub(crate) struct Shared {
     pub(crate) blocking: crate::blocking::Registry,
     /// RDB and AOF state.
     pub(crate) persist: crate::persist::Persistence,
+    /// Cluster mode's state, when `cluster-enabled yes`.
+    pub(crate) cluster: Option<crate::cluster::Cluster>,
     /// This value's own `Arc`, for work handed to other threads.
     me: std::sync::OnceLock<std::sync::Weak<Shared>>,
 }
 
 impl Shared {
+    /// Runs in cluster mode with `cluster`.
+    pub(crate) fn with_cluster(mut self, cluster: crate::cluster::Cluster) -> Shared {
+        self.cluster = Some(cluster);
+        self
+    }
+
     pub(crate) fn new(store: Arc<Store>, config: Config) -> Shared {
         let port = config.port();
         let (slowlog_threshold, slowlog_max_len) =
@@ -221,6 +229,7 @@ impl Shared {
             monitor_count: AtomicUsize::new(0),
             blocking: crate::blocking::Registry::default(),
             persist: crate::persist::Persistence::new(),
+            cluster: None,
             me: std::sync::OnceLock::new(),
         }
     }

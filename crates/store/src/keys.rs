@@ -83,6 +83,14 @@ impl Db<'_> {
             .count()
     }
 
+    /// Whether `key` exists, counting no hit or miss and leaving its
+    /// access time alone (the cluster slot check asks this of keys of a
+    /// slot being migrated).
+    pub fn contains(&self, key: &[u8]) -> bool {
+        let mut table = self.keys.lock(key);
+        self.live(&mut table, key, Access::Peek).is_some()
+    }
+
     /// `TOUCH key [key ...]`: how many exist; refreshes their access time.
     pub fn touch(&self, keys: &[&[u8]]) -> usize {
         keys.iter()

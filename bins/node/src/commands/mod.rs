@@ -7,6 +7,7 @@
 //! through [`Ctx`].
 
 mod bits;
+mod cluster;
 mod connection;
 mod debug;
 mod dump;
@@ -23,7 +24,8 @@ mod strings;
 mod subcommands;
 mod zsets;
 
-pub(crate) use server::{apply_encoding_settings, apply_memory_settings};
+pub(crate) use server::{apply_encoding_settings, apply_memory_settings, key_positions};
+pub(crate) use sort::key_positions as sort_key_positions;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -158,6 +160,7 @@ pub(crate) fn table() -> &'static HashMap<&'static str, Spec> {
         all.extend(zsets::specs());
         all.extend(sort::specs());
         all.extend(pubsub::specs());
+        all.extend(cluster::specs());
         all.into_iter().map(|s| (s.name, s)).collect()
     })
 }
@@ -371,6 +374,14 @@ pub(crate) fn dispatch(shared: &Shared, client: &mut Client, req: &Request) {
     }
     let mark = client.wbuf.len();
     run(shared, client, req, false);
+    // ASKING holds for the next command only (or for a transaction).
+    if client.multi.is_none()
+        && !req
+            .arg(0)
+            .is_some_and(|n| n.eq_ignore_ascii_case(b"asking"))
+    {
+        client.asking = false;
+    }
     crate::blocking::after_dispatch(shared, client);
     // Pub/sub confirmations are pushes: Redis sends them even when replies
     // are switched off.
@@ -463,6 +474,23 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
             &format!("ERR wrong number of arguments for '{}' command", spec.name),
         );
         return;
+    }
+    if let Some(cluster) = &ctx.shared.cluster {
+        if !ctx.client.loader {
+            if let Err(redirect) = crate::cluster::check(ctx.shared, cluster, ctx.client, spec, req)
+            {
+                spec.stats.rejected.fetch_add(1, Ordering::Relaxed);
+                if spec.name == "exec" {
+                    // The transaction is dropped; the reply is the
+                    // redirection itself, as from Redis.
+                    connection::discard_multi(&mut ctx);
+                } else if let Some(m) = &mut ctx.client.multi {
+                    m.errored = true;
+                }
+                ctx.error(&redirect.to_string());
+                return;
+            }
+        }
     }
     if !spec.has(flags::LOADING) && !ctx.client.loader && ctx.shared.persist.loading.is_active() {
         ctx.reject(Some(spec), "LOADING Redis is loading the dataset in memory");

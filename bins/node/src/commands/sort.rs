@@ -264,7 +264,7 @@ fn lookup(db: &Db<'_>, pattern: &[u8], element: &[u8]) -> Option<Vec<u8>> {
 /// SORT's key positions in `args` (the command name first): the source,
 /// then the destination of the last `STORE`, skipping the arguments of
 /// `LIMIT`, `GET` and `BY` as Redis' key extraction does.
-pub(super) fn key_positions(args: &[&[u8]]) -> Vec<usize> {
+pub(crate) fn key_positions(args: &[&[u8]]) -> Vec<usize> {
     let mut keys = vec![1];
     let mut store = None;
     let mut i = 2;

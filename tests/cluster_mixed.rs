@@ -1,0 +1,135 @@
+//! Cluster mode against real Redis: a `ferrodis-node` and Debian's
+//! `redis-server` (both cluster-enabled) meet over the cluster bus, each
+//! takes half of the slots, and both agree that the cluster is up; keys are
+//! served where their slot lives and redirected with Redis' `-MOVED`
+//! everywhere else, and `redis-cli -c` follows the redirections.
+
+use std::process::Command;
+use std::time::Duration;
+
+use ferrodis_resp::Frame;
+use ferrodis_suite::reply::{bulk, ok};
+use ferrodis_suite::{wait_until, Client, Launch, Server, TempDir};
+
+fn cluster_node(launch: Launch, dir: &std::path::Path) -> Server {
+    launch
+        .args(&[
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "3000",
+            "--save",
+            "",
+        ])
+        .dir(dir)
+        .start()
+}
+
+fn info_field(c: &mut Client, field: &str) -> Option<String> {
+    let Frame::Bulk(text) = c.cmd("CLUSTER INFO") else {
+        return None;
+    };
+    String::from_utf8_lossy(&text)
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_owned))
+}
+
+/// ADDSLOTS for `range`, as one command.
+fn add_slots(c: &mut Client, range: std::ops::RangeInclusive<u16>) {
+    let mut args = vec!["CLUSTER".to_owned(), "ADDSLOTS".to_owned()];
+    args.extend(range.map(|s| s.to_string()));
+    assert_eq!(c.call(&args), ok());
+}
+
+#[test]
+fn ferrodis_and_redis_form_one_cluster() {
+    let dirs = TempDir::new("mixed");
+    let ferrodis = cluster_node(Launch::ferrodis(), &dirs.path().join("f"));
+    let redis = cluster_node(Launch::redis(), &dirs.path().join("r"));
+    let (mut f, mut r) = (ferrodis.client(), redis.client());
+
+    // Ferrodis meets Redis; each takes half of the slots.
+    assert_eq!(
+        f.call(&["CLUSTER", "MEET", "127.0.0.1", &redis.port.to_string()]),
+        ok()
+    );
+    add_slots(&mut f, 0..=8191);
+    assert_eq!(r.cmd("CLUSTER ADDSLOTSRANGE 8192 16383"), ok());
+    wait_until(
+        Duration::from_secs(20),
+        "both nodes to see the cluster up",
+        || {
+            info_field(&mut f, "cluster_state").as_deref() == Some("ok")
+                && info_field(&mut r, "cluster_state").as_deref() == Some("ok")
+        },
+    );
+
+    // Redis knows Ferrodis by the id Ferrodis reports, with its slots.
+    let Frame::Bulk(fid) = f.cmd("CLUSTER MYID") else {
+        panic!("no CLUSTER MYID");
+    };
+    let fid = String::from_utf8_lossy(&fid).into_owned();
+    let Frame::Bulk(nodes) = r.cmd("CLUSTER NODES") else {
+        panic!("no CLUSTER NODES");
+    };
+    let nodes = String::from_utf8_lossy(&nodes).into_owned();
+    let line = nodes
+        .lines()
+        .find(|l| l.starts_with(&fid))
+        .unwrap_or_else(|| panic!("Redis does not know {fid}:\n{nodes}"));
+    assert!(
+        line.contains(&format!(
+            "127.0.0.1:{}@{}",
+            ferrodis.port,
+            ferrodis.port + 10000
+        )) && line.contains(" master ")
+            && line.ends_with(" connected 0-8191"),
+        "{line}"
+    );
+
+    // Keys live where their slots are ("hello" is slot 866, "foo" 12182).
+    assert_eq!(f.cmd("SET hello 1"), ok());
+    assert_eq!(
+        f.cmd("SET foo 1"),
+        Frame::Error(format!("MOVED 12182 127.0.0.1:{}", redis.port).into())
+    );
+    assert_eq!(
+        r.cmd("GET hello"),
+        Frame::Error(format!("MOVED 866 127.0.0.1:{}", ferrodis.port).into())
+    );
+    assert_eq!(
+        f.cmd("MSET {a}x 1 {b}y 2"),
+        Frame::Error("CROSSSLOT Keys in request don't hash to the same slot".into())
+    );
+    assert_eq!(
+        f.cmd("SELECT 1"),
+        Frame::Error("ERR SELECT is not allowed in cluster mode".into())
+    );
+
+    // redis-cli -c follows the redirections both ways.
+    for (port, key, value) in [
+        (ferrodis.port, "20160102", "x"),
+        (redis.port, "20160101", "y"),
+        (ferrodis.port, "20160103", "z"),
+    ] {
+        let out = Command::new("redis-cli")
+            .args(["-c", "-p", &port.to_string(), "SET", key, value])
+            .output()
+            .expect("run redis-cli");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "OK");
+        for p in [ferrodis.port, redis.port] {
+            let out = Command::new("redis-cli")
+                .args(["-c", "-p", &p.to_string(), "GET", key])
+                .output()
+                .expect("run redis-cli");
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), value);
+        }
+    }
+    assert_eq!(
+        f.cmd("CLUSTER KEYSLOT 20160103"),
+        ferrodis_suite::reply::int(9833)
+    );
+    assert_eq!(f.cmd("GET 20160101"), bulk("y"));
+}
