@@ -89,6 +89,50 @@ fn ferrodis_and_redis_form_one_cluster() {
         "{line}"
     );
 
+    // And Ferrodis describes the cluster as Redis does.
+    let Frame::Bulk(ours) = f.cmd("CLUSTER NODES") else {
+        panic!("no CLUSTER NODES");
+    };
+    let ours = String::from_utf8_lossy(&ours).into_owned();
+    let Frame::Bulk(rid) = r.cmd("CLUSTER MYID") else {
+        panic!("no CLUSTER MYID");
+    };
+    let rid = String::from_utf8_lossy(&rid).into_owned();
+    assert_eq!(ours.lines().count(), 2, "{ours}");
+    assert!(
+        ours.lines().any(|l| l.starts_with(&fid)
+            && l.contains(" myself,master - ")
+            && l.ends_with(" connected 0-8191")),
+        "{ours}"
+    );
+    assert!(
+        ours.lines().any(|l| l.starts_with(&rid)
+            && l.contains(&format!(
+                " 127.0.0.1:{}@{} master - ",
+                redis.port,
+                redis.port + 10000
+            ))
+            && l.ends_with(" connected 8192-16383")),
+        "{ours}"
+    );
+    let Frame::Array(slots) = f.cmd("CLUSTER SLOTS") else {
+        panic!("no CLUSTER SLOTS");
+    };
+    assert_eq!(slots.len(), 2);
+    assert_eq!(
+        slots[1],
+        Frame::Array(vec![
+            Frame::Integer(8192),
+            Frame::Integer(16383),
+            Frame::Array(vec![
+                bulk("127.0.0.1"),
+                Frame::Integer(i64::from(redis.port)),
+                bulk(&rid),
+                Frame::Array(vec![]),
+            ]),
+        ])
+    );
+
     // Keys live where their slots are ("hello" is slot 866, "foo" 12182).
     assert_eq!(f.cmd("SET hello 1"), ok());
     assert_eq!(

@@ -11,6 +11,7 @@
 
 pub(crate) mod bus;
 pub(crate) mod keys;
+pub(crate) mod reply;
 pub(crate) mod route;
 
 use std::sync::{Arc, OnceLock};
@@ -34,14 +35,21 @@ pub(crate) struct Cluster {
     node: Mutex<ClusterNode>,
     /// The bus thread, once started.
     bus: OnceLock<bus::BusHandle>,
+    /// `cluster-config-file`.
+    path: String,
+    /// The last configuration written (timestamps left out): the file is
+    /// written again only when the configuration changes.
+    saved: Mutex<String>,
 }
 
 impl Cluster {
-    pub(crate) fn new(myself: NodeId, node: ClusterNode) -> Cluster {
+    pub(crate) fn new(myself: NodeId, node: ClusterNode, path: String) -> Cluster {
         Cluster {
             view: RwLock::new(Arc::new(RouteView::empty(myself))),
             node: Mutex::new(node),
             bus: OnceLock::new(),
+            path,
+            saved: Mutex::new(String::new()),
         }
     }
 
@@ -59,8 +67,11 @@ impl Cluster {
 
     /// Writes the cluster config file: through a temporary file, fsynced,
     /// then renamed over the old one.
-    pub(crate) fn save(&self, path: &str) -> std::io::Result<()> {
-        let text = self.nodes_conf().to_string();
+    pub(crate) fn save(&self) -> std::io::Result<()> {
+        let conf = self.nodes_conf();
+        *self.saved.lock() = config_key(&conf);
+        let text = conf.to_string();
+        let path = &self.path;
         let tmp = format!("{path}.tmp-{}", std::process::id());
         {
             let mut f = std::fs::File::create(&tmp)?;
@@ -71,13 +82,19 @@ impl Cluster {
     }
 
     /// What the cluster config file holds now.
-    fn nodes_conf(&self) -> ferrodis_slots::NodesConf {
-        let view = self.view();
+    pub(crate) fn nodes_conf(&self) -> ferrodis_slots::NodesConf {
         let node = self.node();
-        let myself = ferrodis_slots::NodeLine {
+        let mut nodes = Vec::new();
+        let view = self.view();
+        let my_ip = view
+            .endpoints
+            .get(&view.myself)
+            .map(|e| e.host.clone())
+            .unwrap_or_default();
+        nodes.push(ferrodis_slots::NodeLine {
             id: view.myself,
             addr: ferrodis_slots::NodeAddr {
-                ip: String::new(),
+                ip: my_ip,
                 port: node.config().port,
                 bus_port: node.config().cport,
                 hostname: String::new(),
@@ -89,11 +106,38 @@ impl Cluster {
             pong_received: 0,
             config_epoch: 0,
             link: ferrodis_slots::LinkState::Connected,
-            slots: view.slots.slots_of(&view.myself),
+            slots: bitmap_set(node.slots().iter()),
             migrations: Default::default(),
-        };
+        });
+        for p in node.peers().values() {
+            let Ok(id) = NodeId::from_bytes(p.id.as_bytes()) else {
+                continue;
+            };
+            nodes.push(ferrodis_slots::NodeLine {
+                id,
+                addr: ferrodis_slots::NodeAddr {
+                    ip: String::from_utf8_lossy(p.ip.as_bytes()).into_owned(),
+                    port: p.port,
+                    bus_port: p.cport,
+                    hostname: String::new(),
+                    aux: Vec::new(),
+                },
+                flags: ferrodis_slots::NodeFlags::from_bits(p.flags.0),
+                master: None,
+                ping_sent: p.ping_sent,
+                pong_received: p.pong_received,
+                config_epoch: p.config_epoch.0,
+                link: if p.link.is_some() {
+                    ferrodis_slots::LinkState::Connected
+                } else {
+                    ferrodis_slots::LinkState::Disconnected
+                },
+                slots: bitmap_set(p.slots.iter()),
+                migrations: Default::default(),
+            });
+        }
         ferrodis_slots::NodesConf {
-            nodes: vec![myself],
+            nodes,
             current_epoch: node.current_epoch().0,
             last_vote_epoch: 0,
         }
@@ -104,6 +148,15 @@ impl Cluster {
     pub(crate) fn after_change(&self, shared: &Shared) {
         let view = view_of(&self.node(), shared);
         self.set_view(view);
+        let key = config_key(&self.nodes_conf());
+        if *self.saved.lock() != key {
+            if let Err(e) = self.save() {
+                crate::log::warning(&format!(
+                    "Could not save the cluster config file {}: {e}",
+                    self.path
+                ));
+            }
+        }
     }
 
     /// The current routing view.
@@ -276,9 +329,9 @@ pub(crate) fn setup(config: &crate::config::Config) -> Result<Cluster, String> {
             .max(0) as u64,
         seed: crate::shared::random_u64(),
     });
-    let cluster = Cluster::new(myself, node);
+    let cluster = Cluster::new(myself, node, path.clone());
     cluster
-        .save(&path)
+        .save()
         .map_err(|e| format!("Unable to write \"{path}\": {e}"))?;
     Ok(cluster)
 }
@@ -312,4 +365,21 @@ pub(crate) fn start_bus(shared: &Arc<Shared>) -> std::io::Result<()> {
     let handle = bus::start(shared, std::net::SocketAddr::new(ip, port))?;
     let _ = cluster.bus.set(handle);
     Ok(())
+}
+
+/// A slot set from slot numbers.
+fn bitmap_set(slots: impl Iterator<Item = u16>) -> ferrodis_slots::SlotSet {
+    slots.filter_map(ferrodis_slots::Slot::new).collect()
+}
+
+/// The configuration in `conf`, without what changes all the time (ping
+/// and pong times, link states).
+fn config_key(conf: &ferrodis_slots::NodesConf) -> String {
+    let mut conf = conf.clone();
+    for n in &mut conf.nodes {
+        n.ping_sent = 0;
+        n.pong_received = 0;
+        n.link = ferrodis_slots::LinkState::Connected;
+    }
+    conf.to_string()
 }

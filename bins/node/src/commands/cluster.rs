@@ -7,6 +7,7 @@ use ferrodis_slots::{key_slot, Slot};
 
 use super::flags::*;
 use super::{arg, int_arg, spec, Ctx, Spec};
+use crate::cluster::reply::{self, EndpointType};
 
 const DISABLED: &str = "ERR This instance has cluster support disabled";
 
@@ -90,6 +91,38 @@ fn cluster(ctx: &mut Ctx<'_>, req: &Request) {
             ctx.bulks(keys.iter().map(Vec::as_slice));
         }
         (b"meet", 4 | 5) => meet(ctx, req),
+        (b"nodes", 2) => {
+            let conf = cluster.nodes_conf();
+            let text = ferrodis_slots::cluster_nodes_text(&conf.nodes);
+            ctx.verbatim(text.as_bytes());
+        }
+        (b"slots", 2) => {
+            let conf = cluster.nodes_conf();
+            let endpoint = EndpointType::from_config(&ctx.shared.config.read());
+            reply::slots(ctx, &conf.nodes, |_| 0, endpoint);
+        }
+        (b"shards", 2) => {
+            let conf = cluster.nodes_conf();
+            let endpoint = EndpointType::from_config(&ctx.shared.config.read());
+            reply::shards(ctx, &conf.nodes, |_| 0, endpoint);
+        }
+        (b"replicas" | b"slaves", 3) => {
+            let conf = cluster.nodes_conf();
+            let text = String::from_utf8_lossy(arg(req, 2)).into_owned();
+            let known = ferrodis_slots::NodeId::parse(&text)
+                .ok()
+                .and_then(|id| conf.nodes.iter().find(|n| n.id == id));
+            let Some(master) = known else {
+                ctx.error(&format!("ERR Unknown node {text}"));
+                return;
+            };
+            if master.flags.contains(ferrodis_slots::NodeFlags::REPLICA) {
+                ctx.error("ERR The specified node is not a master");
+                return;
+            }
+            let lines = reply::replica_lines(&conf.nodes, &master.id);
+            ctx.bulks(lines.iter().map(String::as_bytes));
+        }
         (b"addslots", n) if n >= 3 => {
             let Some(slots) = slot_args(ctx, req) else {
                 return;
