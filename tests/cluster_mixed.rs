@@ -176,4 +176,37 @@ fn ferrodis_and_redis_form_one_cluster() {
         ferrodis_suite::reply::int(9833)
     );
     assert_eq!(f.cmd("GET 20160101"), bulk("y"));
+
+    // redis-py's cluster client writes and reads through both nodes.
+    let script = format!(
+        "import redis.cluster as rc\n\
+         c = rc.RedisCluster(host='127.0.0.1', port={})\n\
+         for i in range(2000): c.set(f'name{{i}}', i)\n\
+         assert all(int(c.get(f'name{{i}}')) == i for i in range(2000))\n",
+        ferrodis.port
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "redis-py failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sizes: i64 = [&mut f, &mut r]
+        .into_iter()
+        .map(|c| match c.cmd("DBSIZE") {
+            Frame::Integer(n) => n,
+            other => panic!("DBSIZE: {other:?}"),
+        })
+        .sum();
+    assert_eq!(sizes, 2000 + 4, "2000 names, hello and the three dates");
+    let Frame::Integer(here) = f.cmd("DBSIZE") else {
+        panic!("no DBSIZE");
+    };
+    assert!(
+        here > 500 && here < 1500,
+        "{here} of 2000 keys on half the slots"
+    );
 }
