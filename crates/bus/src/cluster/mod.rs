@@ -50,6 +50,7 @@
 //! node compares [`Node::slots`] before and after).
 
 mod commands;
+mod conf;
 mod error;
 mod node;
 mod process;

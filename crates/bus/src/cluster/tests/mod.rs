@@ -3,6 +3,7 @@
 //! clock that moves only when a test moves it. Each test names the Redis
 //! function (or specification section) whose rule it checks.
 
+mod conf;
 mod epochs;
 mod failure;
 mod gossip;
