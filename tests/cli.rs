@@ -5,35 +5,22 @@
 //! input, in pipe mode, and following cluster redirections (`-c`) in a
 //! real three-node Redis Cluster.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use ferrodis_suite::{redis_cluster_nodes, tool_binary, Server, TempDir};
+use ferrodis_suite::{redis_cluster_nodes, run_with_input, tool_binary, Server, TempDir};
 
 /// Runs `program args` with `input` on standard input; no terminal
 /// anywhere, and no colour.
 fn run(program: &Path, args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(program)
-        .args(args)
+    let mut cmd = Command::new(program);
+    cmd.args(args)
         .env("TERM", "dumb")
         .env_remove("REDISCLI_AUTH")
         .env_remove("REDISCLI_CLUSTER_YES")
         .env("FERRODISCLI_HISTFILE", "/dev/null")
-        .env("REDISCLI_HISTFILE", "/dev/null")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("run {}: {e}", program.display()));
-    let mut stdin = child.stdin.take().expect("stdin");
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().expect("wait");
-    writer.join().expect("stdin writer");
-    out
+        .env("REDISCLI_HISTFILE", "/dev/null");
+    run_with_input(cmd, input)
 }
 
 fn cli() -> std::path::PathBuf {

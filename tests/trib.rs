@@ -5,27 +5,20 @@
 //! redis-cli's (node IDs and ports aside); and `local start` / `local stop`
 //! run a cluster of `redis-server` processes.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
-use ferrodis_suite::{free_port_range, redis_cluster_nodes, tool_binary, Server, TempDir};
+use ferrodis_suite::{
+    free_port_range, redis_cluster_nodes, run_with_input, tool_binary, Server, TempDir,
+};
 
 fn run(program: &Path, args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(program)
-        .args(args)
+    let mut cmd = Command::new(program);
+    cmd.args(args)
         .env("TERM", "dumb")
-        .env_remove("REDISCLI_CLUSTER_YES")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("run {}: {e}", program.display()));
-    let mut stdin = child.stdin.take().expect("stdin");
-    let _ = stdin.write_all(input);
-    drop(stdin);
-    child.wait_with_output().expect("wait")
+        .env_remove("REDISCLI_CLUSTER_YES");
+    run_with_input(cmd, input)
 }
 
 fn trib() -> PathBuf {

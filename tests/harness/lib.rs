@@ -783,3 +783,24 @@ pub fn redis_cluster_nodes(dir: &Path, n: usize) -> Vec<Server> {
         })
         .collect()
 }
+
+/// Runs `cmd` with `input` on its standard input and collects its output.
+/// The input is written from another thread: a program that answers as it
+/// reads would otherwise fill its output pipe while this side still
+/// writes, and both would wait for ever.
+pub fn run_with_input(mut cmd: Command, input: &[u8]) -> std::process::Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("stdin writer");
+    out
+}

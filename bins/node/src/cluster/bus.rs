@@ -139,7 +139,7 @@ impl Bus {
                 next_tick = std::time::Instant::now() + TICK;
                 actions.extend(cluster.node().on_tick(unix_ms()));
             }
-            self.carry_out(cluster, actions);
+            self.carry_out(&shared, cluster, actions);
             cluster.after_change(&shared);
         }
     }
@@ -150,7 +150,11 @@ impl Bus {
                 Ok((mut stream, addr)) => {
                     let _ = stream.set_nodelay(true);
                     let ip = node_ip(addr.ip());
-                    let link = cluster.node().on_accept(ip);
+                    let local = stream
+                        .local_addr()
+                        .map(|a| node_ip(a.ip()))
+                        .unwrap_or_default();
+                    let link = cluster.node().on_accept(ip, local, unix_ms());
                     if self
                         .poll
                         .registry()
@@ -246,7 +250,7 @@ impl Bus {
         }
     }
 
-    fn carry_out(&mut self, cluster: &super::Cluster, actions: Vec<Action>) {
+    fn carry_out(&mut self, shared: &Shared, cluster: &super::Cluster, actions: Vec<Action>) {
         let mut queue = std::collections::VecDeque::from(actions);
         while let Some(action) = queue.pop_front() {
             match action {
@@ -296,6 +300,18 @@ impl Bus {
                     if let Some(mut l) = self.links.remove(&link) {
                         let _ = self.poll.registry().deregister(&mut l.stream);
                     }
+                }
+                Action::Deliver {
+                    channel,
+                    message,
+                    shard,
+                } => {
+                    let kind = if shard {
+                        crate::pubsub::Kind::Shard
+                    } else {
+                        crate::pubsub::Kind::Channel
+                    };
+                    shared.pubsub.publish(shared, kind, &channel, &message);
                 }
             }
         }

@@ -4,10 +4,14 @@
 //!   `getNodeByQuery`), over a [`RouteView`] of the slot map that the
 //!   workers read on every keyed command.
 //! - `keys`: the keys of a command, movable ones included.
+//! - `bus`: the thread that owns the bus sockets.
+//! - `reply`: CLUSTER SLOTS, SHARDS, NODES, REPLICAS.
 //!
-//! The cluster bus state machine (`ferrodis_bus::cluster`) owns the
-//! cluster state; the node feeds it sockets and time and publishes a new
-//! view after each change.
+//! The cluster bus state machine (`ferrodis_bus::cluster::ClusterNode`)
+//! owns the cluster state. The bus thread and the CLUSTER commands lock it,
+//! drive it, carry out the actions it returns, then call
+//! [`Cluster::after_change`]: a new routing view is published and
+//! `cluster-config-file` written when the state machine asks.
 
 pub(crate) mod bus;
 pub(crate) mod keys;
@@ -16,14 +20,14 @@ pub(crate) mod route;
 
 use std::sync::{Arc, OnceLock};
 
-use ferrodis_bus::cluster::ClusterNode;
+use ferrodis_bus::cluster::{Action, ClusterNode, ClusterState};
 use ferrodis_resp::Request;
 use ferrodis_slots::NodeId;
 use parking_lot::{Mutex, MutexGuard, RwLock};
 
 use crate::client::Client;
 use crate::commands::{flags, lookup, Spec};
-use crate::shared::Shared;
+use crate::shared::{unix_ms, Shared};
 pub(crate) use route::{Redirect, RouteView};
 
 /// The cluster state the node keeps beside the bus state machine.
@@ -37,19 +41,15 @@ pub(crate) struct Cluster {
     bus: OnceLock<bus::BusHandle>,
     /// `cluster-config-file`.
     path: String,
-    /// The last configuration written (timestamps left out): the file is
-    /// written again only when the configuration changes.
-    saved: Mutex<String>,
 }
 
 impl Cluster {
-    pub(crate) fn new(myself: NodeId, node: ClusterNode, path: String) -> Cluster {
+    fn new(node: ClusterNode, path: String) -> Cluster {
         Cluster {
-            view: RwLock::new(Arc::new(RouteView::empty(myself))),
+            view: RwLock::new(Arc::new(RouteView::empty(node.id()))),
             node: Mutex::new(node),
             bus: OnceLock::new(),
             path,
-            saved: Mutex::new(String::new()),
         }
     }
 
@@ -58,8 +58,14 @@ impl Cluster {
         self.node.lock()
     }
 
-    /// Has the bus thread carry out what a change of state asks for.
-    pub(crate) fn run(&self, actions: Vec<ferrodis_bus::cluster::Action>) {
+    /// The current routing view.
+    pub(crate) fn view(&self) -> Arc<RouteView> {
+        Arc::clone(&self.view.read())
+    }
+
+    /// Has the bus thread carry out what a change of state asks for (and
+    /// look at the state again).
+    pub(crate) fn run(&self, actions: Vec<Action>) {
         if let Some(bus) = self.bus.get() {
             bus.run(actions);
         }
@@ -68,88 +74,25 @@ impl Cluster {
     /// Writes the cluster config file: through a temporary file, fsynced,
     /// then renamed over the old one.
     pub(crate) fn save(&self) -> std::io::Result<()> {
-        let conf = self.nodes_conf();
-        *self.saved.lock() = config_key(&conf);
-        let text = conf.to_string();
-        let path = &self.path;
-        let tmp = format!("{path}.tmp-{}", std::process::id());
+        let text = self.node().to_nodes_conf().to_string();
+        let tmp = format!("{}.tmp-{}", self.path, std::process::id());
         {
             let mut f = std::fs::File::create(&tmp)?;
             std::io::Write::write_all(&mut f, text.as_bytes())?;
             f.sync_all()?;
         }
-        std::fs::rename(&tmp, path)
-    }
-
-    /// What the cluster config file holds now.
-    pub(crate) fn nodes_conf(&self) -> ferrodis_slots::NodesConf {
-        let node = self.node();
-        let mut nodes = Vec::new();
-        let view = self.view();
-        let my_ip = view
-            .endpoints
-            .get(&view.myself)
-            .map(|e| e.host.clone())
-            .unwrap_or_default();
-        nodes.push(ferrodis_slots::NodeLine {
-            id: view.myself,
-            addr: ferrodis_slots::NodeAddr {
-                ip: my_ip,
-                port: node.config().port,
-                bus_port: node.config().cport,
-                hostname: String::new(),
-                aux: Vec::new(),
-            },
-            flags: ferrodis_slots::NodeFlags::MYSELF | ferrodis_slots::NodeFlags::MASTER,
-            master: None,
-            ping_sent: 0,
-            pong_received: 0,
-            config_epoch: 0,
-            link: ferrodis_slots::LinkState::Connected,
-            slots: bitmap_set(node.slots().iter()),
-            migrations: Default::default(),
-        });
-        for p in node.peers().values() {
-            let Ok(id) = NodeId::from_bytes(p.id.as_bytes()) else {
-                continue;
-            };
-            nodes.push(ferrodis_slots::NodeLine {
-                id,
-                addr: ferrodis_slots::NodeAddr {
-                    ip: String::from_utf8_lossy(p.ip.as_bytes()).into_owned(),
-                    port: p.port,
-                    bus_port: p.cport,
-                    hostname: String::new(),
-                    aux: Vec::new(),
-                },
-                flags: ferrodis_slots::NodeFlags::from_bits(p.flags.0),
-                master: None,
-                ping_sent: p.ping_sent,
-                pong_received: p.pong_received,
-                config_epoch: p.config_epoch.0,
-                link: if p.link.is_some() {
-                    ferrodis_slots::LinkState::Connected
-                } else {
-                    ferrodis_slots::LinkState::Disconnected
-                },
-                slots: bitmap_set(p.slots.iter()),
-                migrations: Default::default(),
-            });
-        }
-        ferrodis_slots::NodesConf {
-            nodes,
-            current_epoch: node.current_epoch().0,
-            last_vote_epoch: 0,
-        }
+        std::fs::rename(&tmp, &self.path)
     }
 
     /// After the state machine ran: publishes the routing view of its
-    /// state.
+    /// state, and writes the config file if it changed.
     pub(crate) fn after_change(&self, shared: &Shared) {
-        let view = view_of(&self.node(), shared);
-        self.set_view(view);
-        let key = config_key(&self.nodes_conf());
-        if *self.saved.lock() != key {
+        let (view, save) = {
+            let mut node = self.node();
+            (view_of(&node, shared), node.take_save_request())
+        };
+        *self.view.write() = Arc::new(view);
+        if save.is_some() {
             if let Err(e) = self.save() {
                 crate::log::warning(&format!(
                     "Could not save the cluster config file {}: {e}",
@@ -158,16 +101,27 @@ impl Cluster {
             }
         }
     }
+}
 
-    /// The current routing view.
-    pub(crate) fn view(&self) -> Arc<RouteView> {
-        Arc::clone(&self.view.read())
+/// The routing view of the state machine's state.
+fn view_of(node: &ClusterNode, shared: &Shared) -> RouteView {
+    let endpoint = reply::EndpointType::from_config(&shared.config.read());
+    let mut view = RouteView::empty(node.id());
+    view.slots = node.slot_map().clone();
+    for n in node.nodes() {
+        view.endpoints.insert(
+            n.id,
+            route::Endpoint {
+                host: endpoint.of_node(n),
+                port: n.port,
+            },
+        );
     }
-
-    /// Publishes a new routing view.
-    pub(crate) fn set_view(&self, view: RouteView) {
-        *self.view.write() = Arc::new(view);
+    view.ok = node.state() == ClusterState::Ok;
+    if node.myself().is_replica() {
+        view.master = node.myself().replica_of;
     }
+    view
 }
 
 /// The cluster check of a command about to run (or be queued) for
@@ -230,59 +184,6 @@ pub(crate) fn check(
     })
 }
 
-/// The routing view of the state machine's state.
-fn view_of(node: &ClusterNode, shared: &Shared) -> RouteView {
-    use ferrodis_bus::types::NodeFlags;
-    let to_id = |id: &ferrodis_bus::types::NodeId| NodeId::from_bytes(id.as_bytes()).ok();
-    let Some(myself) = to_id(&node.id()) else {
-        return RouteView::empty(NodeId::from_random([0; 20]));
-    };
-    let mut view = RouteView::empty(myself);
-    let my_ip = shared
-        .config
-        .read()
-        .get_str("cluster-announce-ip")
-        .filter(|s| !s.is_empty())
-        .unwrap_or("127.0.0.1")
-        .to_owned();
-    view.endpoints.insert(
-        myself,
-        route::Endpoint {
-            host: my_ip,
-            port: node.config().port,
-        },
-    );
-    for slot in node.slots().iter() {
-        if let Some(s) = ferrodis_slots::Slot::new(slot) {
-            view.slots.assign(s, myself);
-        }
-    }
-    for peer in node.peers().values() {
-        if peer.flags.contains(NodeFlags::HANDSHAKE) {
-            continue;
-        }
-        let Some(id) = to_id(&peer.id) else {
-            continue;
-        };
-        view.endpoints.insert(
-            id,
-            route::Endpoint {
-                host: String::from_utf8_lossy(peer.ip.as_bytes()).into_owned(),
-                port: peer.port,
-            },
-        );
-        for slot in peer.slots.iter() {
-            if let Some(s) = ferrodis_slots::Slot::new(slot) {
-                if view.slots.owner(s).is_none() {
-                    view.slots.assign(s, id);
-                }
-            }
-        }
-    }
-    view.ok = view.slots.covers_all();
-    view
-}
-
 /// A new random node id.
 fn random_id() -> NodeId {
     let mut bytes = [0u8; 20];
@@ -293,46 +194,64 @@ fn random_id() -> NodeId {
     NodeId::from_random(bytes)
 }
 
-/// The cluster state at start: this node's id from `cluster-config-file`
-/// when the file exists (a restarted node keeps its identity), else a new
-/// one, written to the file at once as Redis does.
+/// The state machine's settings from the node's configuration.
+fn bus_config(config: &crate::config::Config, id: NodeId) -> ferrodis_bus::cluster::Config {
+    let num = |name: &str| config.get_i64(name).unwrap_or(0);
+    let announced = |name: &str, default: u16| match num(name) {
+        0 => default,
+        p => u16::try_from(p).unwrap_or(default),
+    };
+    let text = |name: &str| config.get_str(name).unwrap_or_default().to_owned();
+    let flag = |name: &str, default: bool| config.get_bool(name).unwrap_or(default);
+    let mut c = ferrodis_bus::cluster::Config::new(
+        id,
+        announced("cluster-announce-port", config.port()),
+        announced("cluster-announce-bus-port", bus_port(config)),
+    );
+    c.ip = text("cluster-announce-ip");
+    c.hostname = text("cluster-announce-hostname");
+    c.node_timeout_ms = num("cluster-node-timeout").max(0) as u64;
+    c.require_full_coverage = flag("cluster-require-full-coverage", true);
+    c.replica_no_failover = flag("cluster-replica-no-failover", false);
+    c.allow_replica_migration = flag("cluster-allow-replica-migration", true);
+    c.seed = crate::shared::random_u64();
+    c
+}
+
+/// The cluster state at start: restored from `cluster-config-file` when
+/// the file exists (a restarted node keeps its id, slots and epochs), else
+/// a new node with a random id, written to the file at once as Redis does.
 pub(crate) fn setup(config: &crate::config::Config) -> Result<Cluster, String> {
     let path = config
         .get_str("cluster-config-file")
         .unwrap_or("nodes.conf")
         .to_owned();
-    let myself = match std::fs::read_to_string(&path) {
+    let node = match std::fs::read_to_string(&path) {
         Ok(text) if !text.trim().is_empty() => {
             let conf = ferrodis_slots::NodesConf::parse(&text).map_err(|e| {
                 format!("Unrecoverable error: corrupted cluster config file \"{path}\": {e}")
             })?;
-            conf.myself()
-                .map(|n| n.id)
-                .ok_or_else(|| format!("Unrecoverable error: no myself line in \"{path}\""))?
+            ClusterNode::from_nodes_conf(&conf, bus_config(config, random_id()), unix_ms())
+                .map_err(|e| {
+                    format!("Unrecoverable error: corrupted cluster config file \"{path}\": {e}")
+                })?
         }
-        Ok(_) => random_id(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => random_id(),
+        Ok(_) => ClusterNode::new(bus_config(config, random_id())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            ClusterNode::new(bus_config(config, random_id()))
+        }
         Err(e) => {
             return Err(format!(
                 "Unable to read the cluster config file \"{path}\": {e}"
             ))
         }
     };
-    let port = config.port();
-    let node = ClusterNode::new(ferrodis_bus::cluster::Config {
-        id: ferrodis_bus::types::NodeId(*myself.as_bytes()),
-        port,
-        cport: bus_port(config),
-        node_timeout: config
-            .get_i64("cluster-node-timeout")
-            .unwrap_or(15000)
-            .max(0) as u64,
-        seed: crate::shared::random_u64(),
-    });
-    let cluster = Cluster::new(myself, node, path.clone());
+    let id = node.id();
+    let cluster = Cluster::new(node, path.clone());
     cluster
         .save()
         .map_err(|e| format!("Unable to write \"{path}\": {e}"))?;
+    crate::log::notice(&format!("Node configuration loaded, I'm {id}"));
     Ok(cluster)
 }
 
@@ -364,22 +283,6 @@ pub(crate) fn start_bus(shared: &Arc<Shared>) -> std::io::Result<()> {
         .map_err(|_| std::io::Error::other(format!("bad bind address {host}")))?;
     let handle = bus::start(shared, std::net::SocketAddr::new(ip, port))?;
     let _ = cluster.bus.set(handle);
+    cluster.after_change(shared);
     Ok(())
-}
-
-/// A slot set from slot numbers.
-fn bitmap_set(slots: impl Iterator<Item = u16>) -> ferrodis_slots::SlotSet {
-    slots.filter_map(ferrodis_slots::Slot::new).collect()
-}
-
-/// The configuration in `conf`, without what changes all the time (ping
-/// and pong times, link states).
-fn config_key(conf: &ferrodis_slots::NodesConf) -> String {
-    let mut conf = conf.clone();
-    for n in &mut conf.nodes {
-        n.ping_sent = 0;
-        n.pong_received = 0;
-        n.link = ferrodis_slots::LinkState::Connected;
-    }
-    conf.to_string()
 }

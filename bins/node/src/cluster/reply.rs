@@ -31,10 +31,19 @@ impl EndpointType {
 
     /// The endpoint clients are told to use for `n` (`-MOVED`, SLOTS).
     pub(crate) fn of(self, n: &NodeLine) -> String {
+        self.pick(&n.addr.ip, &n.addr.hostname)
+    }
+
+    /// [`EndpointType::of`] for a node of the state machine.
+    pub(crate) fn of_node(self, n: &ferrodis_bus::cluster::Node) -> String {
+        self.pick(&n.ip, &n.hostname)
+    }
+
+    fn pick(self, ip: &str, hostname: &str) -> String {
         match self {
-            EndpointType::Ip => n.addr.ip.clone(),
-            EndpointType::Hostname if n.addr.hostname.is_empty() => "?".to_owned(),
-            EndpointType::Hostname => n.addr.hostname.clone(),
+            EndpointType::Ip => ip.to_owned(),
+            EndpointType::Hostname if hostname.is_empty() => "?".to_owned(),
+            EndpointType::Hostname => hostname.to_owned(),
             EndpointType::Unknown => String::new(),
         }
     }

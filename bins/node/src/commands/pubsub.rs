@@ -158,6 +158,11 @@ fn publish(ctx: &mut Ctx<'_>, req: &Request) {
         .shared
         .pubsub
         .publish(ctx.shared, Kind::Channel, arg(req, 1), arg(req, 2));
+    // In a cluster, every node delivers it to its own subscribers.
+    if let Some(cluster) = &ctx.shared.cluster {
+        let actions = cluster.node().publish(arg(req, 1), arg(req, 2));
+        cluster.run(actions);
+    }
     ctx.uint(n);
 }
 
@@ -166,6 +171,11 @@ fn spublish(ctx: &mut Ctx<'_>, req: &Request) {
         .shared
         .pubsub
         .publish(ctx.shared, Kind::Shard, arg(req, 1), arg(req, 2));
+    // In a cluster, the other nodes of the shard deliver it too.
+    if let Some(cluster) = &ctx.shared.cluster {
+        let actions = cluster.node().publish_shard(arg(req, 1), arg(req, 2));
+        cluster.run(actions);
+    }
     ctx.uint(n);
 }
 
