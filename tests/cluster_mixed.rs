@@ -210,3 +210,104 @@ fn ferrodis_and_redis_form_one_cluster() {
         "{here} of 2000 keys on half the slots"
     );
 }
+
+/// Each node's view of the cluster, normalised: per node id, its address,
+/// role, master, config epoch and slots (what every node must agree on).
+fn view(c: &mut Client) -> Vec<String> {
+    let Frame::Bulk(text) = c.cmd("CLUSTER NODES") else {
+        return Vec::new();
+    };
+    let mut lines: Vec<String> = String::from_utf8_lossy(&text)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            let flags = f.get(2).unwrap_or(&"").replace("myself,", "");
+            format!(
+                "{} {} {} {} {} {}",
+                f.first().unwrap_or(&""),
+                f.get(1).unwrap_or(&""),
+                flags,
+                f.get(3).unwrap_or(&""),
+                f.get(6).unwrap_or(&""),
+                f.get(8..).unwrap_or_default().join(" ")
+            )
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Three redis-server and three ferrodis-node masters in one cluster, each
+/// with a sixth of the slots: every node ends up with the same picture of
+/// the six (addresses, roles, config epochs, slots), and a cluster client
+/// writes and reads keys on every master.
+#[test]
+fn three_redis_and_three_ferrodis_masters() {
+    let dirs = TempDir::new("mixed6");
+    let nodes: Vec<Server> = (0..6)
+        .map(|i| {
+            let launch = if i % 2 == 0 {
+                Launch::ferrodis()
+            } else {
+                Launch::redis()
+            };
+            cluster_node(launch, &dirs.path().join(format!("n{i}")))
+        })
+        .collect();
+    let mut clients: Vec<Client> = nodes.iter().map(Server::client).collect();
+    for n in &nodes[1..] {
+        assert_eq!(
+            clients[0].call(&["CLUSTER", "MEET", "127.0.0.1", &n.port.to_string()]),
+            ok()
+        );
+    }
+    for (i, c) in clients.iter_mut().enumerate() {
+        let start = i * 16384 / 6;
+        let end = (i + 1) * 16384 / 6 - 1;
+        assert_eq!(
+            c.call(&[
+                "CLUSTER",
+                "ADDSLOTSRANGE",
+                &start.to_string(),
+                &end.to_string()
+            ]),
+            ok()
+        );
+    }
+    wait_until(Duration::from_secs(40), "six nodes to agree", || {
+        let views: Vec<Vec<String>> = clients.iter_mut().map(view).collect();
+        views[0].len() == 6
+            && views.iter().all(|v| *v == views[0])
+            && clients
+                .iter_mut()
+                .all(|c| info_field(c, "cluster_state").as_deref() == Some("ok"))
+    });
+    let epochs: std::collections::BTreeSet<String> = view(&mut clients[0])
+        .iter()
+        .map(|l| l.split(' ').nth(4).unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(epochs.len(), 6, "config epochs not distinct: {epochs:?}");
+
+    let script = format!(
+        "import redis.cluster as rc\n\
+         c = rc.RedisCluster(host='127.0.0.1', port={})\n\
+         for i in range(3000): c.set(f'k{{i}}', i)\n\
+         assert all(int(c.get(f'k{{i}}')) == i for i in range(3000))\n",
+        nodes[1].port
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "redis-py failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (n, c) in nodes.iter().zip(clients.iter_mut()) {
+        let Frame::Integer(k) = c.cmd("DBSIZE") else {
+            panic!("DBSIZE");
+        };
+        assert!(k > 300, "node {} holds {k} of 3000 keys", n.port);
+    }
+}
