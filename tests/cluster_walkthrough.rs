@@ -218,3 +218,77 @@ fn six_nodes_created_checked_used_and_restarted() {
         assert_eq!(&slots_by_id(&mut c), slots, "node {id}");
     }
 }
+
+/// The same six Ferrodis nodes made a cluster by Debian's `redis-cli
+/// --cluster create`, checked clean by `redis-cli --cluster check`, used
+/// by redis-py's `RedisCluster` for 10,000 keys.
+#[test]
+fn redis_cli_creates_and_checks_a_ferrodis_cluster() {
+    let root = TempDir::new("redis-cli-create");
+    let nodes: Vec<Server> = (0..6)
+        .map(|i| start_node(&root.path().join(format!("node{i}"))))
+        .collect();
+    let addrs: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("127.0.0.1:{}", n.port))
+        .collect();
+    let mut args = vec!["--cluster", "create"];
+    args.extend(addrs.iter().map(String::as_str));
+    args.extend(["--cluster-replicas", "1", "--cluster-yes"]);
+    let created = run(Path::new("redis-cli"), &args, b"");
+    let report = text(&created);
+    assert!(created.status.success(), "{report}");
+    assert!(report.contains("[OK] All 16384 slots covered."), "{report}");
+    for n in &nodes {
+        let mut c = n.client();
+        wait_until(Duration::from_secs(30), "cluster_state:ok", || {
+            cluster_state(&mut c) == "ok"
+        });
+    }
+    let check = run(
+        Path::new("redis-cli"),
+        &["--cluster", "check", &addrs[3]],
+        b"",
+    );
+    let report = text(&check);
+    assert!(check.status.success(), "{report}");
+    assert!(
+        report.contains("[OK] All nodes agree about slots configuration."),
+        "{report}"
+    );
+    assert!(
+        !report.contains("[ERR]") && !report.contains("[WARNING]"),
+        "{report}"
+    );
+
+    let script = format!(
+        "import redis.cluster as rc\n\
+         c = rc.RedisCluster(host='127.0.0.1', port={})\n\
+         for i in range(10000): c.set(f'name{{i}}', i)\n\
+         assert all(int(c.get(f'name{{i}}')) == i for i in range(10000))\n",
+        nodes[0].port
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "redis-py failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut total = 0;
+    for n in &nodes {
+        let mut c = n.client();
+        let is_master = bulk_text(&mut c, "CLUSTER NODES")
+            .lines()
+            .any(|l| l.contains(" myself,master "));
+        if is_master {
+            let Frame::Integer(k) = c.cmd("DBSIZE") else {
+                panic!("DBSIZE");
+            };
+            total += k;
+        }
+    }
+    assert_eq!(total, 10_000);
+}
