@@ -311,3 +311,108 @@ fn three_redis_and_three_ferrodis_masters() {
         assert!(k > 300, "node {} holds {k} of 3000 keys", n.port);
     }
 }
+
+/// Forwards every connection to `listen` on 127.0.0.1 to `to`, as a NAT
+/// or a container's port mapping does.
+fn forward(listen: u16, to: u16) {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", listen)).expect("bind forwarder");
+    std::thread::spawn(move || {
+        for inbound in listener.incoming().flatten() {
+            let Ok(outbound) = std::net::TcpStream::connect(("127.0.0.1", to)) else {
+                continue;
+            };
+            for (mut from, mut into) in [
+                (
+                    inbound.try_clone().expect("clone"),
+                    outbound.try_clone().expect("clone"),
+                ),
+                (outbound, inbound),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut into);
+                    let _ = into.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+}
+
+/// A node behind NAT: it listens on ports nobody else can use directly
+/// and announces the mapped ones (`cluster-announce-port`,
+/// `-bus-port`, `-hostname`). Its peer (a real redis-server) reaches its
+/// bus through the mapping, and clients redirected to it land on the
+/// mapped client port.
+#[test]
+fn announced_addresses_for_nodes_behind_nat() {
+    let dirs = TempDir::new("nat");
+    let (mapped_port, mapped_bus) = (ferrodis_suite::free_port(), ferrodis_suite::free_port());
+    let inner_bus = ferrodis_suite::free_port();
+    let natted = Launch::ferrodis();
+    let natted = cluster_node(
+        natted.args(&[
+            "--cluster-port",
+            &inner_bus.to_string(),
+            "--cluster-announce-port",
+            &mapped_port.to_string(),
+            "--cluster-announce-bus-port",
+            &mapped_bus.to_string(),
+            "--cluster-announce-hostname",
+            "ferrodis-a.example",
+        ]),
+        &dirs.path().join("a"),
+    );
+    forward(mapped_port, natted.port);
+    forward(mapped_bus, inner_bus);
+    let redis = cluster_node(Launch::redis(), &dirs.path().join("r"));
+    let (mut a, mut r) = (natted.client(), redis.client());
+    // The real node meets the natted one at its mapped addresses.
+    assert_eq!(
+        r.call(&[
+            "CLUSTER",
+            "MEET",
+            "127.0.0.1",
+            &mapped_port.to_string(),
+            &mapped_bus.to_string()
+        ]),
+        ok()
+    );
+    add_slots(&mut a, 0..=8191);
+    assert_eq!(r.cmd("CLUSTER ADDSLOTSRANGE 8192 16383"), ok());
+    wait_until(
+        Duration::from_secs(20),
+        "both nodes to see the cluster up",
+        || {
+            info_field(&mut a, "cluster_state").as_deref() == Some("ok")
+                && info_field(&mut r, "cluster_state").as_deref() == Some("ok")
+        },
+    );
+    let Frame::Bulk(nodes) = r.cmd("CLUSTER NODES") else {
+        panic!("no CLUSTER NODES");
+    };
+    let nodes = String::from_utf8_lossy(&nodes).into_owned();
+    assert!(
+        nodes.contains(&format!(
+            "127.0.0.1:{mapped_port}@{mapped_bus},ferrodis-a.example master"
+        )),
+        "{nodes}"
+    );
+    // A client sent from the real node to the natted one goes through
+    // the mapping.
+    assert_eq!(
+        r.cmd("SET hello 1"),
+        Frame::Error(format!("MOVED 866 127.0.0.1:{mapped_port}").into())
+    );
+    let out = Command::new("redis-cli")
+        .args([
+            "-c",
+            "-p",
+            &redis.port.to_string(),
+            "SET",
+            "hello",
+            "via-nat",
+        ])
+        .output()
+        .expect("run redis-cli");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "OK");
+    assert_eq!(a.cmd("GET hello"), bulk("via-nat"));
+}
