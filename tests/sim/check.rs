@@ -1,0 +1,394 @@
+//! The properties a run must keep. Invariants (safety) are checked after
+//! every event, on the view of each node the event touched; liveness
+//! properties are checked once the faults have stopped, and must come to
+//! hold within the plan's settle limit and then keep holding.
+//!
+//! To add a property: write an [`Invariant`] (it may keep history across
+//! the run) and list it in [`invariants`], or a [`Liveness`] function and
+//! list it in [`LIVENESS`]. A check whose data the state machine does not
+//! report yet (a `None` in [`View`]) passes.
+
+use super::node::{no_slots, Claim, View};
+use super::plan::{cport, port, Plan};
+use ferrodis_bus::{NodeFlags, NodeId, NodeIp, SlotBitmap};
+use std::collections::{BTreeMap, HashSet};
+
+/// What the checks know besides the views.
+pub(crate) struct Ctx<'a> {
+    pub(crate) plan: &'a Plan,
+}
+
+impl Ctx<'_> {
+    fn name(&self, id: &NodeId) -> String {
+        match self.plan.index_of(id) {
+            Some(i) => format!("node {i}"),
+            None => format!("unknown node {id}"),
+        }
+    }
+}
+
+/// A safety property, checked after every event on each node whose view
+/// the event may have changed.
+pub(crate) trait Invariant {
+    fn name(&self) -> &'static str;
+    /// `before` is the node's previous view in the same life (`None` just
+    /// after it started).
+    fn check(
+        &mut self,
+        ctx: &Ctx<'_>,
+        node: usize,
+        before: Option<&View>,
+        after: &View,
+    ) -> Result<(), String>;
+}
+
+/// A property of the converged cluster: `views[i]` is node `i`'s view, or
+/// `None` where node `i` is down.
+pub(crate) type Liveness = (
+    &'static str,
+    fn(&Ctx<'_>, &[Option<&View>]) -> Result<(), String>,
+);
+
+/// A fresh set of the invariants, for one run.
+pub(crate) fn invariants() -> Vec<Box<dyn Invariant>> {
+    vec![
+        Box::new(OneOwnerPerEpoch::default()),
+        Box::new(EpochsNeverGoBack),
+        Box::new(CurrentEpochIsTheGreatest),
+        Box::new(KnownNodesAreReal),
+        Box::new(FlagsMakeSense),
+    ]
+}
+
+/// The liveness properties.
+pub(crate) const LIVENESS: &[Liveness] = &[
+    (
+        "every live node knows every other, none suspected",
+        membership,
+    ),
+    ("every dead node is suspected where known", dead_suspected),
+    (
+        "every live node routes every slot to its owner",
+        slots_agree,
+    ),
+    ("every live node has the same current epoch", epochs_agree),
+];
+
+/// No slot is ever owned by two different nodes with the same config epoch,
+/// in any node's view at any time: the config epoch orders slot owners
+/// (cluster spec, "Hash slots configuration propagation"). Two owners of
+/// one slot with one epoch is a conflict no rule resolves.
+#[derive(Default)]
+pub(crate) struct OneOwnerPerEpoch {
+    /// For each config epoch, the slots each owner has been seen with.
+    seen: BTreeMap<u64, Vec<(NodeId, SlotBitmap)>>,
+    /// Claims already checked: a conflict shows when the second of two
+    /// conflicting claims first appears, so a claim seen before needs no
+    /// second look.
+    checked: HashSet<Claim>,
+}
+
+impl Invariant for OneOwnerPerEpoch {
+    fn name(&self) -> &'static str {
+        "no slot has two owners with one config epoch"
+    }
+
+    fn check(
+        &mut self,
+        ctx: &Ctx<'_>,
+        node: usize,
+        before: Option<&View>,
+        after: &View,
+    ) -> Result<(), String> {
+        if before.is_some_and(|b| b.claims == after.claims) {
+            return Ok(());
+        }
+        for claim in &after.claims {
+            if before.is_some_and(|b| b.claims.contains(claim)) || self.checked.contains(claim) {
+                continue;
+            }
+            self.checked.insert(claim.clone());
+            let owners = self.seen.entry(claim.epoch).or_default();
+            for (other, slots) in owners.iter() {
+                if *other == claim.owner {
+                    continue;
+                }
+                if let Some(slot) = first_common(slots, &claim.slots) {
+                    return Err(format!(
+                        "node {node} sees {} own slot {slot} with config epoch {}, which {} owned with that epoch",
+                        ctx.name(&claim.owner),
+                        claim.epoch,
+                        ctx.name(other)
+                    ));
+                }
+            }
+            match owners.iter_mut().find(|(o, _)| *o == claim.owner) {
+                Some((_, slots)) => union_into(slots, &claim.slots),
+                None => owners.push((claim.owner, claim.slots.clone())),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A node's current epoch and config epoch only grow, within one life.
+pub(crate) struct EpochsNeverGoBack;
+
+impl Invariant for EpochsNeverGoBack {
+    fn name(&self) -> &'static str {
+        "epochs never go back"
+    }
+
+    fn check(
+        &mut self,
+        _: &Ctx<'_>,
+        node: usize,
+        before: Option<&View>,
+        after: &View,
+    ) -> Result<(), String> {
+        let Some(before) = before else { return Ok(()) };
+        if after.current_epoch < before.current_epoch {
+            return Err(format!(
+                "node {node}'s current epoch went from {} to {}",
+                before.current_epoch, after.current_epoch
+            ));
+        }
+        if let (Some(b), Some(a)) = (before.config_epoch, after.config_epoch) {
+            if a < b {
+                return Err(format!("node {node}'s config epoch went from {b} to {a}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The current epoch is the greatest epoch a node has seen: no smaller than
+/// its own config epoch or any it knows of another node's.
+pub(crate) struct CurrentEpochIsTheGreatest;
+
+impl Invariant for CurrentEpochIsTheGreatest {
+    fn name(&self) -> &'static str {
+        "the current epoch is the greatest known"
+    }
+
+    fn check(
+        &mut self,
+        ctx: &Ctx<'_>,
+        node: usize,
+        _: Option<&View>,
+        v: &View,
+    ) -> Result<(), String> {
+        if let Some(own) = v.config_epoch {
+            if own > v.current_epoch {
+                return Err(format!(
+                    "node {node} has config epoch {own} above its current epoch {}",
+                    v.current_epoch
+                ));
+            }
+        }
+        for p in v.peers.iter().filter(|p| !p.handshake()) {
+            if p.config_epoch > v.current_epoch {
+                return Err(format!(
+                    "node {node} knows {} with config epoch {}, above its current epoch {}",
+                    ctx.name(&p.id),
+                    p.config_epoch,
+                    v.current_epoch
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every node a node knows (out of handshake) is one of the cluster's, at
+/// that node's address, and never itself.
+pub(crate) struct KnownNodesAreReal;
+
+impl Invariant for KnownNodesAreReal {
+    fn name(&self) -> &'static str {
+        "known nodes are real, at their addresses"
+    }
+
+    fn check(
+        &mut self,
+        ctx: &Ctx<'_>,
+        node: usize,
+        _: Option<&View>,
+        v: &View,
+    ) -> Result<(), String> {
+        let ip = localhost();
+        for p in &v.peers {
+            if p.id == v.id {
+                return Err(format!("node {node} lists itself as another node"));
+            }
+            if p.handshake() {
+                continue;
+            }
+            let Some(i) = ctx.plan.index_of(&p.id) else {
+                return Err(format!(
+                    "node {node} knows a node that does not exist: {}",
+                    p.id
+                ));
+            };
+            if (p.ip, p.port, p.cport) != (ip, port(i), cport(i)) {
+                return Err(format!(
+                    "node {node} has node {i} at {}:{}@{}",
+                    p.ip, p.port, p.cport
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Flags that contradict each other never appear.
+pub(crate) struct FlagsMakeSense;
+
+impl Invariant for FlagsMakeSense {
+    fn name(&self) -> &'static str {
+        "flags make sense"
+    }
+
+    fn check(
+        &mut self,
+        ctx: &Ctx<'_>,
+        node: usize,
+        _: Option<&View>,
+        v: &View,
+    ) -> Result<(), String> {
+        for p in &v.peers {
+            let f = p.flags;
+            let bad = if f.contains(NodeFlags::MYSELF) {
+                Some("myself")
+            } else if f.contains(NodeFlags::MASTER) && f.contains(NodeFlags::REPLICA) {
+                Some("both master and replica")
+            } else if p.handshake() && p.failing() {
+                Some("failing while in handshake")
+            } else {
+                None
+            };
+            if let Some(bad) = bad {
+                return Err(format!(
+                    "node {node} flags {} {bad}: {f:?}",
+                    ctx.name(&p.id)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every live node knows every other live node (out of handshake, not
+/// suspected), and has no handshake left.
+fn membership(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
+    for (i, v) in views.iter().enumerate() {
+        let Some(v) = v else { continue };
+        if let Some(h) = v.peers.iter().find(|p| p.handshake()) {
+            return Err(format!(
+                "node {i} still has a handshake with {}:{}",
+                h.ip, h.cport
+            ));
+        }
+        for (j, _) in views
+            .iter()
+            .enumerate()
+            .filter(|(j, w)| *j != i && w.is_some())
+        {
+            match v.peer(&ctx.plan.ids[j]) {
+                None => return Err(format!("node {i} does not know node {j}")),
+                Some(p) if p.failing() => {
+                    return Err(format!("node {i} suspects live node {j}: {:?}", p.flags))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A node that is down is flagged PFAIL or FAIL by every live node that
+/// knows it.
+fn dead_suspected(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
+    for (i, v) in views.iter().enumerate() {
+        let Some(v) = v else { continue };
+        for (j, _) in views.iter().enumerate().filter(|(_, w)| w.is_none()) {
+            if let Some(p) = v.peer(&ctx.plan.ids[j]) {
+                if !p.failing() {
+                    return Err(format!(
+                        "node {i} does not suspect dead node {j}: {:?}",
+                        p.flags
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every live node routes each slot to the node the operator gave it to.
+/// A dead owner's slots may also be unknown to a node that never heard from
+/// it (only the owner announces its slots), but never given to another.
+fn slots_agree(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
+    let plan = ctx.plan;
+    for (i, v) in views.iter().enumerate() {
+        let Some(v) = v else { continue };
+        for claim in &v.claims {
+            let Some(o) = plan.index_of(&claim.owner) else {
+                return Err(format!("node {i} gives slots to an unknown node"));
+            };
+            if claim.slots != plan.slots[o] {
+                return Err(format!(
+                    "node {i} gives node {o} slots {:?}, not {:?}",
+                    claim.slots.ranges(),
+                    plan.slots[o].ranges()
+                ));
+            }
+        }
+        for (o, _) in views.iter().enumerate().filter(|(_, w)| w.is_some()) {
+            if !no_slots(&plan.slots[o]) && !v.claims.iter().any(|c| c.owner == plan.ids[o]) {
+                return Err(format!("node {i} does not know node {o}'s slots"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The current epoch has spread to every live node.
+fn epochs_agree(_: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
+    let epochs: Vec<(usize, u64)> = views
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i, v.current_epoch)))
+        .collect();
+    match epochs.iter().find(|e| e.1 != epochs[0].1) {
+        Some(e) => Err(format!("current epochs differ: {epochs:?} at node {}", e.0)),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn localhost() -> NodeIp {
+    NodeIp::new(b"127.0.0.1").unwrap_or_default()
+}
+
+fn first_common(a: &SlotBitmap, b: &SlotBitmap) -> Option<usize> {
+    // Eight bytes at a time: this runs whenever a view's claims change.
+    let words = |s: &SlotBitmap| -> Vec<u64> {
+        s.as_bytes()
+            .chunks_exact(8)
+            .map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()))
+            .collect()
+    };
+    let (a, b) = (words(a), words(b));
+    a.iter()
+        .zip(&b)
+        .position(|(x, y)| x & y != 0)
+        .map(|w| w * 64 + (a[w] & b[w]).trailing_zeros() as usize)
+}
+
+fn union_into(into: &mut SlotBitmap, from: &SlotBitmap) {
+    let mut bytes = *into.as_bytes();
+    for (x, y) in bytes.iter_mut().zip(from.as_bytes().iter()) {
+        *x |= y;
+    }
+    *into = SlotBitmap::from_bytes(bytes);
+}

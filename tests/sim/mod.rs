@@ -1,0 +1,94 @@
+//! A deterministic simulation of a whole Redis Cluster bus, in the manner
+//! of FoundationDB's simulator and TigerBeetle's VOPR: 3 to 12
+//! [`ferrodis_bus::cluster::ClusterNode`]s on one simulated clock and one
+//! simulated network, with faults chosen by a seed. Every random choice
+//! comes from one splitmix64 generator seeded by the run's seed (`rng`), and
+//! events run in (time, sequence number) order from one queue, so a seed
+//! replays exactly, event for event.
+//!
+//! # What is modelled
+//!
+//! - **Nodes** (`node`): each has an id, 127.0.0.1, client port 7000 + i
+//!   and bus port 17000 + i, and a cluster cron tick every 100 ms (plus up
+//!   to `tick_jitter` ms late). The world calls the node's `on_*` entry
+//!   points and carries out the `Action`s it returns.
+//! - **Connections** (`world`): `Connect` is a TCP connect with a SYN and a
+//!   SYN-ACK, each taking the link's latency; the acceptor's `on_accept`
+//!   when the SYN is answered, the connector's `on_connected` when the
+//!   SYN-ACK arrives. A refused connect (dead process, rejecting partition)
+//!   comes back as `on_closed`; an unanswered one (dead machine, dropping
+//!   partition) retries its SYN at Linux's times and gives up at 127 s.
+//!   `Send` puts the bytes on the connection, `Close` a FIN behind them.
+//!   The receiver reassembles the byte stream and frames it with
+//!   `next_frame`; with segmenting on, a message may arrive in two pieces.
+//! - **Latency and reordering**: each pair of nodes has a latency, and each
+//!   message adds jitter, so messages on different connections arrive in
+//!   any order. Within one connection, bytes arrive in the order sent, as
+//!   TCP guarantees: there is no reordering inside a stream.
+//! - **Loss**: the bus runs over TCP, which does not lose bytes inside a
+//!   stream; what fails is the connection. A lost message therefore resets
+//!   its connection (both ends see it close; what was in flight is gone),
+//!   and a reset fault does the same to a random open connection.
+//! - **Partitions**: the nodes split into two sides (a minority and a
+//!   majority, or halves). A dropping partition holds bytes across it
+//!   until it heals (TCP retransmits) and loses SYNs; a rejecting one
+//!   resets the connections across it and refuses connects.
+//! - **Crashes**: a process crash closes the node's connections (its peers
+//!   see a FIN); a machine crash leaves them hanging. A crashed node either
+//!   restarts (a fresh process with the same id and address; the operator
+//!   meets it and gives it its slots again, since the state machine has no
+//!   nodes.conf to restart from) or stays dead; those that stay dead are at
+//!   most a minority and never disconnect the operator's MEETs among the
+//!   rest.
+//! - **Pauses**: a stopped process (SIGSTOP, a long pause): its kernel
+//!   still accepts connections and buffers bytes; it processes nothing and
+//!   misses its ticks until it resumes.
+//! - **Clock skew**: each node's clock is the simulated clock plus a fixed
+//!   offset of up to ±500 ms, the skew Redis itself tolerates when it
+//!   takes pong times from gossip.
+//! - **The operator** (`plan`): MEETs in a star, a chain or a random tree,
+//!   checked and repeated until the meeting node knows the other (a MEET
+//!   lost to a fault is not retried by the cluster), and ADDSLOTS of
+//!   contiguous ranges to a random subset of the nodes, sometimes leaving a
+//!   range unassigned.
+//!
+//! A run has two phases: faults until the plan's calm, then a quiet network
+//! on which the cluster must converge within the settle limit (ten node
+//! timeouts plus 5 s of simulated time) and stay converged for two node
+//! timeouts.
+//!
+//! # What is checked
+//!
+//! `check` lists the properties: invariants after every event (one owner
+//! per slot and config epoch, epochs never going back, the current epoch
+//! the greatest known, known nodes real and at their addresses, flags that
+//! make sense) and the node's contract with its caller (it sends and closes
+//! only on connections it holds, one whole message per send); liveness
+//! after the calm (membership, dead nodes suspected, every slot routed to
+//! its owner, one current epoch).
+//!
+//! # What is not modelled
+//!
+//! Clock drift (skew is a fixed offset) and clocks going backwards;
+//! asymmetric partitions (A hears B, B does not hear A); more than two sides;
+//! bytes corrupted in flight (TCP's checksum makes that rare; the codec's
+//! own fuzz targets cover malformed input); restarts from nodes.conf;
+//! replicas and failover; slow disks; Pub/Sub and module messages.
+//!
+//! # Replaying a seed
+//!
+//! A failing seed prints its plan, the nodes' views and the last events.
+//! `FERRODIS_SIM_SEED=<n> cargo test --test cluster_sim` runs that seed
+//! alone and prints every event, ticks included; `FERRODIS_SIM_SEEDS=<count>`
+//! runs more seeds than the default, and `FERRODIS_SIM_FIRST_SEED=<n>`
+//! starts the range elsewhere.
+
+pub(crate) mod check;
+pub(crate) mod node;
+pub(crate) mod plan;
+pub(crate) mod rng;
+pub(crate) mod trace;
+pub(crate) mod world;
+
+#[cfg(test)]
+mod tests;
