@@ -35,11 +35,16 @@
 //! the stream is lost; an error from `decode` means that one message is
 //! malformed and is skipped, as a Redis node skips it.
 //!
-//! [`cluster`] starts the sans-IO node built on the codec: a node table kept
-//! by the handshake, PING/PONG with gossip and failure suspicion, driven by
-//! `on_message(link, bytes, now)` and `on_tick(now)`, which return the
-//! connections to open and the messages to send. Failure agreement, slots
-//! and epochs, replicas and failover are still to come.
+//! [`cluster`] is the sans-IO cluster node built on the codec
+//! ([`cluster::ClusterNode`]): the node table kept by the handshake and
+//! PING/PONG gossip, failure detection (PFAIL, failure reports, FAIL), config
+//! epochs and slot ownership (UPDATE, collisions), the cluster state, the
+//! replica topology, and the operator commands (`CLUSTER MEET`, `ADDSLOTS`,
+//! `SETSLOT`, ...), driven by `on_message(link, bytes, now)` and
+//! `on_tick(now)`, which return the connections to open and the messages to
+//! send. Its public types for slots and nodes are `ferrodis-slots`' ones
+//! (`NodeId`, `Slot`, `SlotMap`, `NodeFlags`); the wire types here stay for
+//! the codec. Replica elections and manual failover are still to come.
 //!
 //! # Layout
 //!
@@ -48,7 +53,8 @@
 //! - `codec` holds [`encode`], [`decode`], [`frame_len`], [`next_frame`].
 //! - [`layout`] names the offset of every field.
 //! - [`errors`] holds [`BusError`].
-//! - [`cluster`] holds the node state machine ([`cluster::ClusterNode`]).
+//! - [`cluster`] holds the node state machine ([`cluster::ClusterNode`]), its
+//!   operator commands and their errors ([`cluster::ClusterError`]).
 //!
 //! ## Architecture invariants
 //!

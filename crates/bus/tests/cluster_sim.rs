@@ -1,9 +1,12 @@
 //! Whole clusters of `ClusterNode`s on a simulated network and clock: the
 //! handshake, gossip spreading the node table, the size of the gossip
-//! section, and failure suspicion under a partition, all deterministic.
+//! section, failure detection and agreement under a partition, slot
+//! ownership and epochs, the cluster state, and replicas, all
+//! deterministic.
 
-use ferrodis_bus::cluster::{Action, ClusterNode, Config, LinkId};
-use ferrodis_bus::{decode, Body, NodeFlags, NodeId, NodeIp};
+use ferrodis_bus::cluster::{Action, ClusterNode, ClusterState, Config, LinkId};
+use ferrodis_bus::{decode, Body, MessageType, NodeIp};
+use ferrodis_slots::{NodeFlags, NodeId, Slot};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 const TIMEOUT: u64 = 2000;
@@ -29,16 +32,22 @@ fn cport(i: usize) -> u16 {
     17000 + i as u16
 }
 
+fn slots(range: std::ops::RangeInclusive<u16>) -> Vec<Slot> {
+    range.map(|n| Slot::new(n).unwrap()).collect()
+}
+
 impl Net {
     fn new(n: usize) -> Net {
         let nodes = (0..n)
             .map(|i| {
                 ClusterNode::new(Config {
-                    id: format!("{:040x}", i + 1).parse().unwrap(),
-                    port: 7000 + i as u16,
-                    cport: cport(i),
-                    node_timeout: TIMEOUT,
+                    node_timeout_ms: TIMEOUT,
                     seed: 1000 + i as u64,
+                    ..Config::new(
+                        format!("{:040x}", i + 1).parse().unwrap(),
+                        7000 + i as u16,
+                        cport(i),
+                    )
                 })
             })
             .collect();
@@ -58,7 +67,23 @@ impl Net {
 
     fn meet(&mut self, from: usize, to: usize) {
         let now = self.now;
-        self.nodes[from].meet(ip(), 7000 + to as u16, cport(to), now);
+        self.nodes[from]
+            .meet("127.0.0.1", 7000 + to as i64, i64::from(cport(to)), now)
+            .unwrap();
+    }
+
+    /// Node 0 meets every other node, and the cluster runs until all know
+    /// all.
+    fn joined(n: usize) -> Net {
+        let mut net = Net::new(n);
+        for i in 1..n {
+            net.meet(0, i);
+        }
+        net.run(3000);
+        for i in 0..n {
+            assert_eq!(net.known(i).len(), n - 1, "node {i} knows everyone");
+        }
+        net
     }
 
     fn apply(&mut self, from: usize, actions: Vec<Action>) {
@@ -71,10 +96,10 @@ impl Net {
                     let target = (0..self.nodes.len()).find(|&j| cport(j) == port);
                     match target {
                         Some(j) if !self.down.contains(&i) && !self.down.contains(&j) => {
-                            let other = self.nodes[j].on_accept(ip());
+                            let now = self.now;
+                            let other = self.nodes[j].on_accept(ip(), ip(), now);
                             self.pairs.insert((i, link), (j, other));
                             self.pairs.insert((j, other), (i, link));
-                            let now = self.now;
                             let more = self.nodes[i].on_connected(link, now);
                             work.extend(more.into_iter().map(|a| (i, a)));
                         }
@@ -95,6 +120,7 @@ impl Net {
                         self.nodes[j].on_closed(other);
                     }
                 }
+                Action::Deliver { .. } => {}
             }
         }
     }
@@ -120,14 +146,27 @@ impl Net {
         }
     }
 
+    /// Runs until `done` holds, at most `ms`; returns the time it took.
+    fn run_until(&mut self, ms: u64, what: &str, done: impl Fn(&Net) -> bool) -> u64 {
+        let start = self.now;
+        while !done(self) {
+            assert!(self.now - start < ms, "never: {what}");
+            self.run(100);
+        }
+        self.now - start
+    }
+
     /// Node `i`'s view: id → flags, of the nodes out of handshake.
     fn known(&self, i: usize) -> BTreeMap<NodeId, NodeFlags> {
         self.nodes[i]
             .peers()
-            .values()
-            .filter(|p| !p.flags.contains(NodeFlags::HANDSHAKE))
+            .filter(|p| !p.in_handshake())
             .map(|p| (p.id, p.flags))
             .collect()
+    }
+
+    fn flags(&self, i: usize, about: usize) -> NodeFlags {
+        self.nodes[i].node(&self.id(about)).unwrap().flags
     }
 
     fn others(&self, i: usize) -> BTreeSet<NodeId> {
@@ -151,62 +190,90 @@ fn meet_and_gossip_join_three_nodes() {
             net.others(i),
             "node {i}"
         );
-        assert_eq!(net.nodes[i].peers().len(), 2, "no handshake left on {i}");
+        assert_eq!(net.nodes[i].peers().count(), 2, "no handshake left on {i}");
         for (id, flags) in known {
             assert_eq!(flags, NodeFlags::MASTER, "{id} as {i} sees it");
         }
-        for p in net.nodes[i].peers().values() {
+        for p in net.nodes[i].peers() {
             let j = (0..3).find(|&j| net.id(j) == p.id).unwrap();
-            assert_eq!((p.ip, p.port, p.cport), (ip(), 7000 + j as u16, cport(j)));
+            assert_eq!(
+                (p.ip.as_str(), p.port, p.cport),
+                ("127.0.0.1", 7000 + j as u16, cport(j))
+            );
         }
+        // Each learnt its own address from a MEET or a PING.
+        assert_eq!(net.nodes[i].myself().ip, "127.0.0.1");
     }
     // Node 1 learnt node 2 from gossip alone: it never met it.
     assert!(net.known(1).contains_key(&net.id(2)));
 }
 
 #[test]
-fn a_partitioned_node_is_suspected_then_cleared() {
-    let mut net = Net::new(3);
-    net.meet(0, 1);
-    net.meet(0, 2);
-    net.run(3000);
-    assert!((0..3).all(|i| net.known(i).len() == 2));
-
+fn a_partitioned_slotless_node_is_failed_then_cleared() {
+    let mut net = Net::joined(3);
     net.down.insert(2);
-    net.run(TIMEOUT + 1500);
     let c = net.id(2);
+    // Masters without slots: cluster size 0, quorum 1, so a single
+    // report (or none, counting ourselves) turns PFAIL into FAIL.
+    net.run_until(TIMEOUT * 3, "C failed on both", |net| {
+        (0..2).all(|i| net.flags(i, 2).contains(NodeFlags::FAIL))
+    });
     for i in 0..2 {
-        assert!(net.known(i)[&c].contains(NodeFlags::PFAIL), "node {i}");
-        let other = net.id(1 - i);
-        assert!(!net.known(i)[&other].contains(NodeFlags::PFAIL));
+        assert!(
+            !net.known(i)[&c].contains(NodeFlags::PFAIL),
+            "FAIL replaces PFAIL"
+        );
+        assert!(!net.flags(i, 1 - i).contains(NodeFlags::PFAIL));
     }
     for flags in net.known(2).values() {
-        assert!(flags.contains(NodeFlags::PFAIL));
+        assert!(flags.contains(NodeFlags::PFAIL) || flags.contains(NodeFlags::FAIL));
     }
-    // Suspected nodes ride along in every gossip section.
+    // A FAIL message went out.
+    assert!(net
+        .sent
+        .iter()
+        .any(|(i, b)| *i < 2 && decode(b).unwrap().kind() == MessageType::Fail));
+
+    // clearNodeFailureIfNeeded: a master without slots is cleared as soon
+    // as it answers.
+    net.down.clear();
+    net.run_until(TIMEOUT * 2, "all clear", |net| {
+        (0..3).all(|i| {
+            net.known(i)
+                .values()
+                .all(|f| !f.contains(NodeFlags::PFAIL) && !f.contains(NodeFlags::FAIL))
+        })
+    });
+}
+
+#[test]
+fn suspected_nodes_ride_along_in_every_gossip_section() {
+    let mut net = Net::joined(4);
+    for i in 0..4 {
+        net.nodes[i]
+            .add_slots(&slots(i as u16 * 1000..=i as u16 * 1000 + 999))
+            .unwrap();
+    }
+    net.run(3000);
+    net.down.insert(3);
+    let d = net.id(3);
+    net.run_until(TIMEOUT * 2, "D suspected", |net| {
+        net.flags(0, 3).contains(NodeFlags::PFAIL)
+    });
     net.sent.clear();
-    net.run(1000);
+    net.run(300);
     let from_a: Vec<_> = net
         .sent
         .iter()
         .filter(|(i, _)| *i == 0)
         .map(|(_, b)| decode(b).unwrap())
+        .filter(|m| m.body.ping().is_some())
         .collect();
     assert!(!from_a.is_empty());
     for m in &from_a {
         let ping = m.body.ping().unwrap();
-        assert!(ping
-            .gossip
-            .iter()
-            .any(|g| g.node == c && g.flags.contains(NodeFlags::PFAIL)));
-    }
-
-    net.down.clear();
-    net.run(TIMEOUT * 2);
-    for i in 0..3 {
-        for (id, flags) in net.known(i) {
-            assert!(!flags.contains(NodeFlags::PFAIL), "{id} on node {i}");
-        }
+        assert!(ping.gossip.iter().any(|g| g.node.0 == *d.as_bytes()
+            && g.flags.0 & (NodeFlags::PFAIL | NodeFlags::FAIL).bits() != 0));
     }
 }
 
@@ -252,9 +319,140 @@ fn a_handshake_that_never_completes_is_dropped() {
     net.down.insert(1);
     net.meet(0, 1);
     net.run(500);
-    assert_eq!(net.nodes[0].peers().len(), 1);
+    assert_eq!(net.nodes[0].peers().count(), 1);
     net.run(TIMEOUT + 500);
-    assert!(net.nodes[0].peers().is_empty());
+    assert_eq!(net.nodes[0].peers().count(), 0);
+}
+
+#[test]
+fn slots_spread_and_colliding_epochs_separate() {
+    let mut net = Net::joined(3);
+    let ranges = [0..=5460, 5461..=10922, 10923..=16383];
+    for (i, range) in ranges.iter().enumerate() {
+        net.nodes[i].add_slots(&slots(range.clone())).unwrap();
+    }
+    net.run_until(10_000, "every node ok", |net| {
+        net.nodes.iter().all(|n| n.state() == ClusterState::Ok)
+    });
+    for i in 0..3 {
+        let map = net.nodes[i].slot_map();
+        for (j, range) in ranges.iter().enumerate() {
+            assert_eq!(
+                map.owner(Slot::new(*range.start()).unwrap()),
+                Some(&net.id(j))
+            );
+            assert_eq!(map.count_of(&net.id(j)), range.clone().count());
+        }
+        assert_eq!(net.nodes[i].info().size, 3);
+    }
+    // All three started at config epoch 0: clusterHandleConfigEpochCollision
+    // leaves them with distinct epochs, and every node agrees on them.
+    net.run(5000);
+    let epochs: BTreeSet<u64> = net.nodes.iter().map(|n| n.config_epoch()).collect();
+    assert_eq!(epochs.len(), 3, "{epochs:?}");
+    let greatest = *epochs.iter().max().unwrap();
+    for i in 0..3 {
+        assert_eq!(net.nodes[i].current_epoch(), greatest);
+        for j in 0..3 {
+            assert_eq!(
+                net.nodes[i].node(&net.id(j)).unwrap().config_epoch,
+                net.nodes[j].config_epoch()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_dead_master_is_failed_by_the_majority_and_the_cluster_fails_until_it_returns() {
+    let mut net = Net::joined(3);
+    for (i, range) in [0..=5460, 5461..=10922, 10923..=16383]
+        .into_iter()
+        .enumerate()
+    {
+        net.nodes[i].add_slots(&slots(range)).unwrap();
+    }
+    net.run_until(10_000, "ok", |net| {
+        net.nodes.iter().all(|n| n.state() == ClusterState::Ok)
+    });
+    net.down.insert(2);
+    let took = net.run_until(TIMEOUT * 3, "C failed on A and B", |net| {
+        (0..2).all(|i| net.flags(i, 2).contains(NodeFlags::FAIL))
+    });
+    assert!(took > TIMEOUT, "PFAIL first takes the node timeout");
+    for i in 0..2 {
+        assert_eq!(net.nodes[i].state(), ClusterState::Fail, "slots uncovered");
+        let info = net.nodes[i].info();
+        assert_eq!(info.slots_fail, 16384 - 10923);
+    }
+    // C, alone, is in a minority.
+    net.run_until(TIMEOUT, "C in a minority", |net| {
+        net.nodes[2].state() == ClusterState::Fail
+    });
+    assert!(net.flags(2, 0).contains(NodeFlags::PFAIL));
+
+    // C comes back; nobody took its slots, so after 2 * node timeout in
+    // FAIL it is cleared, and the cluster is ok again.
+    net.down.clear();
+    net.run_until(TIMEOUT * 4, "FAIL cleared", |net| {
+        (0..2).all(|i| !net.flags(i, 2).contains(NodeFlags::FAIL))
+    });
+    net.run_until(TIMEOUT * 4, "ok again", |net| {
+        net.nodes.iter().all(|n| n.state() == ClusterState::Ok)
+    });
+}
+
+#[test]
+fn a_slot_moved_by_setslot_ends_with_its_new_owner_everywhere() {
+    let mut net = Net::joined(3);
+    for (i, range) in [0..=5460, 5461..=10922, 10923..=16383]
+        .into_iter()
+        .enumerate()
+    {
+        net.nodes[i].add_slots(&slots(range)).unwrap();
+    }
+    net.run(5000);
+    let (a, b) = (net.id(0), net.id(1));
+    let s = Slot::new(100).unwrap();
+    net.nodes[1].set_slot_importing(s, &a).unwrap();
+    net.nodes[0].set_slot_migrating(s, &b).unwrap();
+    let now = net.now;
+    let actions = net.nodes[1].set_slot_node(s, &b, 0, now).unwrap();
+    net.apply(1, actions);
+    let actions = net.nodes[0].set_slot_node(s, &b, 0, now).unwrap();
+    net.apply(0, actions);
+    net.deliver();
+    net.run(3000);
+    for i in 0..3 {
+        assert_eq!(net.nodes[i].slot_map().owner(s), Some(&b), "node {i}");
+        assert_eq!(net.nodes[i].state(), ClusterState::Ok);
+    }
+    assert!(net.nodes[0].migrating_to(s).is_none());
+    assert!(net.nodes[1].importing_from(s).is_none());
+}
+
+#[test]
+fn replicas_are_known_to_every_node() {
+    let mut net = Net::joined(4);
+    net.nodes[0].add_slots(&slots(0..=16383)).unwrap();
+    net.run(1000);
+    let master = net.id(0);
+    net.nodes[3].replicate(&master).unwrap();
+    net.run(3000);
+    for i in 0..4 {
+        let replicas: Vec<NodeId> = net.nodes[i]
+            .replicas(&master)
+            .unwrap()
+            .iter()
+            .map(|n| n.id)
+            .collect();
+        assert_eq!(replicas, vec![net.id(3)], "node {i}");
+        let r = net.nodes[i].node(&net.id(3)).unwrap();
+        assert!(r.is_replica());
+        assert_eq!(r.replica_of, Some(master));
+    }
+    // A replica's line shows its master's config epoch in CLUSTER NODES,
+    // and CLUSTER INFO its master's epoch.
+    assert_eq!(net.nodes[3].info().my_epoch, net.nodes[0].config_epoch());
 }
 
 #[test]
