@@ -55,7 +55,19 @@ fn random_clusters_keep_the_invariants_and_converge() {
                     let mut total = Stats::default();
                     let mut failures = Vec::new();
                     for seed in (first..first + count).filter(|s| s % threads == t) {
-                        match run(&Plan::new(seed), honest(), false) {
+                        let began = Instant::now();
+                        let result = run(&Plan::new(seed), honest(), false);
+                        if std::env::var_os("FERRODIS_SIM_TIMES").is_some() {
+                            let p = Plan::new(seed);
+                            eprintln!(
+                                "TIME {seed} {:.3} n={} owners={} timeout={}",
+                                began.elapsed().as_secs_f64(),
+                                p.n,
+                                p.slots.iter().filter(|s| s.count() > 0).count(),
+                                p.node_timeout
+                            );
+                        }
+                        match result {
                             Ok((stats, _)) => {
                                 total.events += stats.events;
                                 total.sent += stats.sent;

@@ -10,7 +10,8 @@
 
 use super::node::{no_slots, Claim, View};
 use super::plan::{cport, port, Plan};
-use ferrodis_bus::{NodeFlags, NodeId, NodeIp, SlotBitmap};
+use ferrodis_bus::NodeIp;
+use ferrodis_slots::{NodeFlags, NodeId, SlotSet};
 use std::collections::{BTreeMap, HashSet};
 
 /// What the checks know besides the views.
@@ -81,7 +82,7 @@ pub(crate) const LIVENESS: &[Liveness] = &[
 #[derive(Default)]
 pub(crate) struct OneOwnerPerEpoch {
     /// For each config epoch, the slots each owner has been seen with.
-    seen: BTreeMap<u64, Vec<(NodeId, SlotBitmap)>>,
+    seen: BTreeMap<u64, Vec<(NodeId, SlotSet)>>,
     /// Claims already checked: a conflict shows when the second of two
     /// conflicting claims first appears, so a claim seen before needs no
     /// second look.
@@ -216,7 +217,6 @@ impl Invariant for KnownNodesAreReal {
         _: Option<&View>,
         v: &View,
     ) -> Result<(), String> {
-        let ip = localhost();
         for p in &v.peers {
             if p.id == v.id {
                 return Err(format!("node {node} lists itself as another node"));
@@ -230,7 +230,7 @@ impl Invariant for KnownNodesAreReal {
                     p.id
                 ));
             };
-            if (p.ip, p.port, p.cport) != (ip, port(i), cport(i)) {
+            if (p.ip.as_str(), p.port, p.cport) != ("127.0.0.1", port(i), cport(i)) {
                 return Err(format!(
                     "node {node} has node {i} at {}:{}@{}",
                     p.ip, p.port, p.cport
@@ -338,9 +338,8 @@ fn slots_agree(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
             };
             if claim.slots != plan.slots[o] {
                 return Err(format!(
-                    "node {i} gives node {o} slots {:?}, not {:?}",
-                    claim.slots.ranges(),
-                    plan.slots[o].ranges()
+                    "node {i} gives node {o} slots [{}], not [{}]",
+                    claim.slots, plan.slots[o]
                 ));
             }
         }
@@ -370,9 +369,9 @@ pub(crate) fn localhost() -> NodeIp {
     NodeIp::new(b"127.0.0.1").unwrap_or_default()
 }
 
-fn first_common(a: &SlotBitmap, b: &SlotBitmap) -> Option<usize> {
+fn first_common(a: &SlotSet, b: &SlotSet) -> Option<usize> {
     // Eight bytes at a time: this runs whenever a view's claims change.
-    let words = |s: &SlotBitmap| -> Vec<u64> {
+    let words = |s: &SlotSet| -> Vec<u64> {
         s.as_bytes()
             .chunks_exact(8)
             .map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()))
@@ -385,10 +384,6 @@ fn first_common(a: &SlotBitmap, b: &SlotBitmap) -> Option<usize> {
         .map(|w| w * 64 + (a[w] & b[w]).trailing_zeros() as usize)
 }
 
-fn union_into(into: &mut SlotBitmap, from: &SlotBitmap) {
-    let mut bytes = *into.as_bytes();
-    for (x, y) in bytes.iter_mut().zip(from.as_bytes().iter()) {
-        *x |= y;
-    }
-    *into = SlotBitmap::from_bytes(bytes);
+fn union_into(into: &mut SlotSet, from: &SlotSet) {
+    into.union_with(from);
 }

@@ -35,11 +35,16 @@
 //!   resets the connections across it and refuses connects.
 //! - **Crashes**: a process crash closes the node's connections (its peers
 //!   see a FIN); a machine crash leaves them hanging. A crashed node either
-//!   restarts (a fresh process with the same id and address; the operator
-//!   meets it and gives it its slots again, since the state machine has no
-//!   nodes.conf to restart from) or stays dead; those that stay dead are at
+//!   restarts, with the same address, from the `nodes.conf` it last asked
+//!   to write (`take_save_request`, `to_nodes_conf`, printed and parsed
+//!   again, `from_nodes_conf`), or stays dead; those that stay dead are at
 //!   most a minority and never disconnect the operator's MEETs among the
-//!   rest.
+//!   rest. A machine crash loses what was written without fsync (the node
+//!   asks for fsync only where Redis does: epochs and slot owners, not
+//!   ADDSLOTS or new nodes), so a node may come back with an older file.
+//!   After a restart the operator checks the node as `redis-cli --cluster
+//!   fix` would: it meets its peers again if it forgot them, and gives it
+//!   back the slots it lost.
 //! - **Pauses**: a stopped process (SIGSTOP, a long pause): its kernel
 //!   still accepts connections and buffers bytes; it processes nothing and
 //!   misses its ticks until it resumes.

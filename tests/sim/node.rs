@@ -8,26 +8,31 @@
 //! a deliberately wrong node into the world (see the harness tests in
 //! `check.rs`) to show that the checks catch it.
 
-use ferrodis_bus::cluster::{Action, ClusterNode, Config, LinkId};
-use ferrodis_bus::{NodeFlags, NodeId, NodeIp, SlotBitmap};
+use ferrodis_bus::cluster::{Action, ClusterNode, ClusterState, Config, LinkId, Save};
+use ferrodis_bus::NodeIp;
+use ferrodis_slots::{NodeFlags, NodeId, NodesConf, Slot, SlotSet, SLOT_BITMAP_LEN};
 
 /// What the world needs from a node.
 pub(crate) trait SimNode {
-    fn on_accept(&mut self, peer_ip: NodeIp) -> LinkId;
+    fn on_accept(&mut self, peer_ip: NodeIp, now: u64) -> LinkId;
     fn on_connected(&mut self, link: LinkId, now: u64) -> Vec<Action>;
     fn on_message(&mut self, link: LinkId, bytes: &[u8], now: u64) -> Vec<Action>;
     fn on_closed(&mut self, link: LinkId, now: u64) -> Vec<Action>;
     fn on_tick(&mut self, now: u64) -> Vec<Action>;
-    /// `CLUSTER MEET ip port cport`.
-    fn meet(&mut self, ip: NodeIp, port: u16, cport: u16, now: u64) -> Vec<Action>;
-    /// The operator gives the node these slots (`CLUSTER ADDSLOTS`).
-    fn assign_slots(&mut self, slots: &SlotBitmap, now: u64) -> Vec<Action>;
+    /// `CLUSTER MEET ip port cport`; an error is the command's reply.
+    fn meet(&mut self, ip: &str, port: u16, cport: u16, now: u64) -> Result<Vec<Action>, String>;
+    /// The operator gives the node these slots (`CLUSTER ADDSLOTS` of
+    /// those it does not serve yet).
+    fn assign_slots(&mut self, slots: &SlotSet, now: u64) -> Result<Vec<Action>, String>;
+    /// `nodes.conf` as the node asks for it to be written, if it does, and
+    /// whether to fsync it.
+    fn take_save(&mut self) -> Option<(NodesConf, bool)>;
     /// What the node believes now.
     fn view(&self) -> View;
 }
 
 /// A node's beliefs, as far as the state machine exposes them. Fields the
-/// state machine does not report yet are `None`, and the checks that need
+/// state machine does not report are `None`, and the checks that need
 /// them do not apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct View {
@@ -48,7 +53,8 @@ pub(crate) struct View {
 pub(crate) struct PeerView {
     pub(crate) id: NodeId,
     pub(crate) flags: NodeFlags,
-    pub(crate) ip: NodeIp,
+    /// Empty when unknown.
+    pub(crate) ip: String,
     pub(crate) port: u16,
     pub(crate) cport: u16,
     pub(crate) config_epoch: u64,
@@ -71,7 +77,7 @@ impl PeerView {
 pub(crate) struct Claim {
     pub(crate) owner: NodeId,
     pub(crate) epoch: u64,
-    pub(crate) slots: SlotBitmap,
+    pub(crate) slots: SlotSet,
 }
 
 impl View {
@@ -82,8 +88,8 @@ impl View {
 
 /// The bus state machine of this branch.
 impl SimNode for ClusterNode {
-    fn on_accept(&mut self, peer_ip: NodeIp) -> LinkId {
-        ClusterNode::on_accept(self, peer_ip)
+    fn on_accept(&mut self, peer_ip: NodeIp, now: u64) -> LinkId {
+        ClusterNode::on_accept(self, peer_ip, peer_ip, now)
     }
 
     fn on_connected(&mut self, link: LinkId, now: u64) -> Vec<Action> {
@@ -103,73 +109,84 @@ impl SimNode for ClusterNode {
         ClusterNode::on_tick(self, now)
     }
 
-    fn meet(&mut self, ip: NodeIp, port: u16, cport: u16, now: u64) -> Vec<Action> {
-        ClusterNode::meet(self, ip, port, cport, now);
-        Vec::new()
+    fn meet(&mut self, ip: &str, port: u16, cport: u16, now: u64) -> Result<Vec<Action>, String> {
+        ClusterNode::meet(self, ip, i64::from(port), i64::from(cport), now)
+            .map(|()| Vec::new())
+            .map_err(|e| e.to_string())
     }
 
-    fn assign_slots(&mut self, slots: &SlotBitmap, _now: u64) -> Vec<Action> {
-        let mut all = *self.slots().as_bytes();
-        for (a, b) in all.iter_mut().zip(slots.as_bytes()) {
-            *a |= b;
+    fn assign_slots(&mut self, slots: &SlotSet, _now: u64) -> Result<Vec<Action>, String> {
+        let mine = &self.myself().slots;
+        let new: Vec<Slot> = slots.iter().filter(|&s| !mine.contains(s)).collect();
+        if new.is_empty() {
+            return Ok(Vec::new());
         }
-        self.set_slots(SlotBitmap::from_bytes(all));
-        Vec::new()
+        self.add_slots(&new)
+            .map(|()| Vec::new())
+            .map_err(|e| e.to_string())
+    }
+
+    fn take_save(&mut self) -> Option<(NodesConf, bool)> {
+        let save = self.take_save_request()?;
+        Some((self.to_nodes_conf(), save == Save::Now))
     }
 
     fn view(&self) -> View {
-        // This state machine keeps its own config epoch to itself and
-        // never changes it from 0; a peer's slots are what its last header
-        // claimed.
-        let own_epoch = 0;
         let mut claims = Vec::new();
-        if !no_slots(self.slots()) {
-            claims.push(Claim {
-                owner: self.id(),
-                epoch: own_epoch,
-                slots: self.slots().clone(),
-            });
-        }
-        let mut peers = Vec::with_capacity(self.peers().len());
-        for p in self.peers().values() {
-            peers.push(PeerView {
-                id: p.id,
-                flags: p.flags,
-                ip: p.ip,
-                port: p.port,
-                cport: p.cport,
-                config_epoch: p.config_epoch.0,
-            });
-            if !no_slots(&p.slots) && !p.flags.contains(NodeFlags::HANDSHAKE) {
+        let mut peers = Vec::new();
+        for n in self.nodes() {
+            if !no_slots(&n.slots) {
                 claims.push(Claim {
-                    owner: p.id,
-                    epoch: p.config_epoch.0,
-                    slots: p.slots.clone(),
+                    owner: n.id,
+                    epoch: n.config_epoch,
+                    slots: n.slots.clone(),
+                });
+            }
+            if !n.is_myself() {
+                peers.push(PeerView {
+                    id: n.id,
+                    flags: n.flags,
+                    ip: n.ip.clone(),
+                    port: n.port,
+                    cport: n.cport,
+                    config_epoch: n.config_epoch,
                 });
             }
         }
         View {
             id: self.id(),
-            current_epoch: self.current_epoch().0,
-            config_epoch: None,
+            current_epoch: self.current_epoch(),
+            config_epoch: Some(self.config_epoch()),
             peers,
             claims,
-            state_ok: None,
+            state_ok: Some(self.state() == ClusterState::Ok),
         }
     }
 }
 
-/// `SlotBitmap::is_empty`, as one comparison of memory: views are taken
+/// `SlotSet::is_empty`, as one comparison of memory: views are taken
 /// after every event, and byte-by-byte loops are slow in debug builds.
-pub(crate) fn no_slots(slots: &SlotBitmap) -> bool {
-    slots.as_bytes() == &[0u8; ferrodis_bus::layout::field::SLOTS_LEN]
+pub(crate) fn no_slots(slots: &SlotSet) -> bool {
+    slots.as_bytes() == &[0u8; SLOT_BITMAP_LEN]
 }
 
-/// How the world builds the node at index `i` (and rebuilds it after a
-/// crash).
-pub(crate) type Factory = Box<dyn Fn(usize, Config) -> Box<dyn SimNode>>;
+/// How the world builds the node at index `i` from its configuration and,
+/// when it restarts, the `nodes.conf` it last wrote (and the time).
+pub(crate) type Factory =
+    Box<dyn Fn(usize, Config, Option<(&NodesConf, u64)>) -> Result<Box<dyn SimNode>, String>>;
 
-/// The honest factory: every node is the state machine under test.
+/// The honest factory: every node is the state machine under test, and a
+/// restart reads its `nodes.conf`, through its text, as Redis'
+/// `clusterLoadConfig` does.
 pub(crate) fn honest() -> Factory {
-    Box::new(|_, config| Box::new(ClusterNode::new(config)))
+    Box::new(|_, config, saved| match saved {
+        None => Ok(Box::new(ClusterNode::new(config))),
+        Some((conf, now)) => {
+            let text = conf.to_string();
+            let conf = NodesConf::parse(&text).map_err(|e| format!("{e} in\n{text}"))?;
+            ClusterNode::from_nodes_conf(&conf, config, now)
+                .map(|n| Box::new(n) as Box<dyn SimNode>)
+                .map_err(|e| e.to_string())
+        }
+    })
 }

@@ -4,7 +4,7 @@
 //! what the run was about.
 
 use super::rng::Rng;
-use ferrodis_bus::{NodeId, SlotBitmap, SLOTS};
+use ferrodis_slots::{NodeId, Slot, SlotSet, SLOT_COUNT};
 use std::fmt;
 
 /// The client port of node `i`; its bus port is 10000 more, as Redis'
@@ -28,7 +28,7 @@ pub(crate) enum Op {
         from: usize,
         to: usize,
     },
-    /// `CLUSTER ADDSLOTS` of the node's planned slots.
+    /// `CLUSTER ADDSLOT_COUNT` of the node's planned slots.
     Assign {
         node: usize,
     },
@@ -90,12 +90,15 @@ pub(crate) struct Plan {
     pub(crate) loss: f64,
     /// The chance that a message arrives in two pieces.
     pub(crate) segment: f64,
+    /// Whether the nodes announce their address (`cluster-announce-ip`),
+    /// or learn it from the connections MEETs come on.
+    pub(crate) announce_ip: bool,
     /// Each node's clock offset, ms.
     pub(crate) skew: Vec<i64>,
     /// Each tick comes up to this many ms late.
     pub(crate) tick_jitter: u64,
     /// The slots the operator gives each node.
-    pub(crate) slots: Vec<SlotBitmap>,
+    pub(crate) slots: Vec<SlotSet>,
     /// The operator's MEETs, as (from, to).
     pub(crate) meets: Vec<(usize, usize)>,
     pub(crate) topology: &'static str,
@@ -143,11 +146,12 @@ impl Plan {
             .map(|_| rng.between(0, 2 * max_skew) as i64 - max_skew as i64)
             .collect();
         let tick_jitter = rng.pick(&[0, 0, 10, 50]);
+        let announce_ip = rng.chance(0.5);
 
         let (topology, meets) = meet_graph(&mut rng, n);
         let slots = assignment(&mut rng, n);
 
-        let chaos_end = node_timeout * rng.between(3, 8) + 1500;
+        let chaos_end = node_timeout * rng.between(2, 6) + 1500;
         let mut steps = Vec::new();
         for &(from, to) in &meets {
             steps.push(Step {
@@ -261,6 +265,7 @@ impl Plan {
             jitter,
             loss,
             segment,
+            announce_ip,
             skew,
             tick_jitter,
             slots,
@@ -280,9 +285,11 @@ impl Plan {
     pub(crate) fn quiet(seed: u64, n: usize) -> Plan {
         let mut rng = Rng::new(seed);
         let node_timeout = 1000;
-        let mut slots = vec![SlotBitmap::new(); n];
-        for slot in 0..SLOTS {
-            slots[usize::from(slot) * n / usize::from(SLOTS)].insert(slot);
+        let mut slots = vec![SlotSet::new(); n];
+        for slot in 0..SLOT_COUNT {
+            if let Some(s) = Slot::new(slot) {
+                slots[usize::from(slot) * n / usize::from(SLOT_COUNT)].insert(s);
+            }
         }
         let meets: Vec<(usize, usize)> = (1..n).map(|i| (0, i)).collect();
         let mut steps: Vec<Step> = meets
@@ -311,6 +318,7 @@ impl Plan {
             jitter: 1,
             loss: 0.0,
             segment: 0.0,
+            announce_ip: true,
             skew: vec![0; n],
             tick_jitter: 0,
             slots,
@@ -354,18 +362,19 @@ impl fmt::Display for Plan {
             .iter()
             .enumerate()
             .filter(|(_, s)| !s.is_empty())
-            .map(|(i, s)| format!("{i}:{:?}", s.ranges()))
+            .map(|(i, s)| format!("{i}:[{s}]"))
             .collect();
         writeln!(f, "  slots: {}", owners.join(" "))?;
         writeln!(
             f,
-            "  network: latency up to {} ms + jitter {} ms, loss {}, segmenting {}, skew {:?}, tick jitter {} ms",
+            "  network: latency up to {} ms + jitter {} ms, loss {}, segmenting {}, skew {:?}, tick jitter {} ms, {}",
             self.latency.iter().flatten().max().copied().unwrap_or(0),
             self.jitter,
             self.loss,
             self.segment,
             self.skew,
-            self.tick_jitter
+            self.tick_jitter,
+            if self.announce_ip { "addresses announced" } else { "addresses learnt" }
         )?;
         writeln!(
             f,
@@ -389,11 +398,11 @@ impl fmt::Display for Plan {
 
 /// A random 40-character node name, as Redis makes them.
 fn random_id(rng: &mut Rng) -> NodeId {
-    let mut id = [0u8; 40];
-    for b in id.iter_mut() {
-        *b = b"0123456789abcdef"[rng.index(16)];
+    let mut bytes = [0u8; 20];
+    for b in bytes.iter_mut() {
+        *b = rng.below(256) as u8;
     }
-    NodeId(id)
+    NodeId::from_random(bytes)
 }
 
 /// Who meets whom: a star (as `redis-cli --cluster create` does), a chain,
@@ -418,29 +427,31 @@ fn meet_graph(rng: &mut Rng, n: usize) -> (&'static str, Vec<(usize, usize)>) {
 
 /// Contiguous ranges for a random subset of the nodes; sometimes a range
 /// stays unassigned.
-fn assignment(rng: &mut Rng, n: usize) -> Vec<SlotBitmap> {
-    let mut slots = vec![SlotBitmap::new(); n];
+fn assignment(rng: &mut Rng, n: usize) -> Vec<SlotSet> {
+    let mut slots = vec![SlotSet::new(); n];
     let mut owners: Vec<usize> = (0..n).collect();
     rng.shuffle(&mut owners);
     owners.truncate(rng.between(1, n as u64) as usize);
     let mut cuts: Vec<u16> = (1..owners.len())
-        .map(|_| rng.between(1, u64::from(SLOTS) - 1) as u16)
+        .map(|_| rng.between(1, u64::from(SLOT_COUNT) - 1) as u16)
         .collect();
     cuts.sort_unstable();
     let mut bounds = vec![0u16];
     bounds.extend(cuts);
-    bounds.push(SLOTS);
+    bounds.push(SLOT_COUNT);
     let hole = if rng.chance(0.15) {
-        let a = rng.below(u64::from(SLOTS)) as u16;
-        let b = (u64::from(a) + rng.between(1, 500)).min(u64::from(SLOTS)) as u16;
+        let a = rng.below(u64::from(SLOT_COUNT)) as u16;
+        let b = (u64::from(a) + rng.between(1, 500)).min(u64::from(SLOT_COUNT)) as u16;
         Some(a..b)
     } else {
         None
     };
     for (k, &owner) in owners.iter().enumerate() {
         for slot in bounds[k]..bounds[k + 1] {
-            if !hole.as_ref().is_some_and(|h| h.contains(&slot)) {
-                slots[owner].insert(slot);
+            if let Some(s) =
+                Slot::new(slot).filter(|_| !hole.as_ref().is_some_and(|h| h.contains(&slot)))
+            {
+                slots[owner].insert(s);
             }
         }
     }

@@ -7,25 +7,33 @@ use super::plan::Plan;
 use super::world::run;
 use ferrodis_bus::cluster::{Action, ClusterNode, Config, LinkId};
 use ferrodis_bus::{decode, encode, NodeIp, SlotBitmap};
+use ferrodis_slots::{NodesConf, SlotSet};
 
-/// A node that also claims `stolen` slots, owned by another node, with its
-/// own config epoch (0, the same as the owner's): in its headers, so its
-/// peers hear the claim, and in its view.
-struct Liar {
+/// The state machine with a defect built in.
+struct Rigged {
     inner: ClusterNode,
-    stolen: SlotBitmap,
+    /// Slots it also claims, in its headers (so its peers hear the claim)
+    /// and in its view, with its own config epoch.
+    stolen: Option<SlotSet>,
+    /// It drops every message it receives.
+    deaf: bool,
 }
 
-impl Liar {
+impl Rigged {
     fn lie(&self, actions: Vec<Action>) -> Vec<Action> {
+        let Some(stolen) = &self.stolen else {
+            return actions;
+        };
         actions
             .into_iter()
             .map(|a| match a {
                 Action::Send { link, bytes } => {
                     let mut m = decode(&bytes).unwrap();
-                    for slot in self.stolen.iter() {
-                        m.header.slots.insert(slot);
+                    let mut slots = *m.header.slots.as_bytes();
+                    for (a, b) in slots.iter_mut().zip(stolen.as_bytes()) {
+                        *a |= b;
                     }
+                    m.header.slots = SlotBitmap::from_bytes(slots);
                     Action::Send {
                         link,
                         bytes: encode(&m).unwrap(),
@@ -37,15 +45,18 @@ impl Liar {
     }
 }
 
-impl SimNode for Liar {
-    fn on_accept(&mut self, peer_ip: NodeIp) -> LinkId {
-        self.inner.on_accept(peer_ip)
+impl SimNode for Rigged {
+    fn on_accept(&mut self, peer_ip: NodeIp, now: u64) -> LinkId {
+        SimNode::on_accept(&mut self.inner, peer_ip, now)
     }
     fn on_connected(&mut self, link: LinkId, now: u64) -> Vec<Action> {
         let a = self.inner.on_connected(link, now);
         self.lie(a)
     }
     fn on_message(&mut self, link: LinkId, bytes: &[u8], now: u64) -> Vec<Action> {
+        if self.deaf {
+            return Vec::new();
+        }
         let a = self.inner.on_message(link, bytes, now);
         self.lie(a)
     }
@@ -56,60 +67,36 @@ impl SimNode for Liar {
         let a = self.inner.on_tick(now);
         self.lie(a)
     }
-    fn meet(&mut self, ip: NodeIp, port: u16, cport: u16, now: u64) -> Vec<Action> {
+    fn meet(&mut self, ip: &str, port: u16, cport: u16, now: u64) -> Result<Vec<Action>, String> {
         SimNode::meet(&mut self.inner, ip, port, cport, now)
     }
-    fn assign_slots(&mut self, slots: &SlotBitmap, now: u64) -> Vec<Action> {
+    fn assign_slots(&mut self, slots: &SlotSet, now: u64) -> Result<Vec<Action>, String> {
         self.inner.assign_slots(slots, now)
+    }
+    fn take_save(&mut self) -> Option<(NodesConf, bool)> {
+        self.inner.take_save()
     }
     fn view(&self) -> View {
         let mut v = SimNode::view(&self.inner);
-        v.claims.push(Claim {
-            owner: v.id,
-            epoch: v.config_epoch.unwrap_or(0),
-            slots: self.stolen.clone(),
-        });
+        if let Some(stolen) = &self.stolen {
+            v.claims.push(Claim {
+                owner: v.id,
+                epoch: v.config_epoch.unwrap_or(0),
+                slots: stolen.clone(),
+            });
+        }
         v
     }
 }
 
-/// A node that hears nothing: it drops every message.
-struct Deaf(ClusterNode);
-
-impl SimNode for Deaf {
-    fn on_accept(&mut self, peer_ip: NodeIp) -> LinkId {
-        self.0.on_accept(peer_ip)
-    }
-    fn on_connected(&mut self, link: LinkId, now: u64) -> Vec<Action> {
-        self.0.on_connected(link, now)
-    }
-    fn on_message(&mut self, _: LinkId, _: &[u8], _: u64) -> Vec<Action> {
-        Vec::new()
-    }
-    fn on_closed(&mut self, link: LinkId, now: u64) -> Vec<Action> {
-        SimNode::on_closed(&mut self.0, link, now)
-    }
-    fn on_tick(&mut self, now: u64) -> Vec<Action> {
-        self.0.on_tick(now)
-    }
-    fn meet(&mut self, ip: NodeIp, port: u16, cport: u16, now: u64) -> Vec<Action> {
-        SimNode::meet(&mut self.0, ip, port, cport, now)
-    }
-    fn assign_slots(&mut self, slots: &SlotBitmap, now: u64) -> Vec<Action> {
-        self.0.assign_slots(slots, now)
-    }
-    fn view(&self) -> View {
-        SimNode::view(&self.0)
-    }
-}
-
 /// Node `bad` is built by `make`, the others are honest.
-fn with_one(bad: usize, make: impl Fn(Config) -> Box<dyn SimNode> + 'static) -> Factory {
-    Box::new(move |i, config| {
+fn with_one(bad: usize, make: impl Fn(Config) -> Rigged + 'static) -> Factory {
+    let honest = honest();
+    Box::new(move |i, config, saved| {
         if i == bad {
-            make(config)
+            Ok(Box::new(make(config)))
         } else {
-            Box::new(ClusterNode::new(config))
+            honest(i, config, saved)
         }
     })
 }
@@ -125,11 +112,10 @@ fn a_quiet_cluster_passes() {
 fn a_node_claiming_slots_with_an_equal_epoch_breaks_the_invariant() {
     let plan = Plan::quiet(2, 3);
     let stolen = plan.slots[0].clone();
-    let factory = with_one(1, move |config| {
-        Box::new(Liar {
-            inner: ClusterNode::new(config),
-            stolen: stolen.clone(),
-        })
+    let factory = with_one(1, move |config| Rigged {
+        inner: ClusterNode::new(config),
+        stolen: Some(stolen.clone()),
+        deaf: false,
     });
     let failure = run(&plan, factory, false).expect_err("the liar must be caught");
     let name = invariants()[0].name();
@@ -141,7 +127,11 @@ fn a_node_claiming_slots_with_an_equal_epoch_breaks_the_invariant() {
 #[test]
 fn a_node_that_hears_nothing_breaks_liveness() {
     let plan = Plan::quiet(3, 3);
-    let factory = with_one(2, |config| Box::new(Deaf(ClusterNode::new(config))));
+    let factory = with_one(2, |config| Rigged {
+        inner: ClusterNode::new(config),
+        stolen: None,
+        deaf: true,
+    });
     let failure = run(&plan, factory, false).expect_err("the deaf node never joins");
     assert_eq!(failure.property, LIVENESS[0].0, "{}", failure.report);
     assert!(
@@ -158,7 +148,7 @@ fn a_seed_replays_event_for_event() {
     let seed = (0..)
         .find(|&s| {
             let p = Plan::new(s);
-            p.steps.len() > p.meets.len() + p.n + 4 && p.loss > 0.0
+            p.n >= 6 && p.steps.len() > p.meets.len() + p.n + 4 && p.loss > 0.0
         })
         .unwrap();
     let once = || run(&Plan::new(seed), honest(), true).map(|(_, trace)| trace);

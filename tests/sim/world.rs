@@ -16,14 +16,16 @@
 //! stream; what is lost is the stream), and so does a reset fault.
 
 use super::check::{self, localhost, Ctx, Invariant, LIVENESS};
-use super::node::{Factory, SimNode, View};
+use super::node::{no_slots, Factory, SimNode, View};
 use super::plan::{cport, port, Op, Plan};
 use super::rng::Rng;
 use super::trace::{Note, Trace};
 use ferrodis_bus::cluster::{Action, Config, LinkId};
 use ferrodis_bus::{next_frame, NodeIp};
+use ferrodis_slots::NodesConf;
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::rc::Rc;
 
 /// Unix time at the start of every run, ms.
 pub(crate) const BASE_MS: u64 = 1_700_000_000_000;
@@ -107,6 +109,10 @@ struct Host {
     /// The last view checked.
     view: Option<View>,
     starts: u64,
+    /// Its `nodes.conf` as last written, and as last fsynced: a machine
+    /// crash loses what was not fsynced.
+    written: Option<Rc<NodesConf>>,
+    durable: Option<Rc<NodesConf>>,
 }
 
 enum Seg {
@@ -132,8 +138,6 @@ struct Conn {
     last: [u64; 2],
     /// Bytes received on each direction, not yet a whole message.
     rx: [Vec<u8>; 2],
-    /// The connector's writes before it was told it is connected.
-    early: Vec<Vec<u8>>,
 }
 
 /// Counts for the report.
@@ -268,6 +272,8 @@ impl<'p> World<'p> {
                 inbox: Vec::new(),
                 view: None,
                 starts: 0,
+                written: None,
+                durable: None,
             });
             world.boot(i);
         }
@@ -301,16 +307,29 @@ impl<'p> World<'p> {
 
     /// Starts a node process on host `i` (first start or restart).
     fn boot(&mut self, i: usize) {
+        let now = self.clock(i);
         let host = &mut self.hosts[i];
         host.starts += 1;
         let config = Config {
-            id: self.plan.ids[i],
-            port: port(i),
-            cport: cport(i),
-            node_timeout: self.plan.node_timeout,
+            node_timeout_ms: self.plan.node_timeout,
             seed: self.plan.node_seeds[i].wrapping_add(host.starts.wrapping_mul(0x9E37_79B9)),
+            ip: if self.plan.announce_ip {
+                "127.0.0.1".into()
+            } else {
+                String::new()
+            },
+            ..Config::new(self.plan.ids[i], port(i), cport(i))
         };
-        host.node = Some((self.factory)(i, config));
+        let saved = host.written.as_deref().map(|conf| (conf, now));
+        match (self.factory)(i, config, saved) {
+            Ok(node) => host.node = Some(node),
+            Err(e) => {
+                let message = format!("node {i} cannot start from the nodes.conf it wrote: {e}");
+                self.violate(message);
+                return;
+            }
+        }
+        let host = &mut self.hosts[i];
         host.life += 1;
         host.paused = false;
         host.host_down = false;
@@ -336,14 +355,44 @@ impl<'p> World<'p> {
             return;
         };
         let actions = f(node.as_mut(), now);
+        if let Some((conf, fsync)) = node.take_save() {
+            let host = &mut self.hosts[i];
+            let conf = Rc::new(conf);
+            if fsync {
+                host.durable = Some(conf.clone());
+            }
+            host.written = Some(conf);
+        }
         self.touch(i);
+        self.carry_out(i, actions);
+    }
+
+    fn carry_out(&mut self, i: usize, actions: Vec<Action>) {
         for action in actions {
             match action {
                 Action::Connect { link, ip, cport } => self.connect(i, link, ip, cport),
                 Action::Send { link, bytes } => self.send(i, link, bytes),
                 Action::Close { link } => self.close(i, link),
+                // Pub/Sub for the node's clients: none here.
+                Action::Deliver { .. } => {}
             }
         }
+    }
+
+    /// Runs an operator command on node `i`.
+    fn call_result(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(&mut dyn SimNode, u64) -> Result<Vec<Action>, String>,
+    ) -> Result<(), String> {
+        let mut result = Ok(());
+        self.call(i, |n, now| {
+            f(n, now).unwrap_or_else(|e| {
+                result = Err(e);
+                Vec::new()
+            })
+        });
+        result
     }
 
     /// Tells node `i` that its `link` closed, now or when it runs again.
@@ -390,7 +439,6 @@ impl<'p> World<'p> {
                 queue: [VecDeque::new(), VecDeque::new()],
                 last: [0, 0],
                 rx: [Vec::new(), Vec::new()],
-                early: Vec::new(),
             },
         );
         self.trace.note(
@@ -434,7 +482,9 @@ impl<'p> World<'p> {
         };
         let d = usize::from(!(c.nodes[0] == i && c.links[0] == Some(link)));
         if d == 0 && !c.connected {
-            c.early.push(bytes);
+            self.violate(format!(
+                "node {i} sent on {link:?} before it was told the connection is up"
+            ));
             return;
         }
         self.queue_data(id, d, bytes);
@@ -628,10 +678,11 @@ impl<'p> World<'p> {
             return;
         };
         let from = c.nodes[0];
+        let now = self.clock(j);
         let Some(node) = self.hosts[j].node.as_mut() else {
             return;
         };
-        let link = node.on_accept(localhost());
+        let link = node.on_accept(localhost(), now);
         self.touch(j);
         if self.by_end.insert((j, link), id).is_some() {
             self.violate(format!("node {j} named a new connection {link:?} twice"));
@@ -656,15 +707,9 @@ impl<'p> World<'p> {
         }
         self.trace
             .note(self.now, Note::Connected { conn: id, node: i });
-        let early = match self.conns.get_mut(&id) {
-            Some(c) => {
-                c.connected = true;
-                std::mem::take(&mut c.early)
-            }
+        match self.conns.get_mut(&id) {
+            Some(c) => c.connected = true,
             None => return,
-        };
-        for bytes in early {
-            self.queue_data(id, 0, bytes);
         }
         self.call(i, |n, now| n.on_connected(link, now));
     }
@@ -764,29 +809,45 @@ impl<'p> World<'p> {
                 if gone(self, from) || gone(self, to) {
                     return;
                 }
-                let host = &self.hosts[from];
-                let Some(node) = host.node.as_ref().filter(|_| !host.paused) else {
-                    self.schedule(self.now + 500, Event::Step(Op::Meet { from, to }));
-                    return;
+                let knows = |w: &World<'_>, a: usize, b: usize| {
+                    w.hosts[a]
+                        .node
+                        .as_ref()
+                        .is_some_and(|n| n.view().peer(&plan.ids[b]).is_some())
                 };
-                if node.view().peer(&plan.ids[to]).is_some() {
+                let (from_knows, to_knows) = (knows(self, from, to), knows(self, to, from));
+                let from_up = self.hosts[from].node.is_some() && !self.hosts[from].paused;
+                let to_up = self.hosts[to].node.is_some() && !self.hosts[to].paused;
+                if from_knows && to_knows {
                     return;
                 }
-                self.call(from, |n, now| n.meet(localhost(), port(to), cport(to), now));
+                // A MEET whose handshake timed out on the other side leaves
+                // only one side knowing the other (Redis 7.0 does not
+                // recover from that by itself): the operator meets again
+                // until both do.
+                if from_up && to_up {
+                    let result = self
+                        .call_result(from, |n, now| n.meet("127.0.0.1", port(to), cport(to), now));
+                    if let Err(e) = result {
+                        self.violate(format!("CLUSTER MEET on node {from} failed: {e}"));
+                    }
+                }
                 let again = self.now + plan.node_timeout.max(1000) + 200;
                 self.schedule(again, Event::Step(Op::Meet { from, to }));
             }
             Op::Assign { node } => {
                 let host = &self.hosts[node];
-                if host.node.is_none() {
-                    return; // A restart assigns again.
+                if host.node.is_none() && plan.dead[node] {
+                    return;
                 }
-                if host.paused {
+                if host.node.is_none() || host.paused {
                     self.schedule(self.now + 500, Event::Step(op_assign(node)));
                     return;
                 }
                 let slots = plan.slots[node].clone();
-                self.call(node, |n, now| n.assign_slots(&slots, now));
+                if let Err(e) = self.call_result(node, |n, now| n.assign_slots(&slots, now)) {
+                    self.violate(format!("CLUSTER ADDSLOTS on node {node} failed: {e}"));
+                }
             }
             Op::Crash { node, host_down } => self.crash(node, host_down),
             Op::Restart { node } => self.restart(node),
@@ -859,6 +920,9 @@ impl<'p> World<'p> {
         host.life += 1;
         host.paused = false;
         host.host_down = host_down;
+        if host_down {
+            host.written = host.durable.clone();
+        }
         host.inbox.clear();
         host.view = None;
         let ids: Vec<u64> = self
@@ -920,8 +984,11 @@ impl<'p> World<'p> {
                 self.schedule(at, Event::Pump { conn: id, dir: d });
             }
         }
-        // The operator brings it back into the cluster as at the start: the
-        // process remembers nothing.
+        // The operator checks the node it restarted: it meets its peers
+        // again if it forgot them (a node with no nodes.conf, or one that
+        // lost what was written but not fsynced, with its machine), and
+        // gives it back the slots it does not serve (Redis does not fsync
+        // nodes.conf after ADDSLOTS).
         let plan = self.plan;
         for &(a, b) in &plan.meets {
             let other = if a == i {
@@ -934,7 +1001,7 @@ impl<'p> World<'p> {
             let at = self.now + self.rng.below(100);
             self.schedule(at, Event::Step(Op::Meet { from: i, to: other }));
         }
-        if !plan.slots[i].is_empty() {
+        if !no_slots(&plan.slots[i]) {
             let at = self.now + self.rng.below(200);
             self.schedule(at, Event::Step(op_assign(i)));
         }
@@ -1016,9 +1083,19 @@ impl<'p> World<'p> {
                 report += &format!(" current epoch {}:", v.current_epoch);
                 for p in &v.peers {
                     match self.plan.index_of(&p.id) {
-                        Some(j) if !p.handshake() => report += &format!(" {j}{:?}", p.flags),
+                        Some(j) if !p.handshake() => {
+                            report += &format!(" {j}{:?}e{}", p.flags, p.config_epoch)
+                        }
                         _ => report += &format!(" ?@{}{:?}", p.cport, p.flags),
                     }
+                }
+                report += &format!(
+                    "\n    config epoch {:?}, state ok {:?}, slots:",
+                    v.config_epoch, v.state_ok
+                );
+                for c in &v.claims {
+                    let owner = self.plan.index_of(&c.owner).map_or(-1, |o| o as i64);
+                    report += &format!(" {owner}@e{}:[{}]", c.epoch, c.slots);
                 }
             }
             report += "\n";
