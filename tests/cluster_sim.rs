@@ -13,9 +13,61 @@
 mod sim;
 
 use sim::node::honest;
-use sim::plan::Plan;
+use sim::plan::{Op, Plan};
 use sim::world::{run, Failure, Stats};
 use std::time::Instant;
+
+/// What a set of seeds did.
+#[derive(Default)]
+struct Tally {
+    stats: Stats,
+    failures: Vec<Failure>,
+    /// The slowest seed: seconds, seed.
+    slowest: (f64, u64),
+    dead: u64,
+    fail_agreed: u64,
+    replicas: u64,
+    partitions: u64,
+    pauses: u64,
+    loss: u64,
+    holes: u64,
+}
+
+impl Tally {
+    fn count(&mut self, plan: &Plan, secs: f64, result: Result<(Stats, Vec<String>), Failure>) {
+        let has = |f: fn(&Op) -> bool| plan.steps.iter().any(|s| f(&s.op));
+        let dead = plan.dead.iter().any(|&d| d);
+        self.dead += u64::from(dead);
+        self.fail_agreed += u64::from(dead && plan.fail_quorum());
+        self.replicas += u64::from(plan.replica_of.iter().any(Option::is_some));
+        self.partitions += u64::from(has(|o| matches!(o, Op::Split { .. })));
+        self.pauses += u64::from(has(|o| matches!(o, Op::Pause { .. })));
+        self.loss += u64::from(plan.loss > 0.0);
+        self.holes += u64::from(!plan.full_coverage());
+        if secs > self.slowest.0 {
+            self.slowest = (secs, plan.seed);
+        }
+        match result {
+            Ok((stats, _)) => self.stats.add(&stats),
+            Err(failure) => self.failures.push(failure),
+        }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.stats.add(&other.stats);
+        self.failures.extend(other.failures);
+        if other.slowest.0 > self.slowest.0 {
+            self.slowest = other.slowest;
+        }
+        self.dead += other.dead;
+        self.fail_agreed += other.fail_agreed;
+        self.replicas += other.replicas;
+        self.partitions += other.partitions;
+        self.pauses += other.pauses;
+        self.loss += other.loss;
+        self.holes += other.holes;
+    }
+}
 
 fn env_u64(name: &str) -> Option<u64> {
     let value = std::env::var(name).ok()?;
@@ -48,38 +100,18 @@ fn random_clusters_keep_the_invariants_and_converge() {
         .map_or(1, |n| n.get())
         .min(4) as u64;
     let started = Instant::now();
-    let results: Vec<(Stats, Vec<Failure>)> = std::thread::scope(|s| {
+    let results: Vec<Tally> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 s.spawn(move || {
-                    let mut total = Stats::default();
-                    let mut failures = Vec::new();
+                    let mut tally = Tally::default();
                     for seed in (first..first + count).filter(|s| s % threads == t) {
+                        let plan = Plan::new(seed);
                         let began = Instant::now();
-                        let result = run(&Plan::new(seed), honest(), false);
-                        if std::env::var_os("FERRODIS_SIM_TIMES").is_some() {
-                            let p = Plan::new(seed);
-                            eprintln!(
-                                "TIME {seed} {:.3} n={} owners={} timeout={}",
-                                began.elapsed().as_secs_f64(),
-                                p.n,
-                                p.slots.iter().filter(|s| s.count() > 0).count(),
-                                p.node_timeout
-                            );
-                        }
-                        match result {
-                            Ok((stats, _)) => {
-                                total.events += stats.events;
-                                total.sent += stats.sent;
-                                total.delivered += stats.delivered;
-                                total.sim_ms += stats.sim_ms;
-                                total.converged_after =
-                                    total.converged_after.max(stats.converged_after);
-                            }
-                            Err(failure) => failures.push(failure),
-                        }
+                        let result = run(&plan, honest(), false);
+                        tally.count(&plan, began.elapsed().as_secs_f64(), result);
                     }
-                    (total, failures)
+                    tally
                 })
             })
             .collect();
@@ -89,24 +121,35 @@ fn random_clusters_keep_the_invariants_and_converge() {
             .collect()
     });
     let elapsed = started.elapsed().as_secs_f64();
-    let mut failures: Vec<Failure> = Vec::new();
-    let mut total = Stats::default();
-    for (stats, f) in results {
-        total.events += stats.events;
-        total.sent += stats.sent;
-        total.delivered += stats.delivered;
-        total.sim_ms += stats.sim_ms;
-        total.converged_after = total.converged_after.max(stats.converged_after);
-        failures.extend(f);
+    let mut all = Tally::default();
+    for t in results {
+        all.merge(t);
     }
+    let (total, mut failures) = (all.stats, all.failures);
     eprintln!(
-        "{count} seeds from {first} in {elapsed:.1} s on {threads} threads ({:.1} seeds/s): \
-         {} simulated s, {} events, {} messages sent, slowest convergence {} ms after the calm",
+        "{count} seeds from {first} in {elapsed:.1} s on {threads} threads ({:.1} seeds/s; \
+         slowest seed {} in {:.2} s): {} simulated s, {} events, {} messages sent, slowest \
+         convergence {} ms after the calm",
         count as f64 / elapsed,
+        all.slowest.1,
+        all.slowest.0,
         total.sim_ms / 1000,
         total.events,
         total.sent,
-        total.converged_after
+        total.converged_after,
+    );
+    eprintln!(
+        "seeds with: a node dead for good {} (FAIL agreed {}), replicas {}, partitions {} \
+         ({} nodes checked on a minority side), pauses {}, lost messages {}, slots left \
+         unassigned {}",
+        all.dead,
+        all.fail_agreed,
+        all.replicas,
+        all.partitions,
+        total.minority_checks,
+        all.pauses,
+        all.loss,
+        all.holes
     );
     failures.sort_by_key(|f| f.seed);
     if let Some(f) = failures.first() {

@@ -58,6 +58,7 @@ pub(crate) fn invariants() -> Vec<Box<dyn Invariant>> {
         Box::new(CurrentEpochIsTheGreatest),
         Box::new(KnownNodesAreReal),
         Box::new(FlagsMakeSense),
+        Box::new(ReplicasServeNoSlots),
     ]
 }
 
@@ -67,12 +68,17 @@ pub(crate) const LIVENESS: &[Liveness] = &[
         "every live node knows every other, none suspected",
         membership,
     ),
-    ("every dead node is suspected where known", dead_suspected),
+    ("every dead node is failed where known", dead_failed),
     (
         "every live node routes every slot to its owner",
         slots_agree,
     ),
     ("every live node has the same current epoch", epochs_agree),
+    ("every live node knows who replicates whom", roles_agree),
+    (
+        "cluster_state is ok exactly when every slot is served",
+        state_agrees,
+    ),
 ];
 
 /// No slot is ever owned by two different nodes with the same config epoch,
@@ -278,6 +284,42 @@ impl Invariant for FlagsMakeSense {
     }
 }
 
+/// A replica serves no slots, as the node believes: neither itself nor a
+/// node it flags as a replica owns a slot in its routing table.
+pub(crate) struct ReplicasServeNoSlots;
+
+impl Invariant for ReplicasServeNoSlots {
+    fn name(&self) -> &'static str {
+        "replicas serve no slots"
+    }
+
+    fn check(
+        &mut self,
+        ctx: &Ctx<'_>,
+        node: usize,
+        _: Option<&View>,
+        v: &View,
+    ) -> Result<(), String> {
+        for c in &v.claims {
+            let replica = if c.owner == v.id {
+                v.replica_of.is_some()
+            } else {
+                v.peers
+                    .iter()
+                    .any(|p| p.id == c.owner && p.flags.contains(NodeFlags::REPLICA))
+            };
+            if replica {
+                return Err(format!(
+                    "node {node} routes slots [{}] to {}, a replica",
+                    c.slots,
+                    ctx.name(&c.owner)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Every live node knows every other live node (out of handshake, not
 /// suspected), and has no handshake left.
 fn membership(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
@@ -306,18 +348,23 @@ fn membership(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
     Ok(())
 }
 
-/// A node that is down is flagged PFAIL or FAIL by every live node that
-/// knows it.
-fn dead_suspected(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
+/// A node that is down is flagged FAIL by every live node that knows it,
+/// when the masters left can make a majority of the cluster's size
+/// (cluster specification, "Failure detection"); PFAIL at least, when they
+/// cannot.
+fn dead_failed(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
+    let quorum = ctx.plan.fail_quorum();
     for (i, v) in views.iter().enumerate() {
         let Some(v) = v else { continue };
         for (j, _) in views.iter().enumerate().filter(|(_, w)| w.is_none()) {
             if let Some(p) = v.peer(&ctx.plan.ids[j]) {
-                if !p.failing() {
-                    return Err(format!(
-                        "node {i} does not suspect dead node {j}: {:?}",
-                        p.flags
-                    ));
+                let ok = if quorum {
+                    p.flags.contains(NodeFlags::FAIL)
+                } else {
+                    p.failing()
+                };
+                if !ok {
+                    return Err(format!("node {i} flags dead node {j} {:?}", p.flags));
                 }
             }
         }
@@ -347,6 +394,68 @@ fn slots_agree(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
             if !no_slots(&plan.slots[o]) && !v.claims.iter().any(|c| c.owner == plan.ids[o]) {
                 return Err(format!("node {i} does not know node {o}'s slots"));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Every live node sees each live node in its planned role: a replica of
+/// its planned master, or a master.
+fn roles_agree(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
+    let plan = ctx.plan;
+    for (i, v) in views.iter().enumerate() {
+        let Some(v) = v else { continue };
+        for (j, _) in views.iter().enumerate().filter(|(_, w)| w.is_some()) {
+            let want = plan.replica_of[j].map(|m| plan.ids[m]);
+            let (flags, master) = if i == j {
+                let flags = if v.replica_of.is_some() {
+                    NodeFlags::REPLICA
+                } else {
+                    NodeFlags::MASTER
+                };
+                (flags, v.replica_of)
+            } else {
+                match v.peer(&plan.ids[j]) {
+                    Some(p) => (p.flags, p.replica_of),
+                    None => continue,
+                }
+            };
+            let role_ok = match want {
+                Some(_) => flags.contains(NodeFlags::REPLICA) && master == want,
+                None => flags.contains(NodeFlags::MASTER) && master.is_none(),
+            };
+            if !role_ok {
+                return Err(format!(
+                    "node {i} sees node {j} as {flags:?} of {:?}, not as the planned {}",
+                    master.map(|m| ctx.name(&m)),
+                    match plan.replica_of[j] {
+                        Some(m) => format!("replica of node {m}"),
+                        None => "master".into(),
+                    }
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Once converged, every live node reports `cluster_state:ok` exactly when
+/// the operator assigned every slot and no master serving slots stays
+/// dead (`cluster-require-full-coverage yes`).
+fn state_agrees(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
+    let want = ctx.plan.full_coverage() && !ctx.plan.dead_owner();
+    for (i, v) in views.iter().enumerate() {
+        let Some(state) = v.and_then(|v| v.state_ok) else {
+            continue;
+        };
+        if state != want {
+            return Err(format!(
+                "node {i} reports cluster_state {}, not {} (full coverage {}, a dead master with slots {})",
+                if state { "ok" } else { "fail" },
+                if want { "ok" } else { "fail" },
+                ctx.plan.full_coverage(),
+                ctx.plan.dead_owner()
+            ));
         }
     }
     Ok(())

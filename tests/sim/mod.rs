@@ -52,10 +52,11 @@
 //!   offset of up to ±500 ms, the skew Redis itself tolerates when it
 //!   takes pong times from gossip.
 //! - **The operator** (`plan`): MEETs in a star, a chain or a random tree,
-//!   checked and repeated until the meeting node knows the other (a MEET
-//!   lost to a fault is not retried by the cluster), and ADDSLOTS of
+//!   checked and repeated until both nodes know each other (a MEET lost to
+//!   a fault is not retried by the cluster, and Redis 7.0 does not recover
+//!   when only the receiving side times the handshake out); ADDSLOTS of
 //!   contiguous ranges to a random subset of the nodes, sometimes leaving a
-//!   range unassigned.
+//!   range unassigned; REPLICATE for some of the nodes without slots.
 //!
 //! A run has two phases: faults until the plan's calm, then a quiet network
 //! on which the cluster must converge within the settle limit (ten node
@@ -64,21 +65,39 @@
 //!
 //! # What is checked
 //!
-//! `check` lists the properties: invariants after every event (one owner
-//! per slot and config epoch, epochs never going back, the current epoch
-//! the greatest known, known nodes real and at their addresses, flags that
-//! make sense) and the node's contract with its caller (it sends and closes
-//! only on connections it holds, one whole message per send); liveness
-//! after the calm (membership, dead nodes suspected, every slot routed to
-//! its owner, one current epoch).
+//! `check` lists the properties, each of which can fail (`tests` shows it
+//! with nodes built to break them):
+//!
+//! - invariants, after every event, on each node whose view changed: no
+//!   slot has two owners with one config epoch, in any view at any time;
+//!   epochs never go back; the current epoch is the greatest known; known
+//!   nodes are real and at their addresses; flags make sense; replicas
+//!   serve no slots;
+//! - the node's contract with its caller: it sends only on connections it
+//!   was told are up, closes only connections it holds, sends one whole
+//!   message per `Send`, restarts from the `nodes.conf` it wrote, and the
+//!   operator's commands succeed;
+//! - a timed property: a partition that lasts two node timeouts and a
+//!   second leaves the nodes of a side without a majority of the masters
+//!   serving slots reporting `cluster_state:fail`;
+//! - liveness, from the calm on, within the settle limit and then for two
+//!   node timeouts: every live node knows every other, none suspected, and
+//!   no handshake is left; a dead node is FAIL wherever known when the
+//!   masters left make a majority (PFAIL otherwise); every slot routes to
+//!   its owner; one current epoch; every node in its planned role (master,
+//!   or replica of its master); `cluster_state:ok` exactly when every slot
+//!   is assigned and no master with slots stays dead.
 //!
 //! # What is not modelled
 //!
 //! Clock drift (skew is a fixed offset) and clocks going backwards;
 //! asymmetric partitions (A hears B, B does not hear A); more than two sides;
 //! bytes corrupted in flight (TCP's checksum makes that rare; the codec's
-//! own fuzz targets cover malformed input); restarts from nodes.conf;
-//! replicas and failover; slow disks; Pub/Sub and module messages.
+//! own fuzz targets cover malformed input); the kernel writing back a
+//! nodes.conf that was not fsynced (a machine crash loses it however old
+//! it is); a node coming back under a new id or address; slot migration
+//! (SETSLOT), FORGET and epoch bumps by the operator; failover, which the
+//! state machine does not do yet; Pub/Sub and module messages.
 //!
 //! # Replaying a seed
 //!

@@ -24,6 +24,8 @@ pub(crate) trait SimNode {
     /// The operator gives the node these slots (`CLUSTER ADDSLOTS` of
     /// those it does not serve yet).
     fn assign_slots(&mut self, slots: &SlotSet, now: u64) -> Result<Vec<Action>, String>;
+    /// `CLUSTER REPLICATE master`.
+    fn replicate(&mut self, master: &NodeId, now: u64) -> Result<Vec<Action>, String>;
     /// `nodes.conf` as the node asks for it to be written, if it does, and
     /// whether to fsync it.
     fn take_save(&mut self) -> Option<(NodesConf, bool)>;
@@ -40,6 +42,8 @@ pub(crate) struct View {
     pub(crate) current_epoch: u64,
     /// The node's own config epoch.
     pub(crate) config_epoch: Option<u64>,
+    /// Its master, if it is a replica.
+    pub(crate) replica_of: Option<NodeId>,
     /// Every other node in its table, handshakes included.
     pub(crate) peers: Vec<PeerView>,
     /// Who serves which slots, as this node believes: one entry per owner.
@@ -58,6 +62,7 @@ pub(crate) struct PeerView {
     pub(crate) port: u16,
     pub(crate) cport: u16,
     pub(crate) config_epoch: u64,
+    pub(crate) replica_of: Option<NodeId>,
 }
 
 impl PeerView {
@@ -126,6 +131,12 @@ impl SimNode for ClusterNode {
             .map_err(|e| e.to_string())
     }
 
+    fn replicate(&mut self, master: &NodeId, _now: u64) -> Result<Vec<Action>, String> {
+        ClusterNode::replicate(self, master)
+            .map(|()| Vec::new())
+            .map_err(|e| e.to_string())
+    }
+
     fn take_save(&mut self) -> Option<(NodesConf, bool)> {
         let save = self.take_save_request()?;
         Some((self.to_nodes_conf(), save == Save::Now))
@@ -150,6 +161,7 @@ impl SimNode for ClusterNode {
                     port: n.port,
                     cport: n.cport,
                     config_epoch: n.config_epoch,
+                    replica_of: n.replica_of,
                 });
             }
         }
@@ -157,6 +169,7 @@ impl SimNode for ClusterNode {
             id: self.id(),
             current_epoch: self.current_epoch(),
             config_epoch: Some(self.config_epoch()),
+            replica_of: self.myself().replica_of,
             peers,
             claims,
             state_ok: Some(self.state() == ClusterState::Ok),

@@ -21,15 +21,20 @@ pub(crate) fn cport(i: usize) -> u16 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Op {
     /// `CLUSTER MEET` on `from` with `to`'s address. The operator checks
-    /// again after the handshake timeout and meets again until `from`
-    /// knows `to`, as a careful script does (a MEET lost to a partition is
-    /// not retried by the cluster).
+    /// again after the handshake timeout and meets again until each knows
+    /// the other, as a careful script does (a MEET lost to a fault is not
+    /// retried by the cluster).
     Meet {
         from: usize,
         to: usize,
     },
-    /// `CLUSTER ADDSLOT_COUNT` of the node's planned slots.
+    /// `CLUSTER ADDSLOTS` of the node's planned slots.
     Assign {
+        node: usize,
+    },
+    /// `CLUSTER REPLICATE` of the node's planned master, repeated until
+    /// the node knows the master.
+    Replicate {
         node: usize,
     },
     /// The node's process dies; with `host_down`, its machine too, so that
@@ -99,6 +104,8 @@ pub(crate) struct Plan {
     pub(crate) tick_jitter: u64,
     /// The slots the operator gives each node.
     pub(crate) slots: Vec<SlotSet>,
+    /// The master of each node that is a replica.
+    pub(crate) replica_of: Vec<Option<usize>>,
     /// The operator's MEETs, as (from, to).
     pub(crate) meets: Vec<(usize, usize)>,
     pub(crate) topology: &'static str,
@@ -128,12 +135,10 @@ impl Plan {
             _ => (node_timeout / 50, node_timeout / 50),
         };
         let mut latency = vec![vec![0; n]; n];
-        for i in 0..n {
-            for j in i + 1..n {
-                let l = rng.between(0, max_latency);
-                latency[i][j] = l;
-                latency[j][i] = l;
-            }
+        for (i, j) in (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))) {
+            let l = rng.between(0, max_latency);
+            latency[i][j] = l;
+            latency[j][i] = l;
         }
         let loss = if rng.chance(0.3) {
             rng.pick(&[0.001, 0.005, 0.02])
@@ -248,6 +253,23 @@ impl Plan {
                 });
             }
         }
+        // Replicas: some of the nodes without slots follow a master that
+        // stays.
+        let mut replica_of = vec![None; n];
+        let masters: Vec<usize> = (0..n)
+            .filter(|&i| !slots[i].is_empty() && !dead[i])
+            .collect();
+        if !masters.is_empty() && rng.chance(0.5) {
+            for node in (0..n).filter(|&i| slots[i].is_empty()) {
+                if rng.chance(0.6) {
+                    replica_of[node] = Some(rng.pick(&masters));
+                    steps.push(Step {
+                        at: rng.between(300, 2500),
+                        op: Op::Replicate { node },
+                    });
+                }
+            }
+        }
         steps.push(Step {
             at: chaos_end,
             op: Op::Calm,
@@ -269,6 +291,7 @@ impl Plan {
             skew,
             tick_jitter,
             slots,
+            replica_of,
             meets,
             topology,
             dead,
@@ -322,6 +345,7 @@ impl Plan {
             skew: vec![0; n],
             tick_jitter: 0,
             slots,
+            replica_of: vec![None; n],
             meets,
             topology: "star",
             dead: vec![false; n],
@@ -330,6 +354,27 @@ impl Plan {
             settle_limit: 10 * node_timeout + 5000,
             stable_for: 2 * node_timeout,
         }
+    }
+
+    /// Whether the operator assigns all 16384 slots.
+    pub(crate) fn full_coverage(&self) -> bool {
+        self.slots.iter().map(SlotSet::count).sum::<usize>() == usize::from(SLOT_COUNT)
+    }
+
+    /// Whether a node that stays dead serves slots.
+    pub(crate) fn dead_owner(&self) -> bool {
+        (0..self.n).any(|i| self.dead[i] && !self.slots[i].is_empty())
+    }
+
+    /// Whether the masters that stay alive can agree that a node failed:
+    /// a majority of the masters serving slots (the cluster's size) must
+    /// report it; every master counts, a replica does not.
+    pub(crate) fn fail_quorum(&self) -> bool {
+        let size = self.slots.iter().filter(|s| !s.is_empty()).count();
+        let masters = (0..self.n)
+            .filter(|&i| !self.dead[i] && self.replica_of[i].is_none())
+            .count();
+        masters > size / 2
     }
 
     /// The node at this bus address, if any.
@@ -378,7 +423,10 @@ impl fmt::Display for Plan {
         )?;
         writeln!(
             f,
-            "  faults: {} crashes ({} for good: {:?}), {} pauses, {} partitions, {} link resets",
+            "  replicas (node, master): {:?}\n  faults: {} crashes ({} for good: {:?}), {} pauses, {} partitions, {} link resets",
+            (0..self.n)
+                .filter_map(|i| self.replica_of[i].map(|m| (i, m)))
+                .collect::<Vec<_>>(),
             count(|o| matches!(o, Op::Crash { .. })),
             self.dead.iter().filter(|&&d| d).count(),
             (0..self.n).filter(|&i| self.dead[i]).collect::<Vec<_>>(),

@@ -3,11 +3,11 @@
 
 use super::check::{invariants, LIVENESS};
 use super::node::{honest, Claim, Factory, SimNode, View};
-use super::plan::Plan;
+use super::plan::{Op, Plan, Step};
 use super::world::run;
 use ferrodis_bus::cluster::{Action, ClusterNode, Config, LinkId};
 use ferrodis_bus::{decode, encode, NodeIp, SlotBitmap};
-use ferrodis_slots::{NodesConf, SlotSet};
+use ferrodis_slots::{NodeFlags, NodeId, NodesConf, SlotSet};
 
 /// The state machine with a defect built in.
 struct Rigged {
@@ -17,6 +17,10 @@ struct Rigged {
     stolen: Option<SlotSet>,
     /// It drops every message it receives.
     deaf: bool,
+    /// It always reports `cluster_state:ok`.
+    always_ok: bool,
+    /// It reports FAIL as PFAIL: it never agrees that a node failed.
+    no_fail: bool,
 }
 
 impl Rigged {
@@ -73,11 +77,26 @@ impl SimNode for Rigged {
     fn assign_slots(&mut self, slots: &SlotSet, now: u64) -> Result<Vec<Action>, String> {
         self.inner.assign_slots(slots, now)
     }
+    fn replicate(&mut self, master: &NodeId, now: u64) -> Result<Vec<Action>, String> {
+        SimNode::replicate(&mut self.inner, master, now)
+    }
     fn take_save(&mut self) -> Option<(NodesConf, bool)> {
         self.inner.take_save()
     }
     fn view(&self) -> View {
         let mut v = SimNode::view(&self.inner);
+        if self.always_ok {
+            v.state_ok = Some(true);
+        }
+        if self.no_fail {
+            for p in &mut v.peers {
+                if p.flags.contains(NodeFlags::FAIL) {
+                    p.flags = NodeFlags::from_bits(
+                        (p.flags.bits() & !NodeFlags::FAIL.bits()) | NodeFlags::PFAIL.bits(),
+                    );
+                }
+            }
+        }
         if let Some(stolen) = &self.stolen {
             v.claims.push(Claim {
                 owner: v.id,
@@ -116,6 +135,8 @@ fn a_node_claiming_slots_with_an_equal_epoch_breaks_the_invariant() {
         inner: ClusterNode::new(config),
         stolen: Some(stolen.clone()),
         deaf: false,
+        always_ok: false,
+        no_fail: false,
     });
     let failure = run(&plan, factory, false).expect_err("the liar must be caught");
     let name = invariants()[0].name();
@@ -131,6 +152,8 @@ fn a_node_that_hears_nothing_breaks_liveness() {
         inner: ClusterNode::new(config),
         stolen: None,
         deaf: true,
+        always_ok: false,
+        no_fail: false,
     });
     let failure = run(&plan, factory, false).expect_err("the deaf node never joins");
     assert_eq!(failure.property, LIVENESS[0].0, "{}", failure.report);
@@ -161,4 +184,95 @@ fn a_seed_replays_event_for_event() {
         (Err(a), Err(b)) => assert_eq!(a.report, b.report),
         _ => panic!("seed {seed} passed once and failed once"),
     }
+}
+
+/// Five nodes; node 4 is cut off from the others for a while.
+fn node_4_cut_off() -> Plan {
+    let mut plan = Plan::quiet(5, 5);
+    plan.steps.retain(|s| s.op != Op::Calm);
+    plan.chaos_end = 9000;
+    for (at, op) in [
+        (
+            3000,
+            Op::Split {
+                side: vec![false, false, false, false, true],
+                drop: true,
+            },
+        ),
+        (8000, Op::Heal),
+        (9000, Op::Calm),
+    ] {
+        plan.steps.push(Step { at, op });
+    }
+    plan
+}
+
+#[test]
+fn a_minority_side_reports_fail() {
+    let plan = node_4_cut_off();
+    let (stats, _) = run(&plan, honest(), false).unwrap_or_else(|f| panic!("{}", f.report));
+    assert_eq!(stats.minority_checks, 1, "node 4 alone is a minority");
+}
+
+#[test]
+fn a_node_that_claims_ok_on_a_minority_side_breaks_the_probe() {
+    let plan = node_4_cut_off();
+    let factory = with_one(4, |config| Rigged {
+        inner: ClusterNode::new(config),
+        stolen: None,
+        deaf: false,
+        always_ok: true,
+        no_fail: false,
+    });
+    let failure = run(&plan, factory, false).expect_err("node 4 must report fail");
+    assert_eq!(
+        failure.property, "a minority side reports cluster_state fail",
+        "{}",
+        failure.report
+    );
+}
+
+#[test]
+fn a_node_that_claims_ok_without_coverage_breaks_liveness() {
+    let mut plan = Plan::quiet(6, 4);
+    // Slot 0 stays unassigned: the cluster is down.
+    plan.slots[0].remove(ferrodis_slots::Slot::MIN);
+    let (_, _) = run(&plan, honest(), false).unwrap_or_else(|f| panic!("{}", f.report));
+    let factory = with_one(2, |config| Rigged {
+        inner: ClusterNode::new(config),
+        stolen: None,
+        deaf: false,
+        always_ok: true,
+        no_fail: false,
+    });
+    let failure = run(&plan, factory, false).expect_err("node 2 must report fail");
+    assert_eq!(failure.property, LIVENESS[5].0, "{}", failure.report);
+}
+
+#[test]
+fn a_dead_node_is_failed_and_a_node_that_never_agrees_breaks_liveness() {
+    let mut plan = Plan::quiet(7, 5);
+    plan.dead[4] = true;
+    plan.steps.insert(
+        0,
+        Step {
+            at: 1500,
+            op: Op::Crash {
+                node: 4,
+                host_down: true,
+            },
+        },
+    );
+    plan.steps.sort_by_key(|s| s.at);
+    assert!(plan.fail_quorum());
+    run(&plan, honest(), false).unwrap_or_else(|f| panic!("{}", f.report));
+    let factory = with_one(0, |config| Rigged {
+        inner: ClusterNode::new(config),
+        stolen: None,
+        deaf: false,
+        always_ok: false,
+        no_fail: true,
+    });
+    let failure = run(&plan, factory, false).expect_err("node 0 never flags FAIL");
+    assert_eq!(failure.property, LIVENESS[1].0, "{}", failure.report);
 }

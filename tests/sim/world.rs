@@ -61,6 +61,10 @@ enum Event {
         conn: u64,
         dir: usize,
     },
+    /// A partition has lasted long enough for its minority to know it.
+    Probe {
+        split: u64,
+    },
     Step(Op),
 }
 
@@ -150,6 +154,21 @@ pub(crate) struct Stats {
     pub(crate) sim_ms: u64,
     /// When the liveness properties first held for good, ms after the calm.
     pub(crate) converged_after: u64,
+    /// Nodes found on a minority side by a partition probe, whose state
+    /// was checked.
+    pub(crate) minority_checks: u64,
+}
+
+impl Stats {
+    /// Adds another run's counts (the slowest convergence is kept).
+    pub(crate) fn add(&mut self, other: &Stats) {
+        self.events += other.events;
+        self.sent += other.sent;
+        self.delivered += other.delivered;
+        self.sim_ms += other.sim_ms;
+        self.converged_after = self.converged_after.max(other.converged_after);
+        self.minority_checks += other.minority_checks;
+    }
 }
 
 /// A run that broke a property.
@@ -176,12 +195,18 @@ pub(crate) struct World<'p> {
     side: Option<Vec<bool>>,
     /// Whether the partition drops packets (rather than reject them).
     drop: bool,
+    /// Counts splits and heals, so that a probe knows its partition.
+    splits: u64,
+    /// When each node last started or resumed.
+    since: Vec<u64>,
     calm: bool,
     touched: Vec<usize>,
     invariants: Vec<Box<dyn Invariant>>,
     /// A broken rule of the node's contract with its caller, found while
     /// carrying out its actions.
     contract: Option<String>,
+    /// A timed property that failed.
+    timed: Option<(String, String)>,
     trace: Trace,
     stats: Stats,
 }
@@ -242,7 +267,7 @@ pub(crate) fn run(
 impl<'p> World<'p> {
     fn new(plan: &'p Plan, factory: Factory, full_trace: bool) -> World<'p> {
         // The world's draws come after the plan's, from their own stream.
-        let mut rng = Rng::new(plan.seed ^ 0x5EED_0F_5111_u64);
+        let mut rng = Rng::new(plan.seed ^ 0x005E_ED0F_5111_u64);
         let mut world = World {
             plan,
             factory,
@@ -256,10 +281,13 @@ impl<'p> World<'p> {
             next_conn: 0,
             side: None,
             drop: false,
+            splits: 0,
+            since: vec![0; plan.n],
             calm: false,
             touched: Vec::new(),
             invariants: check::invariants(),
             contract: None,
+            timed: None,
             trace: Trace::new(full_trace),
             stats: Stats::default(),
         };
@@ -336,6 +364,7 @@ impl<'p> World<'p> {
         host.inbox.clear();
         host.view = None;
         let life = host.life;
+        self.since[i] = self.now;
         let first = self.now + 1 + self.rng.below(TICK_MS);
         self.schedule(first, Event::Tick { node: i, life });
         self.touch(i);
@@ -622,6 +651,13 @@ impl<'p> World<'p> {
                 }
             }
             Event::Pump { conn, dir } => self.pump(conn, dir),
+            Event::Probe { split } => {
+                if split == self.splits {
+                    if let Err(e) = self.probe() {
+                        self.timed.get_or_insert(e);
+                    }
+                }
+            }
             Event::Step(op) => self.step(op),
         }
     }
@@ -849,6 +885,31 @@ impl<'p> World<'p> {
                     self.violate(format!("CLUSTER ADDSLOTS on node {node} failed: {e}"));
                 }
             }
+            Op::Replicate { node } => {
+                let Some(master) = plan.replica_of[node] else {
+                    return;
+                };
+                let host = &self.hosts[node];
+                if host.node.is_none() && plan.dead[node] {
+                    return;
+                }
+                let Some(n) = host.node.as_ref().filter(|_| !host.paused) else {
+                    self.schedule(self.now + 500, Event::Step(Op::Replicate { node }));
+                    return;
+                };
+                let id = plan.ids[master];
+                if n.view().replica_of == Some(id) {
+                    return;
+                }
+                match self.call_result(node, |n, now| n.replicate(&id, now)) {
+                    Ok(()) => {}
+                    // It does not know its master yet: the operator waits.
+                    Err(e) if e.contains("Unknown node") => {
+                        self.schedule(self.now + 500, Event::Step(Op::Replicate { node }));
+                    }
+                    Err(e) => self.violate(format!("CLUSTER REPLICATE on node {node} failed: {e}")),
+                }
+            }
             Op::Crash { node, host_down } => self.crash(node, host_down),
             Op::Restart { node } => self.restart(node),
             Op::Pause { node } => {
@@ -860,6 +921,9 @@ impl<'p> World<'p> {
             Op::Split { side, drop } => {
                 self.side = Some(side.clone());
                 self.drop = drop;
+                self.splits += 1;
+                let at = self.now + probe_delay(plan);
+                self.schedule(at, Event::Probe { split: self.splits });
                 if !drop {
                     let across: Vec<u64> = self
                         .conns
@@ -874,6 +938,7 @@ impl<'p> World<'p> {
             }
             Op::Heal => {
                 self.side = None;
+                self.splits += 1;
                 self.pump_all(None);
             }
             Op::ResetLink => {
@@ -986,9 +1051,9 @@ impl<'p> World<'p> {
         }
         // The operator checks the node it restarted: it meets its peers
         // again if it forgot them (a node with no nodes.conf, or one that
-        // lost what was written but not fsynced, with its machine), and
-        // gives it back the slots it does not serve (Redis does not fsync
-        // nodes.conf after ADDSLOTS).
+        // lost what was written but not fsynced, with its machine), gives
+        // it back the slots it does not serve and makes it a replica again
+        // (Redis does not fsync nodes.conf after ADDSLOTS or REPLICATE).
         let plan = self.plan;
         for &(a, b) in &plan.meets {
             let other = if a == i {
@@ -1005,6 +1070,10 @@ impl<'p> World<'p> {
             let at = self.now + self.rng.below(200);
             self.schedule(at, Event::Step(op_assign(i)));
         }
+        if plan.replica_of[i].is_some() {
+            let at = self.now + self.rng.below(200);
+            self.schedule(at, Event::Step(Op::Replicate { node: i }));
+        }
     }
 
     fn resume(&mut self, i: usize) {
@@ -1012,6 +1081,7 @@ impl<'p> World<'p> {
             return;
         }
         self.hosts[i].paused = false;
+        self.since[i] = self.now;
         for deferred in std::mem::take(&mut self.hosts[i].inbox) {
             match deferred {
                 Deferred::Connected(link) => {
@@ -1033,6 +1103,9 @@ impl<'p> World<'p> {
         if let Some(message) = self.contract.take() {
             return Err(("the node's contract with its caller".into(), message));
         }
+        if let Some(failure) = self.timed.take() {
+            return Err(failure);
+        }
         let ctx = Ctx { plan: self.plan };
         for i in std::mem::take(&mut self.touched) {
             let Some(node) = self.hosts[i].node.as_ref() else {
@@ -1048,6 +1121,45 @@ impl<'p> World<'p> {
                     .map_err(|e| (inv.name().to_string(), e))?;
             }
             self.hosts[i].view = Some(after);
+        }
+        Ok(())
+    }
+
+    /// During a partition that has lasted [`probe_delay`]: a node on a side
+    /// with too few of the masters serving slots to make a majority
+    /// reports `cluster_state:fail` (cluster specification, "Cluster
+    /// state"). Nodes that started or resumed since are left out.
+    fn probe(&mut self) -> Result<(), (String, String)> {
+        let plan = self.plan;
+        let Some(side) = &self.side else {
+            return Ok(());
+        };
+        let owners: Vec<usize> = (0..plan.n).filter(|&o| !no_slots(&plan.slots[o])).collect();
+        let quorum = owners.len() / 2 + 1;
+        for (i, host) in self.hosts.iter().enumerate() {
+            let Some(node) = host.node.as_ref() else {
+                continue;
+            };
+            if host.paused || self.since[i] + probe_delay(plan) > self.now {
+                continue;
+            }
+            let reachable = owners
+                .iter()
+                .filter(|&&o| side[o] == side[i] && self.hosts[o].node.is_some())
+                .count();
+            if reachable >= quorum {
+                continue;
+            }
+            self.stats.minority_checks += 1;
+            if node.view().state_ok == Some(true) {
+                return Err((
+                    "a minority side reports cluster_state fail".into(),
+                    format!(
+                        "node {i} reports ok with {reachable} of {} masters serving slots on its side",
+                        owners.len()
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -1115,6 +1227,13 @@ impl<'p> World<'p> {
             report,
         }
     }
+}
+
+/// How long a partition lasts before its minority must know it: a PING
+/// within half the node timeout, PFAIL a node timeout later, and a second
+/// for ticks and latency.
+fn probe_delay(plan: &Plan) -> u64 {
+    2 * plan.node_timeout + 1000
 }
 
 fn op_assign(node: usize) -> Op {
