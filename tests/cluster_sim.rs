@@ -38,7 +38,7 @@ impl Tally {
         let has = |f: fn(&Op) -> bool| plan.steps.iter().any(|s| f(&s.op));
         let dead = plan.dead.iter().any(|&d| d);
         self.dead += u64::from(dead);
-        self.fail_agreed += u64::from(dead && plan.fail_quorum());
+        self.fail_agreed += u64::from(dead && plan.fail_quorum(&plan.slots));
         self.replicas += u64::from(plan.replica_of.iter().any(Option::is_some));
         self.partitions += u64::from(has(|o| matches!(o, Op::Split { .. })));
         self.pauses += u64::from(has(|o| matches!(o, Op::Pause { .. })));

@@ -12,11 +12,17 @@ use super::node::{no_slots, Claim, View};
 use super::plan::{cport, port, Plan};
 use ferrodis_bus::NodeIp;
 use ferrodis_slots::{NodeFlags, NodeId, SlotSet};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// What the checks know besides the views.
 pub(crate) struct Ctx<'a> {
     pub(crate) plan: &'a Plan,
+    /// The slots each node serves, as the operator last assigned or moved
+    /// them.
+    pub(crate) slots: &'a [SlotSet],
+    /// Config epochs a node took without agreement (`SETSLOT NODE` closing
+    /// an import), as (node, epoch).
+    pub(crate) unagreed: &'a BTreeSet<(NodeId, u64)>,
 }
 
 impl Ctx<'_> {
@@ -74,6 +80,7 @@ pub(crate) const LIVENESS: &[Liveness] = &[
         slots_agree,
     ),
     ("every live node has the same current epoch", epochs_agree),
+    ("live masters have distinct config epochs", epochs_distinct),
     ("every live node knows who replicates whom", roles_agree),
     (
         "cluster_state is ok exactly when every slot is served",
@@ -81,13 +88,22 @@ pub(crate) const LIVENESS: &[Liveness] = &[
     ),
 ];
 
-/// No slot is ever owned by two different nodes with the same config epoch,
-/// in any node's view at any time: the config epoch orders slot owners
-/// (cluster spec, "Hash slots configuration propagation"). Two owners of
-/// one slot with one epoch is a conflict no rule resolves.
+/// No two nodes ever claim a slot as their own with the same config epoch:
+/// the config epoch orders the claims on a slot (cluster specification,
+/// "Hash slots configuration propagation"). A node's claims are checked,
+/// at any time, against every claim any node ever made.
+///
+/// One exception, which the specification allows: an epoch taken without
+/// agreement (`SETSLOT NODE` closing an import bumps the epoch to the
+/// greatest the node knows, plus one) may equal another node's, and the
+/// collision rule then makes them differ ("Configuration epoch conflicts
+/// resolution algorithm"); liveness checks that it did. And what a node
+/// believes of another node's epoch may be stale (a node that gives a slot
+/// away records the new owner with the epoch it last heard of), so the
+/// check is on each node's claims about itself.
 #[derive(Default)]
 pub(crate) struct OneOwnerPerEpoch {
-    /// For each config epoch, the slots each owner has been seen with.
+    /// For each config epoch, the slots each node has claimed with it.
     seen: BTreeMap<u64, Vec<(NodeId, SlotSet)>>,
     /// Claims already checked: a conflict shows when the second of two
     /// conflicting claims first appears, so a claim seen before needs no
@@ -97,7 +113,7 @@ pub(crate) struct OneOwnerPerEpoch {
 
 impl Invariant for OneOwnerPerEpoch {
     fn name(&self) -> &'static str {
-        "no slot has two owners with one config epoch"
+        "no two nodes claim a slot with one config epoch"
     }
 
     fn check(
@@ -110,20 +126,22 @@ impl Invariant for OneOwnerPerEpoch {
         if before.is_some_and(|b| b.claims == after.claims) {
             return Ok(());
         }
-        for claim in &after.claims {
+        for claim in after.claims.iter().filter(|c| c.owner == after.id) {
             if before.is_some_and(|b| b.claims.contains(claim)) || self.checked.contains(claim) {
                 continue;
             }
             self.checked.insert(claim.clone());
             let owners = self.seen.entry(claim.epoch).or_default();
             for (other, slots) in owners.iter() {
-                if *other == claim.owner {
+                if *other == claim.owner
+                    || ctx.unagreed.contains(&(claim.owner, claim.epoch))
+                    || ctx.unagreed.contains(&(*other, claim.epoch))
+                {
                     continue;
                 }
                 if let Some(slot) = first_common(slots, &claim.slots) {
                     return Err(format!(
-                        "node {node} sees {} own slot {slot} with config epoch {}, which {} owned with that epoch",
-                        ctx.name(&claim.owner),
+                        "node {node} claims slot {slot} with config epoch {}, as {} did",
                         claim.epoch,
                         ctx.name(other)
                     ));
@@ -353,7 +371,7 @@ fn membership(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
 /// (cluster specification, "Failure detection"); PFAIL at least, when they
 /// cannot.
 fn dead_failed(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
-    let quorum = ctx.plan.fail_quorum();
+    let quorum = ctx.plan.fail_quorum(ctx.slots);
     for (i, v) in views.iter().enumerate() {
         let Some(v) = v else { continue };
         for (j, _) in views.iter().enumerate().filter(|(_, w)| w.is_none()) {
@@ -383,15 +401,15 @@ fn slots_agree(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
             let Some(o) = plan.index_of(&claim.owner) else {
                 return Err(format!("node {i} gives slots to an unknown node"));
             };
-            if claim.slots != plan.slots[o] {
+            if claim.slots != ctx.slots[o] {
                 return Err(format!(
                     "node {i} gives node {o} slots [{}], not [{}]",
-                    claim.slots, plan.slots[o]
+                    claim.slots, ctx.slots[o]
                 ));
             }
         }
         for (o, _) in views.iter().enumerate().filter(|(_, w)| w.is_some()) {
-            if !no_slots(&plan.slots[o]) && !v.claims.iter().any(|c| c.owner == plan.ids[o]) {
+            if !no_slots(&ctx.slots[o]) && !v.claims.iter().any(|c| c.owner == plan.ids[o]) {
                 return Err(format!("node {i} does not know node {o}'s slots"));
             }
         }
@@ -443,7 +461,8 @@ fn roles_agree(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
 /// the operator assigned every slot and no master serving slots stays
 /// dead (`cluster-require-full-coverage yes`).
 fn state_agrees(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
-    let want = ctx.plan.full_coverage() && !ctx.plan.dead_owner();
+    let dead_owner = ctx.plan.dead_owner(ctx.slots);
+    let want = ctx.plan.full_coverage() && !dead_owner;
     for (i, v) in views.iter().enumerate() {
         let Some(state) = v.and_then(|v| v.state_ok) else {
             continue;
@@ -454,8 +473,38 @@ fn state_agrees(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
                 if state { "ok" } else { "fail" },
                 if want { "ok" } else { "fail" },
                 ctx.plan.full_coverage(),
-                ctx.plan.dead_owner()
+                dead_owner
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Config epoch collisions are resolved: every live master has its own
+/// config epoch, as it and every live node see it.
+fn epochs_distinct(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
+    let mut seen: BTreeMap<u64, usize> = BTreeMap::new();
+    for (i, v) in views.iter().enumerate() {
+        let Some(v) = v else { continue };
+        if v.replica_of.is_some() {
+            continue;
+        }
+        let Some(epoch) = v.config_epoch else {
+            return Ok(());
+        };
+        if let Some(j) = seen.insert(epoch, i) {
+            return Err(format!("nodes {j} and {i} both have config epoch {epoch}"));
+        }
+        for (k, w) in views.iter().enumerate() {
+            let Some(p) = w.and_then(|w| w.peer(&ctx.plan.ids[i])) else {
+                continue;
+            };
+            if p.config_epoch != epoch {
+                return Err(format!(
+                    "node {k} has node {i} at config epoch {}, not {epoch}",
+                    p.config_epoch
+                ));
+            }
         }
     }
     Ok(())

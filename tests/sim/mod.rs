@@ -56,7 +56,9 @@
 //!   a fault is not retried by the cluster, and Redis 7.0 does not recover
 //!   when only the receiving side times the handshake out); ADDSLOTS of
 //!   contiguous ranges to a random subset of the nodes, sometimes leaving a
-//!   range unassigned; REPLICATE for some of the nodes without slots.
+//!   range unassigned; REPLICATE for some of the nodes without slots; a
+//!   resharding of up to 20 slots between two masters (SETSLOT IMPORTING,
+//!   MIGRATING, NODE), which bumps the taker's epoch without agreement.
 //!
 //! A run has two phases: faults until the plan's calm, then a quiet network
 //! on which the cluster must converge within the settle limit (ten node
@@ -69,7 +71,8 @@
 //! with nodes built to break them):
 //!
 //! - invariants, after every event, on each node whose view changed: no
-//!   slot has two owners with one config epoch, in any view at any time;
+//!   two nodes ever claim a slot with one config epoch (but for an epoch
+//!   taken without agreement, which the collision rule must then separate);
 //!   epochs never go back; the current epoch is the greatest known; known
 //!   nodes are real and at their addresses; flags make sense; replicas
 //!   serve no slots;
@@ -84,7 +87,8 @@
 //!   node timeouts: every live node knows every other, none suspected, and
 //!   no handshake is left; a dead node is FAIL wherever known when the
 //!   masters left make a majority (PFAIL otherwise); every slot routes to
-//!   its owner; one current epoch; every node in its planned role (master,
+//!   its owner; one current epoch; distinct config epochs for the live
+//!   masters, as everyone sees them; every node in its planned role (master,
 //!   or replica of its master); `cluster_state:ok` exactly when every slot
 //!   is assigned and no master with slots stays dead.
 //!
@@ -95,9 +99,10 @@
 //! bytes corrupted in flight (TCP's checksum makes that rare; the codec's
 //! own fuzz targets cover malformed input); the kernel writing back a
 //! nodes.conf that was not fsynced (a machine crash loses it however old
-//! it is); a node coming back under a new id or address; slot migration
-//! (SETSLOT), FORGET and epoch bumps by the operator; failover, which the
-//! state machine does not do yet; Pub/Sub and module messages.
+//! it is); a node coming back under a new id or address; keys (a
+//! resharding moves empty slots, all its commands at one instant); FORGET,
+//! RESET and BUMPEPOCH; failover, which the state machine does not do yet;
+//! Pub/Sub and module messages.
 //!
 //! # Replaying a seed
 //!

@@ -21,16 +21,30 @@ pub(crate) trait SimNode {
     fn on_tick(&mut self, now: u64) -> Vec<Action>;
     /// `CLUSTER MEET ip port cport`; an error is the command's reply.
     fn meet(&mut self, ip: &str, port: u16, cport: u16, now: u64) -> Result<Vec<Action>, String>;
-    /// The operator gives the node these slots (`CLUSTER ADDSLOTS` of
-    /// those it does not serve yet).
+    /// The operator gives the node these slots: `CLUSTER ADDSLOTS` of
+    /// those its table leaves unassigned, and `CLUSTER SETSLOT slot NODE`
+    /// itself for those its table gives to another node (a node restarted
+    /// from a nodes.conf that lost a resharding; `redis-cli --cluster fix`
+    /// does the same).
     fn assign_slots(&mut self, slots: &SlotSet, now: u64) -> Result<Vec<Action>, String>;
     /// `CLUSTER REPLICATE master`.
     fn replicate(&mut self, master: &NodeId, now: u64) -> Result<Vec<Action>, String>;
+    /// `CLUSTER SETSLOT slot IMPORTING|MIGRATING|NODE id`, with no keys in
+    /// the slot.
+    fn set_slot(&mut self, slot: Slot, how: SetSlot, now: u64) -> Result<Vec<Action>, String>;
     /// `nodes.conf` as the node asks for it to be written, if it does, and
     /// whether to fsync it.
     fn take_save(&mut self) -> Option<(NodesConf, bool)>;
     /// What the node believes now.
     fn view(&self) -> View;
+}
+
+/// The forms of `CLUSTER SETSLOT` a resharding uses.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SetSlot {
+    Importing(NodeId),
+    Migrating(NodeId),
+    Node(NodeId),
 }
 
 /// A node's beliefs, as far as the state machine exposes them. Fields the
@@ -120,21 +134,42 @@ impl SimNode for ClusterNode {
             .map_err(|e| e.to_string())
     }
 
-    fn assign_slots(&mut self, slots: &SlotSet, _now: u64) -> Result<Vec<Action>, String> {
-        let mine = &self.myself().slots;
-        let new: Vec<Slot> = slots.iter().filter(|&s| !mine.contains(s)).collect();
-        if new.is_empty() {
-            return Ok(Vec::new());
+    fn assign_slots(&mut self, slots: &SlotSet, now: u64) -> Result<Vec<Action>, String> {
+        let me = self.id();
+        let (mut free, mut taken) = (Vec::new(), Vec::new());
+        for slot in slots.iter() {
+            match self.slot_map().owner(slot) {
+                Some(owner) if *owner == me => {}
+                Some(_) => taken.push(slot),
+                None => free.push(slot),
+            }
         }
-        self.add_slots(&new)
-            .map(|()| Vec::new())
-            .map_err(|e| e.to_string())
+        let mut actions = Vec::new();
+        for slot in taken {
+            actions.extend(
+                self.set_slot_node(slot, &me, 0, now)
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        if !free.is_empty() {
+            self.add_slots(&free).map_err(|e| e.to_string())?;
+        }
+        Ok(actions)
     }
 
     fn replicate(&mut self, master: &NodeId, _now: u64) -> Result<Vec<Action>, String> {
         ClusterNode::replicate(self, master)
             .map(|()| Vec::new())
             .map_err(|e| e.to_string())
+    }
+
+    fn set_slot(&mut self, slot: Slot, how: SetSlot, now: u64) -> Result<Vec<Action>, String> {
+        let done = match how {
+            SetSlot::Importing(id) => self.set_slot_importing(slot, &id).map(|()| Vec::new()),
+            SetSlot::Migrating(id) => self.set_slot_migrating(slot, &id).map(|()| Vec::new()),
+            SetSlot::Node(id) => self.set_slot_node(slot, &id, 0, now),
+        };
+        done.map_err(|e| e.to_string())
     }
 
     fn take_save(&mut self) -> Option<(NodesConf, bool)> {

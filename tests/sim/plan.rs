@@ -3,6 +3,7 @@
 //! alone, before the run starts, so the summary printed with a failure says
 //! what the run was about.
 
+use super::node::no_slots;
 use super::rng::Rng;
 use ferrodis_slots::{NodeId, Slot, SlotSet, SLOT_COUNT};
 use std::fmt;
@@ -36,6 +37,18 @@ pub(crate) enum Op {
     /// the node knows the master.
     Replicate {
         node: usize,
+    },
+    /// A resharding of slots `first..=last` from master `from` to master
+    /// `to`, as `redis-cli --cluster reshard` does it (no keys): for each
+    /// slot, SETSLOT IMPORTING on `to`, MIGRATING on `from`, then NODE
+    /// `to` on `to` (which takes a new config epoch without agreement) and
+    /// on `from`. The operator waits until both are up, know each other and
+    /// `from` serves the slots.
+    Move {
+        from: usize,
+        to: usize,
+        first: u16,
+        last: u16,
     },
     /// The node's process dies; with `host_down`, its machine too, so that
     /// nothing answers at its address (connections hang) until it restarts.
@@ -270,6 +283,35 @@ impl Plan {
                 }
             }
         }
+        // A resharding: a few slots of one master go to another master
+        // (one with slots, or an empty one); the giver keeps some.
+        let givers: Vec<usize> = (0..n).filter(|&i| slots[i].count() > 1).collect();
+        if !givers.is_empty() && rng.chance(0.4) {
+            let from = rng.pick(&givers);
+            let takers: Vec<usize> = (0..n)
+                .filter(|&i| i != from && replica_of[i].is_none())
+                .collect();
+            if !takers.is_empty() {
+                let to = rng.pick(&takers);
+                let range: Vec<u16> = slots[from].iter().map(Slot::get).collect();
+                let k = rng.between(1, 20.min(range.len() as u64 - 1)) as usize;
+                let start = rng.index(range.len() - k + 1);
+                // A sub-range of `from`'s slots: they are contiguous, but a
+                // hole may cut them.
+                let (first, last) = (range[start], range[start + k - 1]);
+                if usize::from(last - first) + 1 == k {
+                    steps.push(Step {
+                        at: rng.between(2000, chaos_end.max(2000)),
+                        op: Op::Move {
+                            from,
+                            to,
+                            first,
+                            last,
+                        },
+                    });
+                }
+            }
+        }
         steps.push(Step {
             at: chaos_end,
             op: Op::Calm,
@@ -361,16 +403,18 @@ impl Plan {
         self.slots.iter().map(SlotSet::count).sum::<usize>() == usize::from(SLOT_COUNT)
     }
 
-    /// Whether a node that stays dead serves slots.
-    pub(crate) fn dead_owner(&self) -> bool {
-        (0..self.n).any(|i| self.dead[i] && !self.slots[i].is_empty())
+    /// Whether a node that stays dead serves slots, when they are assigned
+    /// as `slots` says.
+    pub(crate) fn dead_owner(&self, slots: &[SlotSet]) -> bool {
+        (0..self.n).any(|i| self.dead[i] && !no_slots(&slots[i]))
     }
 
-    /// Whether the masters that stay alive can agree that a node failed:
-    /// a majority of the masters serving slots (the cluster's size) must
-    /// report it; every master counts, a replica does not.
-    pub(crate) fn fail_quorum(&self) -> bool {
-        let size = self.slots.iter().filter(|s| !s.is_empty()).count();
+    /// Whether the masters that stay alive can agree that a node failed,
+    /// when slots are assigned as `slots` says: a majority of the masters
+    /// serving slots (the cluster's size) must report it; every master
+    /// counts, a replica does not.
+    pub(crate) fn fail_quorum(&self, slots: &[SlotSet]) -> bool {
+        let size = slots.iter().filter(|s| !no_slots(s)).count();
         let masters = (0..self.n)
             .filter(|&i| !self.dead[i] && self.replica_of[i].is_none())
             .count();
@@ -423,9 +467,14 @@ impl fmt::Display for Plan {
         )?;
         writeln!(
             f,
-            "  replicas (node, master): {:?}\n  faults: {} crashes ({} for good: {:?}), {} pauses, {} partitions, {} link resets",
+            "  replicas (node, master): {:?}, reshardings: {:?}\n  faults: {} crashes ({} for good: {:?}), {} pauses, {} partitions, {} link resets",
             (0..self.n)
                 .filter_map(|i| self.replica_of[i].map(|m| (i, m)))
+                .collect::<Vec<_>>(),
+            self.steps
+                .iter()
+                .filter(|s| matches!(s.op, Op::Move { .. }))
+                .map(|s| &s.op)
                 .collect::<Vec<_>>(),
             count(|o| matches!(o, Op::Crash { .. })),
             self.dead.iter().filter(|&&d| d).count(),

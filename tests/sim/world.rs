@@ -16,15 +16,15 @@
 //! stream; what is lost is the stream), and so does a reset fault.
 
 use super::check::{self, localhost, Ctx, Invariant, LIVENESS};
-use super::node::{no_slots, Factory, SimNode, View};
+use super::node::{no_slots, Factory, SetSlot, SimNode, View};
 use super::plan::{cport, port, Op, Plan};
 use super::rng::Rng;
 use super::trace::{Note, Trace};
 use ferrodis_bus::cluster::{Action, Config, LinkId};
 use ferrodis_bus::{next_frame, NodeIp};
-use ferrodis_slots::NodesConf;
+use ferrodis_slots::{NodeId, NodesConf, Slot, SlotSet};
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::rc::Rc;
 
 /// Unix time at the start of every run, ms.
@@ -199,6 +199,11 @@ pub(crate) struct World<'p> {
     splits: u64,
     /// When each node last started or resumed.
     since: Vec<u64>,
+    /// The slots each node serves, as the operator last assigned or moved
+    /// them.
+    slots: Vec<SlotSet>,
+    /// Config epochs taken without agreement, as (node, epoch).
+    unagreed: BTreeSet<(NodeId, u64)>,
     calm: bool,
     touched: Vec<usize>,
     invariants: Vec<Box<dyn Invariant>>,
@@ -283,6 +288,8 @@ impl<'p> World<'p> {
             drop: false,
             splits: 0,
             since: vec![0; plan.n],
+            slots: plan.slots.clone(),
+            unagreed: BTreeSet::new(),
             calm: false,
             touched: Vec::new(),
             invariants: check::invariants(),
@@ -880,7 +887,7 @@ impl<'p> World<'p> {
                     self.schedule(self.now + 500, Event::Step(op_assign(node)));
                     return;
                 }
-                let slots = plan.slots[node].clone();
+                let slots = self.slots[node].clone();
                 if let Err(e) = self.call_result(node, |n, now| n.assign_slots(&slots, now)) {
                     self.violate(format!("CLUSTER ADDSLOTS on node {node} failed: {e}"));
                 }
@@ -910,6 +917,12 @@ impl<'p> World<'p> {
                     Err(e) => self.violate(format!("CLUSTER REPLICATE on node {node} failed: {e}")),
                 }
             }
+            Op::Move {
+                from,
+                to,
+                first,
+                last,
+            } => self.reshard(from, to, first, last),
             Op::Crash { node, host_down } => self.crash(node, host_down),
             Op::Restart { node } => self.restart(node),
             Op::Pause { node } => {
@@ -954,6 +967,70 @@ impl<'p> World<'p> {
                 }
             }
             Op::Calm => self.calm = true,
+        }
+    }
+
+    /// Carries out [`Op::Move`], or waits for it to be possible.
+    fn reshard(&mut self, from: usize, to: usize, first: u16, last: u16) {
+        let plan = self.plan;
+        let gone = |w: &World<'_>, i: usize| plan.dead[i] && w.hosts[i].node.is_none();
+        if gone(self, from) || gone(self, to) {
+            return;
+        }
+        let slots: Vec<Slot> = (first..=last).filter_map(Slot::new).collect();
+        let ready = |w: &World<'_>| {
+            let up = |i: usize| {
+                let h = &w.hosts[i];
+                h.node.as_ref().filter(|_| !h.paused).map(|n| n.view())
+            };
+            let (Some(a), Some(b)) = (up(from), up(to)) else {
+                return false;
+            };
+            let mine = a.claims.iter().find(|c| c.owner == a.id);
+            a.peer(&plan.ids[to]).is_some()
+                && b.peer(&plan.ids[from]).is_some()
+                && b.replica_of.is_none()
+                && mine.is_some_and(|c| slots.iter().all(|&s| c.slots.contains(s)))
+        };
+        if !ready(self) {
+            let op = Op::Move {
+                from,
+                to,
+                first,
+                last,
+            };
+            self.schedule(self.now + 500, Event::Step(op));
+            return;
+        }
+        let (a, b) = (plan.ids[from], plan.ids[to]);
+        for &slot in &slots {
+            for (node, how) in [
+                (to, SetSlot::Importing(a)),
+                (from, SetSlot::Migrating(b)),
+                (to, SetSlot::Node(b)),
+                (from, SetSlot::Node(b)),
+            ] {
+                let epoch = |w: &World<'_>| {
+                    w.hosts[node]
+                        .node
+                        .as_ref()
+                        .and_then(|n| n.view().config_epoch)
+                };
+                let before = epoch(self);
+                let result = self.call_result(node, |n, now| n.set_slot(slot, how, now));
+                if let Some(after) = epoch(self).filter(|&e| Some(e) != before) {
+                    self.unagreed.insert((plan.ids[node], after));
+                }
+                if let Err(e) = result {
+                    self.violate(format!(
+                        "CLUSTER SETSLOT {} {how:?} on node {node} failed: {e}",
+                        slot.get()
+                    ));
+                    return;
+                }
+            }
+            self.slots[from].remove(slot);
+            self.slots[to].insert(slot);
         }
     }
 
@@ -1066,7 +1143,7 @@ impl<'p> World<'p> {
             let at = self.now + self.rng.below(100);
             self.schedule(at, Event::Step(Op::Meet { from: i, to: other }));
         }
-        if !no_slots(&plan.slots[i]) {
+        if !no_slots(&self.slots[i]) {
             let at = self.now + self.rng.below(200);
             self.schedule(at, Event::Step(op_assign(i)));
         }
@@ -1106,7 +1183,11 @@ impl<'p> World<'p> {
         if let Some(failure) = self.timed.take() {
             return Err(failure);
         }
-        let ctx = Ctx { plan: self.plan };
+        let ctx = Ctx {
+            plan: self.plan,
+            slots: &self.slots,
+            unagreed: &self.unagreed,
+        };
         for i in std::mem::take(&mut self.touched) {
             let Some(node) = self.hosts[i].node.as_ref() else {
                 continue;
@@ -1134,7 +1215,7 @@ impl<'p> World<'p> {
         let Some(side) = &self.side else {
             return Ok(());
         };
-        let owners: Vec<usize> = (0..plan.n).filter(|&o| !no_slots(&plan.slots[o])).collect();
+        let owners: Vec<usize> = (0..plan.n).filter(|&o| !no_slots(&self.slots[o])).collect();
         let quorum = owners.len() / 2 + 1;
         for (i, host) in self.hosts.iter().enumerate() {
             let Some(node) = host.node.as_ref() else {
@@ -1165,7 +1246,11 @@ impl<'p> World<'p> {
     }
 
     fn liveness(&self) -> Result<(), (String, String)> {
-        let ctx = Ctx { plan: self.plan };
+        let ctx = Ctx {
+            plan: self.plan,
+            slots: &self.slots,
+            unagreed: &self.unagreed,
+        };
         let views: Vec<Option<&View>> = self
             .hosts
             .iter()
