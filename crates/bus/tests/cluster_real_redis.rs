@@ -1,20 +1,24 @@
 //! A `ClusterNode` on real sockets joins a cluster of real `redis-server`
 //! 7.0 nodes: it answers a MEET, completes the handshake both ways, learns a
 //! node it never met from gossip (and that node learns it), and suspects a
-//! node that was killed.
+//! node that was killed. With slots on every node, all agree on who serves
+//! what and at which config epoch (colliding epochs separate), the cluster
+//! turns ok, Pub/Sub crosses in both directions, and a killed master is
+//! marked `fail` by our node and by the surviving real node alike.
 
 mod support;
 
+use ferrodis_bus::cluster::ClusterState;
 use ferrodis_bus::cluster::{Action, ClusterNode, Config, LinkId};
 use ferrodis_bus::{next_frame, NodeIp};
-use ferrodis_slots::{NodeFlags, NodeId};
+use ferrodis_slots::{NodeFlags, NodeId, Slot};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use support::{Redis, WAIT};
+use support::{Redis, Reply, WAIT};
 
 enum Event {
     Accepted(TcpStream),
@@ -31,6 +35,8 @@ struct Driver {
     streams: BTreeMap<LinkId, TcpStream>,
     buffers: BTreeMap<LinkId, Vec<u8>>,
     last_tick: Instant,
+    /// Pub/Sub messages other nodes sent us: channel, message, sharded.
+    delivered: Vec<(Vec<u8>, Vec<u8>, bool)>,
 }
 
 fn unix_ms() -> u64 {
@@ -60,7 +66,7 @@ fn read_into(link: LinkId, mut stream: TcpStream, tx: mpsc::Sender<Event>) {
 }
 
 impl Driver {
-    fn start(id: NodeId) -> (Driver, u16) {
+    fn start(id: NodeId, node_timeout_ms: u64) -> (Driver, u16) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let cport = listener.local_addr().unwrap().port();
         let (tx, events) = mpsc::channel();
@@ -74,7 +80,7 @@ impl Driver {
             }
         });
         let node = ClusterNode::new(Config {
-            node_timeout_ms: 2000,
+            node_timeout_ms,
             seed: 7,
             ..Config::new(id, cport.wrapping_sub(10000).max(1), cport)
         });
@@ -85,6 +91,7 @@ impl Driver {
             streams: BTreeMap::new(),
             buffers: BTreeMap::new(),
             last_tick: Instant::now(),
+            delivered: Vec::new(),
         };
         (driver, cport)
     }
@@ -115,7 +122,11 @@ impl Driver {
                     }
                     self.buffers.remove(&link);
                 }
-                Action::Deliver { .. } => {}
+                Action::Deliver {
+                    channel,
+                    message,
+                    shard,
+                } => self.delivered.push((channel, message, shard)),
             }
         }
     }
@@ -130,6 +141,47 @@ impl Driver {
                 self.node.peers().collect::<Vec<_>>()
             );
             self.step();
+        }
+    }
+
+    /// Runs the node until `done` holds for a real node's `CLUSTER NODES`
+    /// line about node `id` (split in fields), or panics after `WAIT`.
+    fn wait_line(
+        &mut self,
+        server: &Redis,
+        id: &NodeId,
+        what: &str,
+        done: impl Fn(&[&str]) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + WAIT;
+        let id = id.to_string();
+        loop {
+            for _ in 0..5 {
+                self.step();
+            }
+            let nodes = server.cmd(&["CLUSTER", "NODES"]).as_str();
+            if let Some(line) = nodes.lines().find(|l| l.starts_with(&id)) {
+                let fields: Vec<&str> = line.split(' ').collect();
+                if done(&fields) {
+                    return line.to_string();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never: {what}\n{nodes}\nours: {:#?}",
+                self.node.cluster_nodes()
+            );
+        }
+    }
+
+    /// Runs the node until a real node's `CLUSTER INFO` field has a value.
+    fn wait_info(&mut self, server: &Redis, field: &str, value: &str) {
+        let deadline = Instant::now() + WAIT;
+        while server.cluster_info(field) != value {
+            assert!(Instant::now() < deadline, "{field} never {value}");
+            for _ in 0..5 {
+                self.step();
+            }
         }
     }
 
@@ -187,7 +239,7 @@ fn knows(node: &ClusterNode, id: NodeId) -> bool {
 #[test]
 fn a_cluster_node_joins_real_redis_nodes() {
     let ours: NodeId = "c1a5000000000000000000000000000000000001".parse().unwrap();
-    let (mut driver, cport) = Driver::start(ours);
+    let (mut driver, cport) = Driver::start(ours, 2000);
     let a = Redis::start(&[]);
     let b = Redis::start(&[]);
     let (id_a, id_b) = (slots_id(a.id()), slots_id(b.id()));
@@ -252,6 +304,57 @@ fn a_cluster_node_joins_real_redis_nodes() {
         assert!(!line.contains("fail"), "{line}");
     }
 
+    // CLUSTER REPLICATE on our side: both real nodes learn that we are
+    // A's replica, and A lists us among its replicas.
+    driver.node.replicate(&id_a).unwrap();
+    for server in [&a, &b] {
+        driver.wait_line(server, &ours, "we are A's replica", |f| {
+            f[2] == "slave" && f[3] == id_a.to_string()
+        });
+    }
+    let replicas = a.cmd(&["CLUSTER", "REPLICAS", &id_a.to_string()]);
+    match replicas {
+        Reply::Array(lines) => {
+            assert_eq!(lines.len(), 1);
+            assert!(lines[0].as_str().starts_with(&ours.to_string()));
+        }
+        other => panic!("{other:?}"),
+    }
+    // And a real replica: C joins through us and replicates A too.
+    let c = Redis::start(&[]);
+    let id_c = slots_id(c.id());
+    c.cmd(&[
+        "CLUSTER",
+        "MEET",
+        "127.0.0.1",
+        &port_text(&driver),
+        &cport.to_string(),
+    ])
+    .ok();
+    driver.run_until("we know C", |n| knows(n, id_c));
+    let deadline = Instant::now() + WAIT;
+    loop {
+        driver.step();
+        let nodes = c.cmd(&["CLUSTER", "NODES"]).as_str();
+        if nodes.lines().filter(|l| !l.contains("handshake")).count() == 4 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "C never knew everyone:\n{nodes}");
+    }
+    c.cmd(&["CLUSTER", "REPLICATE", &id_a.to_string()]).ok();
+    driver.run_until("C is A's replica", |n| {
+        n.node(&id_c)
+            .is_some_and(|c| c.is_replica() && c.replica_of == Some(id_a))
+    });
+    let ours_replicas: Vec<NodeId> = driver
+        .node
+        .replicas(&id_a)
+        .unwrap()
+        .iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(ours_replicas, vec![ours, id_c]);
+
     // B dies: we suspect it after the node timeout.
     drop(b);
     driver.run_until("B suspected", |n| {
@@ -259,4 +362,153 @@ fn a_cluster_node_joins_real_redis_nodes() {
             || n.node(&id_b).unwrap().flags.contains(NodeFlags::FAIL)
     });
     assert!(!driver.node.node(&id_a).unwrap().timed_out());
+}
+
+fn port_text(driver: &Driver) -> String {
+    driver.node.config().port.to_string()
+}
+
+fn slots(range: std::ops::RangeInclusive<u16>) -> Vec<Slot> {
+    range.map(|n| Slot::new(n).unwrap()).collect()
+}
+
+/// The config epoch a real node gives itself, from its own line.
+fn own_epoch(server: &Redis) -> u64 {
+    let nodes = server.cmd(&["CLUSTER", "NODES"]).as_str();
+    let line = nodes.lines().find(|l| l.contains("myself")).unwrap();
+    line.split(' ').nth(6).unwrap().parse().unwrap()
+}
+
+#[test]
+fn slots_epochs_pubsub_and_failure_agree_with_real_redis_nodes() {
+    let ours: NodeId = "c1a5000000000000000000000000000000000002".parse().unwrap();
+    let (mut driver, cport) = Driver::start(ours, 1000);
+    let timeout = ["--cluster-node-timeout", "1000"];
+    let a = Redis::start(&timeout);
+    let mut b = Redis::start(&timeout);
+    let (id_a, id_b) = (slots_id(a.id()), slots_id(b.id()));
+
+    // A third of the slots each, before anyone knows anyone: every config
+    // epoch is 0.
+    driver.node.add_slots(&slots(0..=5460)).unwrap();
+    a.cmd(&["CLUSTER", "ADDSLOTSRANGE", "5461", "10922"]).ok();
+    b.cmd(&["CLUSTER", "ADDSLOTSRANGE", "10923", "16383"]).ok();
+    let port = driver.node.config().port.to_string();
+    a.cmd(&["CLUSTER", "MEET", "127.0.0.1", &port, &cport.to_string()])
+        .ok();
+    a.cmd(&[
+        "CLUSTER",
+        "MEET",
+        "127.0.0.1",
+        &b.port.to_string(),
+        &b.bus_port.to_string(),
+    ])
+    .ok();
+
+    // Our slots, as the real nodes see them.
+    for server in [&a, &b] {
+        let line = driver.wait_line(server, &ours, "our slots known", |f| {
+            f[2] == "master" && f[7] == "connected" && f.get(8) == Some(&"0-5460")
+        });
+        assert!(
+            line.contains(&format!("127.0.0.1:{port}@{cport}")),
+            "{line}"
+        );
+    }
+    // Theirs, as we see them.
+    driver.run_until("their slots known", |n| {
+        let map = n.slot_map();
+        map.owner(Slot::new(5461).unwrap()) == Some(&id_a)
+            && map.owner(Slot::new(16383).unwrap()) == Some(&id_b)
+            && map.covers_all()
+    });
+    assert_eq!(driver.node.slot_map().count_of(&id_a), 5462);
+    assert_eq!(driver.node.myself().ip, "127.0.0.1", "learnt from the MEET");
+
+    // clusterHandleConfigEpochCollision, across implementations: three
+    // distinct config epochs, on which all three agree.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        for _ in 0..5 {
+            driver.step();
+        }
+        let epochs = [driver.node.config_epoch(), own_epoch(&a), own_epoch(&b)];
+        let distinct: std::collections::BTreeSet<u64> = epochs.iter().copied().collect();
+        let we_agree = driver.node.node(&id_a).unwrap().config_epoch == epochs[1]
+            && driver.node.node(&id_b).unwrap().config_epoch == epochs[2];
+        let they_agree = [&a, &b].iter().all(|server| {
+            let nodes = server.cmd(&["CLUSTER", "NODES"]).as_str();
+            let line = nodes
+                .lines()
+                .find(|l| l.starts_with(&ours.to_string()))
+                .unwrap_or_default()
+                .to_string();
+            line.split(' ').nth(6) == Some(&epochs[0].to_string())
+        });
+        if distinct.len() == 3 && we_agree && they_agree {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "epochs never settled: {epochs:?}"
+        );
+    }
+    let greatest = own_epoch(&a)
+        .max(own_epoch(&b))
+        .max(driver.node.config_epoch());
+    driver.run_until("current epoch caught up", |n| n.current_epoch() == greatest);
+
+    // The cluster is ok everywhere.
+    driver.wait_info(&a, "cluster_state", "ok");
+    driver.wait_info(&b, "cluster_state", "ok");
+    driver.run_until("we are ok", |n| n.state() == ClusterState::Ok);
+    let info = driver.node.info();
+    assert_eq!((info.known_nodes, info.size, info.slots_ok), (3, 3, 16384));
+    assert_eq!(a.cluster_info("cluster_known_nodes"), "3");
+
+    // Pub/Sub: a real PUBLISH reaches us; ours reaches a real subscriber.
+    let mut subscriber = b.client();
+    let reply = subscriber.cmd(&["SUBSCRIBE", "news"]);
+    assert!(matches!(reply, Reply::Array(_)), "{reply:?}");
+    a.cmd(&["PUBLISH", "weather", "sunny"]);
+    let deadline = Instant::now() + WAIT;
+    while driver.delivered.is_empty() {
+        assert!(Instant::now() < deadline, "no PUBLISH from A");
+        driver.step();
+    }
+    assert_eq!(
+        driver.delivered[0],
+        (b"weather".to_vec(), b"sunny".to_vec(), false)
+    );
+    let actions = driver.node.publish(b"news", b"from ferrodis");
+    driver.apply(actions);
+    let message = subscriber.read();
+    assert_eq!(
+        message,
+        Reply::Array(vec![
+            Reply::Bulk(Some(b"message".to_vec())),
+            Reply::Bulk(Some(b"news".to_vec())),
+            Reply::Bulk(Some(b"from ferrodis".to_vec())),
+        ])
+    );
+
+    // B dies (SIGKILL): both we and A agree it failed, and the cluster
+    // fails with its slots.
+    b.kill();
+    driver.run_until("B failed on our side", |n| n.node(&id_b).unwrap().failed());
+    driver.wait_line(&a, &id_b, "B failed on A", |f| {
+        f[2].split(',').any(|flag| flag == "fail")
+    });
+    let ours_line = driver
+        .node
+        .cluster_nodes()
+        .into_iter()
+        .find(|l| l.id == id_b)
+        .unwrap();
+    assert!(ours_line.flags.contains(NodeFlags::FAIL), "{ours_line}");
+    assert!(!ours_line.flags.contains(NodeFlags::PFAIL));
+    assert!(!driver.node.node(&id_a).unwrap().timed_out());
+    driver.run_until("we fail", |n| n.state() == ClusterState::Fail);
+    driver.wait_info(&a, "cluster_state", "fail");
+    assert_eq!(driver.node.info().slots_fail, 16384 - 10923);
 }

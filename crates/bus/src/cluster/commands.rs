@@ -83,13 +83,15 @@ impl ClusterNode {
         Ok(())
     }
 
-    /// `CLUSTER FLUSHSLOTS`: this node serves no slot any more. (The node
-    /// refuses it first while keys exist: [`ClusterError::FlushSlotsNotEmpty`].)
-    pub fn flush_slots(&mut self) {
+    /// `CLUSTER FLUSHSLOTS`: this node serves no slot any more. Never
+    /// refused here; the node refuses it first while keys exist
+    /// ([`ClusterError::FlushSlotsNotEmpty`]).
+    pub fn flush_slots(&mut self) -> Result<(), ClusterError> {
         let my_id = self.myself.id;
         self.del_node_slots(&my_id);
         self.todo |= TODO_UPDATE_STATE | TODO_SAVE_CONFIG;
         self.before_sleep(self.now);
+        Ok(())
     }
 
     /// `checkSlotAssignmentsOrReply`: for each slot in order, busy (or
@@ -302,9 +304,9 @@ impl ClusterNode {
     /// (the node stops replicating and flushes its data), migrations close,
     /// every slot becomes unassigned, every other node is forgotten (the
     /// actions close their links). A hard reset also sets the epochs to 0
-    /// and draws a new id. (The node refuses it first on a master holding
-    /// keys: [`ClusterError::ResetMasterWithKeys`].)
-    pub fn reset(&mut self, hard: bool) -> Vec<Action> {
+    /// and draws a new id. Never refused here; the node refuses it first on
+    /// a master holding keys ([`ClusterError::ResetMasterWithKeys`]).
+    pub fn reset(&mut self, hard: bool) -> Result<Vec<Action>, ClusterError> {
         let now = self.now;
         let my_id = self.myself.id;
         if self.myself.is_replica() {
@@ -329,7 +331,7 @@ impl ClusterNode {
         }
         self.todo |= TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG;
         self.before_sleep(now);
-        out
+        Ok(out)
     }
 
     /// `CLUSTER COUNT-FAILURE-REPORTS id`: how many masters reported node

@@ -41,7 +41,13 @@
 //!   give the same actions.
 //!
 //! Each rule cites the Redis 7.0.15 function (in `cluster.c`) or the
-//! cluster specification section it follows.
+//! cluster specification section it follows. Where this differs from Redis,
+//! it is because the caller owns the sockets: a message for a link still
+//! connecting is not queued but left out (the wait for a PONG counts from
+//! the [`Action::Connect`], as Redis' would from the PING it queues),
+//! `CLUSTER LINKS` shows no send buffer, and the gossip section draws its
+//! random entries without replacement, so it is never shorter than Redis'
+//! target when enough nodes qualify.
 //!
 //! Not here yet: replica elections and votes (FAILOVER_AUTH_REQUEST is not
 //! answered, FAILOVER_AUTH_ACK not counted), manual failover (MFSTART,
@@ -134,7 +140,6 @@ pub struct ClusterNode {
     todo: u8,
     /// The latest time any call brought.
     now: u64,
-    repl_offset: u64,
     stats_sent: [u64; MESSAGE_TYPES],
     stats_received: [u64; MESSAGE_TYPES],
 }
@@ -176,7 +181,6 @@ impl ClusterNode {
             ticks: 0,
             todo: TODO_SAVE_CONFIG | TODO_FSYNC_CONFIG,
             now: 0,
-            repl_offset: 0,
             stats_sent: [0; MESSAGE_TYPES],
             stats_received: [0; MESSAGE_TYPES],
         }
@@ -333,8 +337,8 @@ impl ClusterNode {
         self.current_epoch
     }
 
-    /// This node's own config epoch (0 for a replica; see
-    /// [`ClusterInfo::my_epoch`] for the one a replica shows).
+    /// This node's own config epoch. A replica sends and shows its
+    /// master's instead ([`ClusterInfo::my_epoch`]).
     pub fn config_epoch(&self) -> u64 {
         self.myself().config_epoch
     }
@@ -413,7 +417,7 @@ impl ClusterNode {
     /// Tells the node its replication offset (a master's own, a replica's
     /// processed offset), which every message it sends carries.
     pub fn set_repl_offset(&mut self, offset: u64) {
-        self.repl_offset = offset;
+        self.myself.repl_offset = offset;
     }
 
     /// `CONFIG SET cluster-replica-no-failover`: the `nofailover` flag

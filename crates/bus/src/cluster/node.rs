@@ -136,8 +136,9 @@ pub struct Node {
     pub replica_of: Option<NodeId>,
     /// Its replicas, for a master, in the order they became known.
     pub replicas: Vec<NodeId>,
-    /// Its config epoch. For a replica this node keeps 0 and prints its
-    /// master's.
+    /// Its config epoch: the greatest its messages carried (a replica's
+    /// carry its master's; 0 after a restart, which does not read a
+    /// replica's). `CLUSTER NODES` prints a replica's master's instead.
     pub config_epoch: u64,
     /// The slots it serves in this node's routing table.
     pub slots: SlotSet,
@@ -153,7 +154,9 @@ pub struct Node {
     pub fail_time: u64,
     /// When it entered the table, Unix ms.
     pub created: u64,
-    /// Its replication offset, as its last message said.
+    /// Its replication offset, as its last message said (this node's own,
+    /// as [`ClusterNode::set_repl_offset`](super::ClusterNode::set_repl_offset)
+    /// said).
     pub repl_offset: u64,
     /// The connection this node opened to it, once asked for (Redis'
     /// `link`); `CLUSTER NODES` says `connected` while there is one.

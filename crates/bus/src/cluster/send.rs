@@ -32,7 +32,7 @@ impl ClusterNode {
             port: self.config.port,
             current_epoch: Epoch(self.current_epoch),
             config_epoch: Epoch(source.config_epoch),
-            offset: ReplOffset(self.repl_offset),
+            offset: ReplOffset(me.repl_offset),
             sender: wire_id(&me.id),
             slots: SlotBitmap::from_bytes(*source.slots.as_bytes()),
             replicaof: me.replica_of.as_ref().map_or(types::NodeId::NULL, wire_id),

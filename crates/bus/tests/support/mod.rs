@@ -232,6 +232,12 @@ impl Client {
         self.read_reply()
     }
 
+    /// Reads the next reply or push without sending anything (a
+    /// subscriber's messages).
+    pub fn read(&mut self) -> Reply {
+        self.read_reply()
+    }
+
     fn read_line(&mut self) -> String {
         let mut line = String::new();
         self.stream.read_line(&mut line).expect("read a reply line");

@@ -38,7 +38,7 @@ fn addslots_and_delslots_check_every_slot_first() {
     assert_eq!(err.to_string(), "ERR Slot 3 specified multiple times");
     h.node.del_slots(&[slot(3), slot(4)]).unwrap();
     assert_eq!(h.node.myself().slot_count(), 8);
-    h.node.flush_slots();
+    h.node.flush_slots().unwrap();
     assert_eq!(h.node.myself().slot_count(), 0);
     assert!(h.node.slot_map().assigned().is_empty());
 }

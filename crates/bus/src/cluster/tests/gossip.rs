@@ -175,6 +175,65 @@ fn gossip_pong_times_count_when_not_in_the_future() {
 }
 
 #[test]
+fn gossip_moves_a_node_we_cannot_reach_to_the_address_others_see() {
+    let mut h = Harness::new();
+    let (b, c) = (Fake::new(2), Fake::new(3));
+    h.join(&b);
+    h.join(&c);
+    h.kill(3);
+    while !h.flags(3).contains(NodeFlags::PFAIL) {
+        h.tick();
+    }
+    let old_link = h.node.node(&c.id()).unwrap().link;
+    // B reaches C at another address.
+    let mut moved = c.entry(NodeFlags::MASTER, 0);
+    moved.port = 7103;
+    moved.cport = 17103;
+    // A node reported failing is not moved.
+    let mut failing = moved.clone();
+    failing.flags = types::NodeFlags((NodeFlags::MASTER | NodeFlags::PFAIL).bits());
+    h.from(2, &b.ping(vec![failing]));
+    assert_eq!(h.node.node(&c.id()).unwrap().port, 7003);
+    let out = h.from(2, &b.ping(vec![moved]));
+    let node = h.node.node(&c.id()).unwrap();
+    assert_eq!((node.port, node.cport, node.link), (7103, 17103, None));
+    if let Some(link) = old_link {
+        assert!(out.contains(&Action::Close { link }));
+    }
+}
+
+#[test]
+fn a_handshake_that_reaches_a_known_node_updates_it_and_goes() {
+    let mut h = Harness::new();
+    let mut b = Fake::new(2);
+    h.join(&b);
+    // B is met again at another address (it moved): the PONG names a node
+    // we know, so its address is taken and the handshake entry dropped.
+    b.header.port = 7202;
+    b.header.cport = 17202;
+    h.node.meet("10.0.0.22", 7202, 17202, h.now).unwrap();
+    let out = h.tick();
+    let link = out
+        .iter()
+        .find_map(|a| match a {
+            Action::Connect {
+                link, cport: 17202, ..
+            } => Some(*link),
+            _ => None,
+        })
+        .unwrap();
+    h.node.on_connected(link, h.now);
+    let out = h.node.on_message(link, &b.pong(vec![]), h.now);
+    assert!(out.contains(&Action::Close { link }));
+    assert_eq!(h.node.peers().count(), 1);
+    let node = h.node.node(&b.id()).unwrap();
+    assert_eq!(
+        (node.ip.as_str(), node.port, node.cport),
+        ("10.0.0.22", 7202, 17202)
+    );
+}
+
+#[test]
 fn a_ping_from_a_new_address_moves_the_node_and_drops_our_link() {
     let mut h = Harness::new();
     let mut b = Fake::new(2);

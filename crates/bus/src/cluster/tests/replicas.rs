@@ -182,7 +182,7 @@ fn reset_soft_and_hard() {
     let a = Fake::new(2).with_slots(0..=9, 4);
     h.join(&a);
     h.node.replicate(&a.id()).unwrap();
-    let out = h.node.reset(false);
+    let out = h.node.reset(false).unwrap();
     assert_eq!(out.len(), 2, "both links to A closed");
     assert_eq!(h.node.peers().count(), 0);
     assert!(h.node.myself().is_master());
@@ -193,10 +193,41 @@ fn reset_soft_and_hard() {
     assert_eq!(h.node.take_save_request(), Some(Save::Now));
 
     h.node.add_slots(&[slot(1)]).unwrap();
-    h.node.reset(true);
+    h.node.reset(true).unwrap();
     assert_ne!(h.node.id(), id(1), "hard: a new id");
     assert_eq!(h.node.config().id, h.node.id());
     assert_eq!(h.node.myself().id, h.node.id());
     assert_eq!((h.node.current_epoch(), h.node.config_epoch()), (0, 0));
     assert_eq!(h.node.myself().slot_count(), 0);
+}
+
+#[test]
+fn a_replica_follows_its_masters_slots_to_their_new_owner() {
+    // clusterUpdateSlotsConfigWith with myself a replica: our master left
+    // without slots, we replicate the node that took them.
+    let mut h = Harness::new();
+    let a = Fake::new(2).with_slots(0..=9, 1);
+    let b = Fake::new(3);
+    h.join(&a);
+    h.join(&b);
+    h.node.replicate(&a.id()).unwrap();
+    h.from(3, &b.clone().with_slots(0..=9, 2).ping(vec![]));
+    assert_eq!(h.node.myself().replica_of, Some(b.id()));
+    assert_eq!(h.node.node(&b.id()).unwrap().replicas, vec![id(1)]);
+    assert!(h.node.node(&a.id()).unwrap().replicas.is_empty());
+}
+
+#[test]
+fn a_replica_whose_master_became_a_replica_follows_the_grandmaster() {
+    let mut h = Harness::new();
+    let a = Fake::new(2).with_slots(0..=9, 1);
+    let b = Fake::new(3).with_slots(10..=19, 2);
+    h.join(&a);
+    h.join(&b);
+    h.node.replicate(&a.id()).unwrap();
+    // A turns into B's replica, then B claims A's old slots.
+    h.from(2, &a.clone().replica_of(&b).ping(vec![]));
+    assert_eq!(h.node.myself().replica_of, Some(a.id()));
+    h.from(3, &b.clone().with_slots(0..=19, 3).ping(vec![]));
+    assert_eq!(h.node.myself().replica_of, Some(b.id()));
 }

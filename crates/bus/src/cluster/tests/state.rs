@@ -229,3 +229,16 @@ fn publish_reaches_every_node_and_publishshard_the_shard() {
         )
         .is_empty());
 }
+
+#[test]
+fn our_replication_offset_goes_out_and_theirs_comes_in() {
+    let mut h = Harness::new();
+    let mut b = Fake::new(2);
+    h.join(&b);
+    h.node.set_repl_offset(1234);
+    assert_eq!(h.node.myself().repl_offset, 1234);
+    b.header.offset = types::ReplOffset(99);
+    let out = h.from(2, &b.ping(vec![]));
+    assert_eq!(sent(&out)[0].1.header.offset, types::ReplOffset(1234));
+    assert_eq!(h.node.node(&b.id()).unwrap().repl_offset, 99);
+}
