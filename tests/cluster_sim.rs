@@ -141,7 +141,7 @@ fn random_clusters_keep_the_invariants_and_converge() {
     eprintln!(
         "seeds with: a node dead for good {} (FAIL agreed {}), replicas {}, partitions {} \
          ({} nodes checked on a minority side), pauses {}, lost messages {}, slots left \
-         unassigned {}",
+         unassigned {}, a resharding {}",
         all.dead,
         all.fail_agreed,
         all.replicas,
@@ -149,7 +149,8 @@ fn random_clusters_keep_the_invariants_and_converge() {
         total.minority_checks,
         all.pauses,
         all.loss,
-        all.holes
+        all.holes,
+        total.reshards
     );
     failures.sort_by_key(|f| f.seed);
     if let Some(f) = failures.first() {

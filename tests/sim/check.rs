@@ -338,6 +338,21 @@ impl Invariant for ReplicasServeNoSlots {
     }
 }
 
+/// Whether the cluster is settled enough for the operator to reshard, as
+/// `redis-cli --cluster reshard` first checks that every node agrees about
+/// the slots; here every node must also agree on every master's config
+/// epoch. (A target that believes its epoch is the greatest when it is
+/// not keeps it when it closes the import, claims the slots with a
+/// smaller epoch than the source's, loses them again to an UPDATE and,
+/// without slots left, turns into the source's replica, while the source
+/// has already given them away: they end up served by nobody.)
+pub(crate) fn settled(ctx: &Ctx<'_>, views: &[Option<&View>]) -> bool {
+    membership(ctx, views).is_ok()
+        && slots_agree(ctx, views).is_ok()
+        && epochs_agree(ctx, views).is_ok()
+        && epochs_distinct(ctx, views).is_ok()
+}
+
 /// Every live node knows every other live node (out of handshake, not
 /// suspected), and has no handshake left.
 fn membership(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {

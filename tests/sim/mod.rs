@@ -57,7 +57,7 @@
 //!   when only the receiving side times the handshake out); ADDSLOTS of
 //!   contiguous ranges to a random subset of the nodes, sometimes leaving a
 //!   range unassigned; REPLICATE for some of the nodes without slots; a
-//!   resharding of up to 20 slots between two masters (SETSLOT IMPORTING,
+//!   resharding of up to 5 slots between two masters (SETSLOT IMPORTING,
 //!   MIGRATING, NODE), which bumps the taker's epoch without agreement.
 //!
 //! A run has two phases: faults until the plan's calm, then a quiet network

@@ -294,7 +294,7 @@ impl Plan {
             if !takers.is_empty() {
                 let to = rng.pick(&takers);
                 let range: Vec<u16> = slots[from].iter().map(Slot::get).collect();
-                let k = rng.between(1, 20.min(range.len() as u64 - 1)) as usize;
+                let k = rng.between(1, 5.min(range.len() as u64 - 1)) as usize;
                 let start = rng.index(range.len() - k + 1);
                 // A sub-range of `from`'s slots: they are contiguous, but a
                 // hole may cut them.

@@ -63,6 +63,12 @@ pub(crate) enum Note {
     Reset {
         conn: u64,
     },
+    /// A node's view changed in a way worth a line: its epochs, its role,
+    /// or the slots it serves.
+    Changed {
+        node: usize,
+        what: String,
+    },
 }
 
 impl Note {
@@ -114,6 +120,7 @@ impl fmt::Display for Note {
             Note::Close { conn, node } => write!(f, "node {node} closes c{conn}"),
             Note::Closed { conn, node } => write!(f, "node {node} sees c{conn} closed"),
             Note::Reset { conn } => write!(f, "c{conn} resets"),
+            Note::Changed { node, what } => write!(f, "node {node}: {what}"),
         }
     }
 }

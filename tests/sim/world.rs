@@ -15,7 +15,7 @@
 //! A lost message resets its connection (TCP does not lose bytes inside a
 //! stream; what is lost is the stream), and so does a reset fault.
 
-use super::check::{self, localhost, Ctx, Invariant, LIVENESS};
+use super::check::{self, localhost, settled, Ctx, Invariant, LIVENESS};
 use super::node::{no_slots, Factory, SetSlot, SimNode, View};
 use super::plan::{cport, port, Op, Plan};
 use super::rng::Rng;
@@ -157,6 +157,8 @@ pub(crate) struct Stats {
     /// Nodes found on a minority side by a partition probe, whose state
     /// was checked.
     pub(crate) minority_checks: u64,
+    /// Reshardings carried out.
+    pub(crate) reshards: u64,
 }
 
 impl Stats {
@@ -168,6 +170,7 @@ impl Stats {
         self.sim_ms += other.sim_ms;
         self.converged_after = self.converged_after.max(other.converged_after);
         self.minority_checks += other.minority_checks;
+        self.reshards += other.reshards;
     }
 }
 
@@ -197,6 +200,8 @@ pub(crate) struct World<'p> {
     drop: bool,
     /// Counts splits and heals, so that a probe knows its partition.
     splits: u64,
+    /// The slots as the operator had them when the partition began.
+    slots_at_split: Vec<SlotSet>,
     /// When each node last started or resumed.
     since: Vec<u64>,
     /// The slots each node serves, as the operator last assigned or moved
@@ -287,6 +292,7 @@ impl<'p> World<'p> {
             side: None,
             drop: false,
             splits: 0,
+            slots_at_split: Vec::new(),
             since: vec![0; plan.n],
             slots: plan.slots.clone(),
             unagreed: BTreeSet::new(),
@@ -935,6 +941,7 @@ impl<'p> World<'p> {
                 self.side = Some(side.clone());
                 self.drop = drop;
                 self.splits += 1;
+                self.slots_at_split = self.slots.clone();
                 let at = self.now + probe_delay(plan);
                 self.schedule(at, Event::Probe { split: self.splits });
                 if !drop {
@@ -987,8 +994,23 @@ impl<'p> World<'p> {
                 return false;
             };
             let mine = a.claims.iter().find(|c| c.owner == a.id);
-            a.peer(&plan.ids[to]).is_some()
-                && b.peer(&plan.ids[from]).is_some()
+            let everyone_up = w
+                .hosts
+                .iter()
+                .enumerate()
+                .all(|(i, h)| (h.node.is_some() && !h.paused) || plan.dead[i]);
+            let views: Vec<Option<&View>> = w
+                .hosts
+                .iter()
+                .map(|h| h.view.as_ref().filter(|_| h.node.is_some()))
+                .collect();
+            let ctx = Ctx {
+                plan,
+                slots: &w.slots,
+                unagreed: &w.unagreed,
+            };
+            everyone_up
+                && settled(&ctx, &views)
                 && b.replica_of.is_none()
                 && mine.is_some_and(|c| slots.iter().all(|&s| c.slots.contains(s)))
         };
@@ -1032,6 +1054,7 @@ impl<'p> World<'p> {
             self.slots[from].remove(slot);
             self.slots[to].insert(slot);
         }
+        self.stats.reshards += 1;
     }
 
     /// Schedules a pump of every direction with something queued (towards
@@ -1197,6 +1220,9 @@ impl<'p> World<'p> {
             if before == Some(&after) {
                 continue;
             }
+            if let Some(what) = changes(self.plan, before, &after) {
+                self.trace.note(self.now, Note::Changed { node: i, what });
+            }
             for inv in &mut self.invariants {
                 inv.check(&ctx, i, before, &after)
                     .map_err(|e| (inv.name().to_string(), e))?;
@@ -1215,6 +1241,11 @@ impl<'p> World<'p> {
         let Some(side) = &self.side else {
             return Ok(());
         };
+        if self.slots != self.slots_at_split {
+            // The operator resharded across the partition: the sides do not
+            // know the same cluster.
+            return Ok(());
+        }
         let owners: Vec<usize> = (0..plan.n).filter(|&o| !no_slots(&self.slots[o])).collect();
         let quorum = owners.len() / 2 + 1;
         for (i, host) in self.hosts.iter().enumerate() {
@@ -1312,6 +1343,43 @@ impl<'p> World<'p> {
             report,
         }
     }
+}
+
+/// What changed in a node's own state, for the trace: epochs, role, the
+/// slots it claims.
+fn changes(plan: &Plan, before: Option<&View>, after: &View) -> Option<String> {
+    let mine = |v: &View| {
+        v.claims
+            .iter()
+            .find(|c| c.owner == v.id)
+            .map(|c| c.slots.to_string())
+            .unwrap_or_default()
+    };
+    let name = |id: Option<NodeId>| match id {
+        Some(id) => plan
+            .index_of(&id)
+            .map_or_else(|| id.to_string(), |i| format!("replica of node {i}")),
+        None => "master".to_string(),
+    };
+    let mut what = Vec::new();
+    let (e0, c0, r0, s0) = match before {
+        Some(b) => (b.current_epoch, b.config_epoch, b.replica_of, mine(b)),
+        None => (0, Some(0), None, String::new()),
+    };
+    if (e0, c0) != (after.current_epoch, after.config_epoch) {
+        what.push(format!(
+            "current epoch {}, config epoch {:?}",
+            after.current_epoch, after.config_epoch
+        ));
+    }
+    if r0 != after.replica_of {
+        what.push(name(after.replica_of));
+    }
+    let s1 = mine(after);
+    if s0 != s1 {
+        what.push(format!("serves [{s1}]"));
+    }
+    (!what.is_empty()).then(|| what.join(", "))
 }
 
 /// How long a partition lasts before its minority must know it: a PING
