@@ -26,6 +26,7 @@ struct Tally {
     slowest: (f64, u64),
     dead: u64,
     fail_agreed: u64,
+    forgotten: u64,
     replicas: u64,
     partitions: u64,
     pauses: u64,
@@ -39,6 +40,7 @@ impl Tally {
         let dead = plan.dead.iter().any(|&d| d);
         self.dead += u64::from(dead);
         self.fail_agreed += u64::from(dead && plan.fail_quorum(&plan.slots));
+        self.forgotten += u64::from(plan.forgotten.iter().any(|&f| f));
         self.replicas += u64::from(plan.replica_of.iter().any(Option::is_some));
         self.partitions += u64::from(has(|o| matches!(o, Op::Split { .. })));
         self.pauses += u64::from(has(|o| matches!(o, Op::Pause { .. })));
@@ -61,6 +63,7 @@ impl Tally {
         }
         self.dead += other.dead;
         self.fail_agreed += other.fail_agreed;
+        self.forgotten += other.forgotten;
         self.replicas += other.replicas;
         self.partitions += other.partitions;
         self.pauses += other.pauses;
@@ -139,11 +142,12 @@ fn random_clusters_keep_the_invariants_and_converge() {
         total.converged_after,
     );
     eprintln!(
-        "seeds with: a node dead for good {} (FAIL agreed {}), replicas {}, partitions {} \
+        "seeds with: a node dead for good {} (FAIL agreed {}, forgotten {}), replicas {}, partitions {} \
          ({} nodes checked on a minority side), pauses {}, lost messages {}, slots left \
          unassigned {}, a resharding {}",
         all.dead,
         all.fail_agreed,
+        all.forgotten,
         all.replicas,
         all.partitions,
         total.minority_checks,

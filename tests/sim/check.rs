@@ -354,10 +354,17 @@ pub(crate) fn settled(ctx: &Ctx<'_>, views: &[Option<&View>]) -> bool {
 }
 
 /// Every live node knows every other live node (out of handshake, not
-/// suspected), and has no handshake left.
+/// suspected), has no handshake left, and does not know the nodes the
+/// operator made it forget (nor learns them again from gossip, which
+/// `CLUSTER FORGET` blocks for a minute).
 fn membership(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
     for (i, v) in views.iter().enumerate() {
         let Some(v) = v else { continue };
+        if let Some(j) =
+            (0..ctx.plan.n).find(|&j| ctx.plan.forgotten[j] && v.peer(&ctx.plan.ids[j]).is_some())
+        {
+            return Err(format!("node {i} still knows node {j}, which it forgot"));
+        }
         if let Some(h) = v.peers.iter().find(|p| p.handshake()) {
             return Err(format!(
                 "node {i} still has a handshake with {}:{}",
@@ -390,7 +397,7 @@ fn dead_failed(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
     for (i, v) in views.iter().enumerate() {
         let Some(v) = v else { continue };
         for (j, _) in views.iter().enumerate().filter(|(_, w)| w.is_none()) {
-            if let Some(p) = v.peer(&ctx.plan.ids[j]) {
+            if let Some(p) = v.peer(&ctx.plan.ids[j]).filter(|_| !ctx.plan.forgotten[j]) {
                 let ok = if quorum {
                     p.flags.contains(NodeFlags::FAIL)
                 } else {

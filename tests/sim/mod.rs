@@ -58,7 +58,9 @@
 //!   contiguous ranges to a random subset of the nodes, sometimes leaving a
 //!   range unassigned; REPLICATE for some of the nodes without slots; a
 //!   resharding of up to 5 slots between two masters (SETSLOT IMPORTING,
-//!   MIGRATING, NODE), which bumps the taker's epoch without agreement.
+//!   MIGRATING, NODE), which bumps the taker's epoch without agreement,
+//!   once every node agrees on the slots and the epochs; after the faults,
+//!   FORGET of some dead nodes without slots on every live node.
 //!
 //! A run has two phases: faults until the plan's calm, then a quiet network
 //! on which the cluster must converge within the settle limit (ten node
@@ -84,8 +86,8 @@
 //!   second leaves the nodes of a side without a majority of the masters
 //!   serving slots reporting `cluster_state:fail`;
 //! - liveness, from the calm on, within the settle limit and then for two
-//!   node timeouts: every live node knows every other, none suspected, and
-//!   no handshake is left; a dead node is FAIL wherever known when the
+//!   node timeouts: every live node knows every other, none suspected, no
+//!   handshake is left, and no forgotten node came back through gossip; a dead node is FAIL wherever known when the
 //!   masters left make a majority (PFAIL otherwise); every slot routes to
 //!   its owner; one current epoch; distinct config epochs for the live
 //!   masters, as everyone sees them; every node in its planned role (master,
@@ -100,8 +102,8 @@
 //! own fuzz targets cover malformed input); the kernel writing back a
 //! nodes.conf that was not fsynced (a machine crash loses it however old
 //! it is); a node coming back under a new id or address; keys (a
-//! resharding moves empty slots, all its commands at one instant); FORGET,
-//! RESET and BUMPEPOCH; failover, which the state machine does not do yet;
+//! resharding moves empty slots, all its commands at one instant); RESET
+//! and BUMPEPOCH; failover, which the state machine does not do yet;
 //! Pub/Sub and module messages.
 //!
 //! # Replaying a seed

@@ -29,6 +29,8 @@ pub(crate) trait SimNode {
     fn assign_slots(&mut self, slots: &SlotSet, now: u64) -> Result<Vec<Action>, String>;
     /// `CLUSTER REPLICATE master`.
     fn replicate(&mut self, master: &NodeId, now: u64) -> Result<Vec<Action>, String>;
+    /// `CLUSTER FORGET id`.
+    fn forget(&mut self, id: &NodeId, now: u64) -> Result<Vec<Action>, String>;
     /// `CLUSTER SETSLOT slot IMPORTING|MIGRATING|NODE id`, with no keys in
     /// the slot.
     fn set_slot(&mut self, slot: Slot, how: SetSlot, now: u64) -> Result<Vec<Action>, String>;
@@ -161,6 +163,10 @@ impl SimNode for ClusterNode {
         ClusterNode::replicate(self, master)
             .map(|()| Vec::new())
             .map_err(|e| e.to_string())
+    }
+
+    fn forget(&mut self, id: &NodeId, now: u64) -> Result<Vec<Action>, String> {
+        ClusterNode::forget(self, id, now).map_err(|e| e.to_string())
     }
 
     fn set_slot(&mut self, slot: Slot, how: SetSlot, now: u64) -> Result<Vec<Action>, String> {

@@ -38,6 +38,12 @@ pub(crate) enum Op {
     Replicate {
         node: usize,
     },
+    /// `CLUSTER FORGET node` on node `on`, as `redis-cli --cluster
+    /// del-node` sends it to every node, for a node that stays dead.
+    Forget {
+        on: usize,
+        node: usize,
+    },
     /// A resharding of slots `first..=last` from master `from` to master
     /// `to`, as `redis-cli --cluster reshard` does it (no keys): for each
     /// slot, SETSLOT IMPORTING on `to`, MIGRATING on `from`, then NODE
@@ -124,6 +130,8 @@ pub(crate) struct Plan {
     pub(crate) topology: &'static str,
     /// Nodes that crash and never come back.
     pub(crate) dead: Vec<bool>,
+    /// Dead nodes the operator removes from the cluster after the calm.
+    pub(crate) forgotten: Vec<bool>,
     pub(crate) steps: Vec<Step>,
     /// When [`Op::Calm`] comes.
     pub(crate) chaos_end: u64,
@@ -312,6 +320,21 @@ impl Plan {
                 }
             }
         }
+        // The operator removes some of the dead nodes without slots, once
+        // the faults stop (a node restarted from an older nodes.conf would
+        // bring them back).
+        let mut forgotten = vec![false; n];
+        for node in (0..n).filter(|&i| dead[i] && slots[i].is_empty()) {
+            if rng.chance(0.5) {
+                forgotten[node] = true;
+                for on in (0..n).filter(|&i| !dead[i]) {
+                    steps.push(Step {
+                        at: chaos_end + rng.between(0, 2000),
+                        op: Op::Forget { on, node },
+                    });
+                }
+            }
+        }
         steps.push(Step {
             at: chaos_end,
             op: Op::Calm,
@@ -337,6 +360,7 @@ impl Plan {
             meets,
             topology,
             dead,
+            forgotten,
             steps,
             chaos_end,
             settle_limit: 10 * node_timeout + 5000,
@@ -391,6 +415,7 @@ impl Plan {
             meets,
             topology: "star",
             dead: vec![false; n],
+            forgotten: vec![false; n],
             steps,
             chaos_end,
             settle_limit: 10 * node_timeout + 5000,
@@ -467,7 +492,7 @@ impl fmt::Display for Plan {
         )?;
         writeln!(
             f,
-            "  replicas (node, master): {:?}, reshardings: {:?}\n  faults: {} crashes ({} for good: {:?}), {} pauses, {} partitions, {} link resets",
+            "  replicas (node, master): {:?}, reshardings: {:?}\n  faults: {} crashes ({} for good: {:?}, forgotten: {:?}), {} pauses, {} partitions, {} link resets",
             (0..self.n)
                 .filter_map(|i| self.replica_of[i].map(|m| (i, m)))
                 .collect::<Vec<_>>(),
@@ -479,6 +504,7 @@ impl fmt::Display for Plan {
             count(|o| matches!(o, Op::Crash { .. })),
             self.dead.iter().filter(|&&d| d).count(),
             (0..self.n).filter(|&i| self.dead[i]).collect::<Vec<_>>(),
+            (0..self.n).filter(|&i| self.forgotten[i]).collect::<Vec<_>>(),
             count(|o| matches!(o, Op::Pause { .. })),
             count(|o| matches!(o, Op::Split { .. })),
             count(|o| matches!(o, Op::ResetLink)),

@@ -21,6 +21,8 @@ struct Rigged {
     always_ok: bool,
     /// It reports FAIL as PFAIL: it never agrees that a node failed.
     no_fail: bool,
+    /// It answers CLUSTER FORGET without forgetting.
+    no_forget: bool,
 }
 
 impl Rigged {
@@ -82,6 +84,12 @@ impl SimNode for Rigged {
     }
     fn set_slot(&mut self, slot: Slot, how: SetSlot, now: u64) -> Result<Vec<Action>, String> {
         self.inner.set_slot(slot, how, now)
+    }
+    fn forget(&mut self, id: &NodeId, now: u64) -> Result<Vec<Action>, String> {
+        if self.no_forget {
+            return Ok(Vec::new());
+        }
+        SimNode::forget(&mut self.inner, id, now)
     }
     fn take_save(&mut self) -> Option<(NodesConf, bool)> {
         self.inner.take_save()
@@ -149,6 +157,7 @@ fn a_node_claiming_slots_with_an_equal_epoch_breaks_the_invariant() {
         deaf: false,
         always_ok: false,
         no_fail: false,
+        no_forget: false,
     });
     let failure = run(&plan, factory, false).expect_err("the liar must be caught");
     let name = invariants()[0].name();
@@ -166,6 +175,7 @@ fn a_node_that_hears_nothing_breaks_liveness() {
         deaf: true,
         always_ok: false,
         no_fail: false,
+        no_forget: false,
     });
     let failure = run(&plan, factory, false).expect_err("the deaf node never joins");
     assert_eq!(
@@ -240,6 +250,7 @@ fn a_node_that_claims_ok_on_a_minority_side_breaks_the_probe() {
         deaf: false,
         always_ok: true,
         no_fail: false,
+        no_forget: false,
     });
     let failure = run(&plan, factory, false).expect_err("node 4 must report fail");
     assert_eq!(
@@ -261,6 +272,7 @@ fn a_node_that_claims_ok_without_coverage_breaks_liveness() {
         deaf: false,
         always_ok: true,
         no_fail: false,
+        no_forget: false,
     });
     let failure = run(&plan, factory, false).expect_err("node 2 must report fail");
     assert_eq!(
@@ -294,6 +306,7 @@ fn a_dead_node_is_failed_and_a_node_that_never_agrees_breaks_liveness() {
         deaf: false,
         always_ok: false,
         no_fail: true,
+        no_forget: false,
     });
     let failure = run(&plan, factory, false).expect_err("node 0 never flags FAIL");
     assert_eq!(
@@ -301,5 +314,48 @@ fn a_dead_node_is_failed_and_a_node_that_never_agrees_breaks_liveness() {
         liveness("every dead node is failed"),
         "{}",
         failure.report
+    );
+}
+
+#[test]
+fn a_forgotten_node_stays_forgotten_and_a_node_that_keeps_it_breaks_liveness() {
+    let mut plan = Plan::quiet(8, 5);
+    plan.slots[4] = SlotSet::new();
+    plan.dead[4] = true;
+    plan.forgotten[4] = true;
+    plan.steps.push(Step {
+        at: 1500,
+        op: Op::Crash {
+            node: 4,
+            host_down: false,
+        },
+    });
+    for on in 0..4 {
+        plan.steps.push(Step {
+            at: plan.chaos_end + 100 * on as u64,
+            op: Op::Forget { on, node: 4 },
+        });
+    }
+    plan.steps.sort_by_key(|s| s.at);
+    run(&plan, honest(), false).unwrap_or_else(|f| panic!("{}", f.report));
+    let factory = with_one(2, |config| Rigged {
+        inner: ClusterNode::new(config),
+        stolen: None,
+        deaf: false,
+        always_ok: false,
+        no_fail: false,
+        no_forget: true,
+    });
+    let failure = run(&plan, factory, false).expect_err("node 2 keeps node 4");
+    assert_eq!(
+        failure.property,
+        liveness("every live node knows every other"),
+        "{}",
+        failure.report
+    );
+    assert!(
+        failure.message.contains("which it forgot"),
+        "{}",
+        failure.message
     );
 }

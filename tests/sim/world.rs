@@ -929,6 +929,20 @@ impl<'p> World<'p> {
                 first,
                 last,
             } => self.reshard(from, to, first, last),
+            Op::Forget { on, node } => {
+                let host = &self.hosts[on];
+                if host.node.is_none() || host.paused {
+                    self.schedule(self.now + 500, Event::Step(Op::Forget { on, node }));
+                    return;
+                }
+                let id = plan.ids[node];
+                match self.call_result(on, |n, now| n.forget(&id, now)) {
+                    // It never knew the node, or forgot it already.
+                    Err(e) if e.contains("Unknown node") => {}
+                    Err(e) => self.violate(format!("CLUSTER FORGET on node {on} failed: {e}")),
+                    Ok(()) => {}
+                }
+            }
             Op::Crash { node, host_down } => self.crash(node, host_down),
             Op::Restart { node } => self.restart(node),
             Op::Pause { node } => {
