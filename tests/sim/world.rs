@@ -937,8 +937,19 @@ impl<'p> World<'p> {
                 }
                 let id = plan.ids[node];
                 match self.call_result(on, |n, now| n.forget(&id, now)) {
-                    // It never knew the node, or forgot it already.
-                    Err(e) if e.contains("Unknown node") => {}
+                    // It does not know the node (yet): it may still learn it
+                    // from the gossip of a node that has not forgotten it,
+                    // so the operator looks again while one knows it
+                    // (Redis 7.0 does not spread FORGET).
+                    Err(e) if e.contains("Unknown node") => {
+                        let known = self.hosts.iter().any(|h| {
+                            h.view.as_ref().is_some_and(|v| v.peer(&id).is_some())
+                                && h.node.is_some()
+                        });
+                        if known {
+                            self.schedule(self.now + 1000, Event::Step(Op::Forget { on, node }));
+                        }
+                    }
                     Err(e) => self.violate(format!("CLUSTER FORGET on node {on} failed: {e}")),
                     Ok(()) => {}
                 }
