@@ -29,8 +29,9 @@
 //!   stream; what fails is the connection. A lost message therefore resets
 //!   its connection (both ends see it close; what was in flight is gone),
 //!   and a reset fault does the same to a random open connection.
-//! - **Partitions**: the nodes split into two sides (a minority and a
-//!   majority, or halves). A dropping partition holds bytes across it
+//! - **Partitions**: the nodes split into two sides: random sides, or a
+//!   few nodes cut off from the rest, sometimes once the cluster has formed
+//!   and for long enough that both sides must notice. A dropping partition holds bytes across it
 //!   until it heals (TCP retransmits) and loses SYNs; a rejecting one
 //!   resets the connections across it and refuses connects.
 //! - **Crashes**: a process crash closes the node's connections (its peers
@@ -82,9 +83,11 @@
 //!   was told are up, closes only connections it holds, sends one whole
 //!   message per `Send`, restarts from the `nodes.conf` it wrote, and the
 //!   operator's commands succeed;
-//! - a timed property: a partition that lasts two node timeouts and a
-//!   second leaves the nodes of a side without a majority of the masters
-//!   serving slots reporting `cluster_state:fail`;
+//! - timed properties, once a partition has lasted two node timeouts and a
+//!   second: the nodes of a side without a majority of the masters serving
+//!   slots report `cluster_state:fail`; and if the cluster was healthy when
+//!   it began, the side with every master serving slots still reports
+//!   `ok`;
 //! - liveness, from the calm on, within the settle limit and then for two
 //!   node timeouts: every live node knows every other, none suspected, no
 //!   handshake is left, and no forgotten node came back through gossip; a dead node is FAIL wherever known when the

@@ -242,6 +242,7 @@ impl Plan {
                 });
             }
         }
+        let mut chaos_end = chaos_end;
         if rng.chance(0.4) {
             // One or two partitions, one after the other.
             let episodes = rng.between(1, 2);
@@ -250,11 +251,25 @@ impl Plan {
                 let from = 500 + e * span;
                 let at = rng.between(from, from + span / 3);
                 let until = rng.between(at + span / 4, from + span);
-                let mut side: Vec<bool> = (0..n).map(|_| rng.chance(0.5)).collect();
-                if side.iter().all(|&s| s) || side.iter().all(|&s| !s) {
-                    let i = rng.index(n);
-                    side[i] = !side[i];
-                }
+                let side = if rng.chance(0.5) {
+                    // Two random sides.
+                    let mut side: Vec<bool> = (0..n).map(|_| rng.chance(0.5)).collect();
+                    if side.iter().all(|&s| s) || side.iter().all(|&s| !s) {
+                        let i = rng.index(n);
+                        side[i] = !side[i];
+                    }
+                    side
+                } else {
+                    // A few nodes cut off from the rest.
+                    let mut order: Vec<usize> = (0..n).collect();
+                    rng.shuffle(&mut order);
+                    let k = rng.between(1, ((n as u64 - 1) / 2).max(1)) as usize;
+                    let mut side = vec![false; n];
+                    for &i in &order[..k] {
+                        side[i] = true;
+                    }
+                    side
+                };
                 let drop = rng.chance(0.6);
                 steps.push(Step {
                     at,
@@ -265,6 +280,30 @@ impl Plan {
                     op: Op::Heal,
                 });
             }
+        } else if rng.chance(0.5) {
+            // Once the cluster has formed, a few nodes are cut off from the
+            // rest long enough for both sides to notice.
+            let mut order: Vec<usize> = (0..n).collect();
+            rng.shuffle(&mut order);
+            let k = rng.between(1, ((n as u64 - 1) / 2).max(1)) as usize;
+            let mut side = vec![false; n];
+            for &i in &order[..k] {
+                side[i] = true;
+            }
+            let at = rng.between(3000, 5000);
+            let until = at + probe_delay(node_timeout) + rng.between(0, 2000);
+            steps.push(Step {
+                at,
+                op: Op::Split {
+                    side,
+                    drop: rng.chance(0.6),
+                },
+            });
+            steps.push(Step {
+                at: until,
+                op: Op::Heal,
+            });
+            chaos_end = chaos_end.max(until + 500);
         }
         if rng.chance(0.4) {
             for _ in 0..rng.between(1, 10) {
@@ -517,6 +556,13 @@ impl fmt::Display for Plan {
         }
         Ok(())
     }
+}
+
+/// How long a partition lasts before both sides must know it: a PING
+/// within half the node timeout, PFAIL a node timeout later, and a second
+/// for ticks and latency.
+pub(crate) fn probe_delay(node_timeout: u64) -> u64 {
+    2 * node_timeout + 1000
 }
 
 /// A random 40-character node name, as Redis makes them.

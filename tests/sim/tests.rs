@@ -23,6 +23,8 @@ struct Rigged {
     no_fail: bool,
     /// It answers CLUSTER FORGET without forgetting.
     no_forget: bool,
+    /// It reports `cluster_state:fail` while it suspects any node.
+    fail_on_suspicion: bool,
 }
 
 impl Rigged {
@@ -99,6 +101,9 @@ impl SimNode for Rigged {
         if self.always_ok {
             v.state_ok = Some(true);
         }
+        if self.fail_on_suspicion && v.peers.iter().any(|p| p.failing()) {
+            v.state_ok = Some(false);
+        }
         if self.no_fail {
             for p in &mut v.peers {
                 if p.flags.contains(NodeFlags::FAIL) {
@@ -158,6 +163,7 @@ fn a_node_claiming_slots_with_an_equal_epoch_breaks_the_invariant() {
         always_ok: false,
         no_fail: false,
         no_forget: false,
+        fail_on_suspicion: false,
     });
     let failure = run(&plan, factory, false).expect_err("the liar must be caught");
     let name = invariants()[0].name();
@@ -176,6 +182,7 @@ fn a_node_that_hears_nothing_breaks_liveness() {
         always_ok: false,
         no_fail: false,
         no_forget: false,
+        fail_on_suspicion: false,
     });
     let failure = run(&plan, factory, false).expect_err("the deaf node never joins");
     assert_eq!(
@@ -242,6 +249,31 @@ fn a_minority_side_reports_fail() {
 }
 
 #[test]
+fn the_side_with_every_master_keeps_serving() {
+    // Node 4 serves no slots: the other four keep the cluster up.
+    let mut plan = node_4_cut_off();
+    let four = std::mem::take(&mut plan.slots[4]);
+    plan.slots[3].union_with(&four);
+    let (stats, _) = run(&plan, honest(), false).unwrap_or_else(|f| panic!("{}", f.report));
+    assert_eq!(stats.majority_checks, 4, "nodes 0 to 3 were checked");
+    let factory = with_one(0, |config| Rigged {
+        inner: ClusterNode::new(config),
+        stolen: None,
+        deaf: false,
+        always_ok: false,
+        no_fail: false,
+        no_forget: false,
+        fail_on_suspicion: true,
+    });
+    let failure = run(&plan, factory, false).expect_err("node 0 must stay ok");
+    assert_eq!(
+        failure.property, "the side with every master serving slots stays ok",
+        "{}",
+        failure.report
+    );
+}
+
+#[test]
 fn a_node_that_claims_ok_on_a_minority_side_breaks_the_probe() {
     let plan = node_4_cut_off();
     let factory = with_one(4, |config| Rigged {
@@ -251,6 +283,7 @@ fn a_node_that_claims_ok_on_a_minority_side_breaks_the_probe() {
         always_ok: true,
         no_fail: false,
         no_forget: false,
+        fail_on_suspicion: false,
     });
     let failure = run(&plan, factory, false).expect_err("node 4 must report fail");
     assert_eq!(
@@ -273,6 +306,7 @@ fn a_node_that_claims_ok_without_coverage_breaks_liveness() {
         always_ok: true,
         no_fail: false,
         no_forget: false,
+        fail_on_suspicion: false,
     });
     let failure = run(&plan, factory, false).expect_err("node 2 must report fail");
     assert_eq!(
@@ -307,6 +341,7 @@ fn a_dead_node_is_failed_and_a_node_that_never_agrees_breaks_liveness() {
         always_ok: false,
         no_fail: true,
         no_forget: false,
+        fail_on_suspicion: false,
     });
     let failure = run(&plan, factory, false).expect_err("node 0 never flags FAIL");
     assert_eq!(
@@ -345,6 +380,7 @@ fn a_forgotten_node_stays_forgotten_and_a_node_that_keeps_it_breaks_liveness() {
         always_ok: false,
         no_fail: false,
         no_forget: true,
+        fail_on_suspicion: false,
     });
     let failure = run(&plan, factory, false).expect_err("node 2 keeps node 4");
     assert_eq!(

@@ -17,7 +17,7 @@
 
 use super::check::{self, localhost, settled, Ctx, Invariant, LIVENESS};
 use super::node::{no_slots, Factory, SetSlot, SimNode, View};
-use super::plan::{cport, port, Op, Plan};
+use super::plan::{cport, port, probe_delay, Op, Plan};
 use super::rng::Rng;
 use super::trace::{Note, Trace};
 use ferrodis_bus::cluster::{Action, Config, LinkId};
@@ -159,6 +159,9 @@ pub(crate) struct Stats {
     pub(crate) minority_checks: u64,
     /// Reshardings carried out.
     pub(crate) reshards: u64,
+    /// Nodes found on the side of a partition with every master serving
+    /// slots, whose state was checked.
+    pub(crate) majority_checks: u64,
 }
 
 impl Stats {
@@ -171,6 +174,7 @@ impl Stats {
         self.converged_after = self.converged_after.max(other.converged_after);
         self.minority_checks += other.minority_checks;
         self.reshards += other.reshards;
+        self.majority_checks += other.majority_checks;
     }
 }
 
@@ -202,8 +206,13 @@ pub(crate) struct World<'p> {
     splits: u64,
     /// The slots as the operator had them when the partition began.
     slots_at_split: Vec<SlotSet>,
+    /// When the partition began, if every node was up then, agreed on the
+    /// cluster and reported `cluster_state:ok`.
+    healthy_split: Option<u64>,
     /// When each node last started or resumed.
     since: Vec<u64>,
+    /// When each node last crashed.
+    down_at: Vec<u64>,
     /// The slots each node serves, as the operator last assigned or moved
     /// them.
     slots: Vec<SlotSet>,
@@ -293,7 +302,9 @@ impl<'p> World<'p> {
             drop: false,
             splits: 0,
             slots_at_split: Vec::new(),
+            healthy_split: None,
             since: vec![0; plan.n],
+            down_at: vec![0; plan.n],
             slots: plan.slots.clone(),
             unagreed: BTreeSet::new(),
             calm: false,
@@ -967,7 +978,8 @@ impl<'p> World<'p> {
                 self.drop = drop;
                 self.splits += 1;
                 self.slots_at_split = self.slots.clone();
-                let at = self.now + probe_delay(plan);
+                self.healthy_split = self.healthy().then_some(self.now);
+                let at = self.now + probe_delay(plan.node_timeout);
                 self.schedule(at, Event::Probe { split: self.splits });
                 if !drop {
                     let across: Vec<u64> = self
@@ -1110,6 +1122,7 @@ impl<'p> World<'p> {
         host.life += 1;
         host.paused = false;
         host.host_down = host_down;
+        self.down_at[i] = self.now;
         if host_down {
             host.written = host.durable.clone();
         }
@@ -1277,12 +1290,18 @@ impl<'p> World<'p> {
             let Some(node) = host.node.as_ref() else {
                 continue;
             };
-            if host.paused || self.since[i] + probe_delay(plan) > self.now {
+            if host.paused || self.since[i] + probe_delay(plan.node_timeout) > self.now {
                 continue;
             }
+            // Counting an owner that died too recently for the others to
+            // have noticed as reachable.
             let reachable = owners
                 .iter()
-                .filter(|&&o| side[o] == side[i] && self.hosts[o].node.is_some())
+                .filter(|&&o| {
+                    side[o] == side[i]
+                        && (self.hosts[o].node.is_some()
+                            || self.down_at[o] + probe_delay(plan.node_timeout) > self.now)
+                })
                 .count();
             if reachable >= quorum {
                 continue;
@@ -1298,7 +1317,64 @@ impl<'p> World<'p> {
                 ));
             }
         }
+        // The side with every master serving slots keeps serving, if the
+        // cluster was healthy when the partition began and those masters
+        // have run all along.
+        let Some(split_at) = self.healthy_split else {
+            return Ok(());
+        };
+        let running = |w: &World<'_>, i: usize| {
+            let h = &w.hosts[i];
+            h.node.is_some() && !h.paused && w.since[i] <= split_at
+        };
+        let Some(&first) = owners.first() else {
+            return Ok(());
+        };
+        let serving = side[first];
+        if !owners
+            .iter()
+            .all(|&o| side[o] == serving && running(self, o))
+        {
+            return Ok(());
+        }
+        let checked: Vec<usize> = (0..plan.n)
+            .filter(|&i| side[i] == serving && running(self, i))
+            .collect();
+        for i in checked {
+            self.stats.majority_checks += 1;
+            let Some(node) = self.hosts[i].node.as_ref() else {
+                continue;
+            };
+            if node.view().state_ok == Some(false) {
+                return Err((
+                    "the side with every master serving slots stays ok".into(),
+                    format!("node {i} reports cluster_state fail"),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// Whether every node that will live is up, the cluster is settled,
+    /// and every node reports `cluster_state:ok`.
+    fn healthy(&self) -> bool {
+        let plan = self.plan;
+        let up = self
+            .hosts
+            .iter()
+            .enumerate()
+            .all(|(i, h)| (h.node.is_some() && !h.paused) || plan.dead[i]);
+        let views: Vec<Option<&View>> = self
+            .hosts
+            .iter()
+            .map(|h| h.view.as_ref().filter(|_| h.node.is_some()))
+            .collect();
+        let ctx = Ctx {
+            plan,
+            slots: &self.slots,
+            unagreed: &self.unagreed,
+        };
+        up && settled(&ctx, &views) && views.iter().flatten().all(|v| v.state_ok == Some(true))
     }
 
     fn liveness(&self) -> Result<(), (String, String)> {
@@ -1405,13 +1481,6 @@ fn changes(plan: &Plan, before: Option<&View>, after: &View) -> Option<String> {
         what.push(format!("serves [{s1}]"));
     }
     (!what.is_empty()).then(|| what.join(", "))
-}
-
-/// How long a partition lasts before its minority must know it: a PING
-/// within half the node timeout, PFAIL a node timeout later, and a second
-/// for ticks and latency.
-fn probe_delay(plan: &Plan) -> u64 {
-    2 * plan.node_timeout + 1000
 }
 
 fn op_assign(node: usize) -> Op {
