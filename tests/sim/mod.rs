@@ -31,9 +31,10 @@
 //!   and a reset fault does the same to a random open connection.
 //! - **Partitions**: the nodes split into two sides: random sides, or a
 //!   few nodes cut off from the rest, sometimes once the cluster has formed
-//!   and for long enough that both sides must notice. A dropping partition holds bytes across it
-//!   until it heals (TCP retransmits) and loses SYNs; a rejecting one
-//!   resets the connections across it and refuses connects.
+//!   and for long enough that both sides must notice. A dropping partition
+//!   holds bytes across it until it heals (TCP retransmits) and loses SYNs;
+//!   a rejecting one resets the connections across it and refuses
+//!   connects.
 //! - **Crashes**: a process crash closes the node's connections (its peers
 //!   see a FIN); a machine crash leaves them hanging. A crashed node either
 //!   restarts, with the same address, from the `nodes.conf` it last asked
@@ -90,12 +91,13 @@
 //!   `ok`;
 //! - liveness, from the calm on, within the settle limit and then for two
 //!   node timeouts: every live node knows every other, none suspected, no
-//!   handshake is left, and no forgotten node came back through gossip; a dead node is FAIL wherever known when the
-//!   masters left make a majority (PFAIL otherwise); every slot routes to
-//!   its owner; one current epoch; distinct config epochs for the live
-//!   masters, as everyone sees them; every node in its planned role (master,
-//!   or replica of its master); `cluster_state:ok` exactly when every slot
-//!   is assigned and no master with slots stays dead.
+//!   handshake is left, and no forgotten node came back through gossip; a
+//!   dead node is FAIL wherever known when the masters left make a
+//!   majority (PFAIL otherwise); every slot routes to its owner; one
+//!   current epoch; distinct config epochs for the live masters, as
+//!   everyone sees them; every node in its planned role (master, or
+//!   replica of its master); `cluster_state:ok` exactly when every slot is
+//!   assigned and no master with slots stays dead.
 //!
 //! # What is not modelled
 //!
@@ -109,13 +111,28 @@
 //! and BUMPEPOCH; failover, which the state machine does not do yet;
 //! Pub/Sub and module messages.
 //!
+//! # Growing it
+//!
+//! `node` is the only file that knows the state machine's API: a new
+//! query becomes a field of `View` (an `Option` while some node cannot
+//! report it), a new operator command a method of `SimNode` and a step of
+//! `plan::Op`. Invariants and liveness properties are listed in `check`.
+//!
+//! # Layout
+//!
+//! `rng` (splitmix64), `plan` (what a seed does), `world` (clock, event
+//! queue, network, hosts, the operator), `node` (the node under test and
+//! its view), `check` (the properties), `trace` (the event notes), `tests`
+//! (the harness' own tests).
+//!
 //! # Replaying a seed
 //!
 //! A failing seed prints its plan, the nodes' views and the last events.
 //! `FERRODIS_SIM_SEED=<n> cargo test --test cluster_sim` runs that seed
 //! alone and prints every event, ticks included; `FERRODIS_SIM_SEEDS=<count>`
 //! runs more seeds than the default, and `FERRODIS_SIM_FIRST_SEED=<n>`
-//! starts the range elsewhere.
+//! starts the range elsewhere. With `-- --nocapture` the run prints its
+//! speed and how many seeds exercised each fault and check.
 
 pub(crate) mod check;
 pub(crate) mod node;

@@ -218,6 +218,8 @@ pub(crate) struct World<'p> {
     slots: Vec<SlotSet>,
     /// Config epochs taken without agreement, as (node, epoch).
     unagreed: BTreeSet<(NodeId, u64)>,
+    /// The reshardings carried out: from, to, slots.
+    moves: Vec<(usize, usize, SlotSet)>,
     calm: bool,
     touched: Vec<usize>,
     invariants: Vec<Box<dyn Invariant>>,
@@ -307,6 +309,7 @@ impl<'p> World<'p> {
             down_at: vec![0; plan.n],
             slots: plan.slots.clone(),
             unagreed: BTreeSet::new(),
+            moves: Vec::new(),
             calm: false,
             touched: Vec::new(),
             invariants: check::invariants(),
@@ -1045,6 +1048,7 @@ impl<'p> World<'p> {
                 plan,
                 slots: &w.slots,
                 unagreed: &w.unagreed,
+                moves: &w.moves,
             };
             everyone_up
                 && settled(&ctx, &views)
@@ -1091,6 +1095,7 @@ impl<'p> World<'p> {
             self.slots[from].remove(slot);
             self.slots[to].insert(slot);
         }
+        self.moves.push((from, to, slots.iter().copied().collect()));
         self.stats.reshards += 1;
     }
 
@@ -1248,6 +1253,7 @@ impl<'p> World<'p> {
             plan: self.plan,
             slots: &self.slots,
             unagreed: &self.unagreed,
+            moves: &self.moves,
         };
         for i in std::mem::take(&mut self.touched) {
             let Some(node) = self.hosts[i].node.as_ref() else {
@@ -1373,6 +1379,7 @@ impl<'p> World<'p> {
             plan,
             slots: &self.slots,
             unagreed: &self.unagreed,
+            moves: &self.moves,
         };
         up && settled(&ctx, &views) && views.iter().flatten().all(|v| v.state_ok == Some(true))
     }
@@ -1382,6 +1389,7 @@ impl<'p> World<'p> {
             plan: self.plan,
             slots: &self.slots,
             unagreed: &self.unagreed,
+            moves: &self.moves,
         };
         let views: Vec<Option<&View>> = self
             .hosts
