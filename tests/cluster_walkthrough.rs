@@ -55,20 +55,23 @@ fn slots_by_id(c: &mut Client) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A node started from a config file, as the seeds start theirs
+/// (`port`, `cluster-enabled yes`, `cluster-config-file nodes.conf`,
+/// `cluster-node-timeout 5000`, `appendonly yes`).
 fn start_node(dir: &Path) -> Server {
-    Launch::ferrodis()
-        .args(&[
-            "--cluster-enabled",
-            "yes",
-            "--cluster-config-file",
-            "nodes.conf",
-            "--cluster-node-timeout",
-            "5000",
-            "--save",
-            "",
-        ])
-        .dir(dir)
-        .start()
+    std::fs::create_dir_all(dir).expect("node dir");
+    let launch = Launch::ferrodis();
+    let conf = dir.join("redis.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "port {}\ncluster-enabled yes\ncluster-config-file nodes.conf\n\
+             cluster-node-timeout 5000\nappendonly yes\n",
+            launch.port
+        ),
+    )
+    .expect("write redis.conf");
+    launch.config_file(&conf).dir(dir).start()
 }
 
 #[test]

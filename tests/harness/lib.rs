@@ -202,6 +202,14 @@ impl Launch {
         self
     }
 
+    /// Starts the server from a `redis.conf`-style file, as
+    /// `redis-server /path/to/redis.conf --port ...` does: the file comes
+    /// first, the options after it override it.
+    pub fn config_file(mut self, path: &Path) -> Launch {
+        self.args.insert(0, path.display().to_string());
+        self
+    }
+
     /// Appends options (`--name value ...`).
     pub fn args(mut self, extra: &[&str]) -> Launch {
         self.args.extend(extra.iter().map(|s| (*s).to_owned()));
