@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ferrodis_resp::Frame;
 use ferrodis_suite::reply::{bulk, ok};
-use ferrodis_suite::{wait_until, Client, Launch, Server, TempDir};
+use ferrodis_suite::{redis_py_cluster_round_trip, wait_until, Client, Launch, Server, TempDir};
 
 fn cluster_node(launch: Launch, dir: &std::path::Path) -> Server {
     launch
@@ -36,6 +36,21 @@ fn info_field(c: &mut Client, field: &str) -> Option<String> {
         .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_owned))
 }
 
+/// `first` takes slots 0-8191 and `second` the rest; waits until both
+/// see the cluster up.
+fn split_slots_and_wait(first: &mut Client, second: &mut Client) {
+    add_slots(first, 0..=8191);
+    assert_eq!(second.cmd("CLUSTER ADDSLOTSRANGE 8192 16383"), ok());
+    wait_until(
+        Duration::from_secs(20),
+        "both nodes to see the cluster up",
+        || {
+            info_field(first, "cluster_state").as_deref() == Some("ok")
+                && info_field(second, "cluster_state").as_deref() == Some("ok")
+        },
+    );
+}
+
 /// ADDSLOTS for `range`, as one command.
 fn add_slots(c: &mut Client, range: std::ops::RangeInclusive<u16>) {
     let mut args = vec!["CLUSTER".to_owned(), "ADDSLOTS".to_owned()];
@@ -55,16 +70,7 @@ fn ferrodis_and_redis_form_one_cluster() {
         f.call(&["CLUSTER", "MEET", "127.0.0.1", &redis.port.to_string()]),
         ok()
     );
-    add_slots(&mut f, 0..=8191);
-    assert_eq!(r.cmd("CLUSTER ADDSLOTSRANGE 8192 16383"), ok());
-    wait_until(
-        Duration::from_secs(20),
-        "both nodes to see the cluster up",
-        || {
-            info_field(&mut f, "cluster_state").as_deref() == Some("ok")
-                && info_field(&mut r, "cluster_state").as_deref() == Some("ok")
-        },
-    );
+    split_slots_and_wait(&mut f, &mut r);
 
     // Redis knows Ferrodis by the id Ferrodis reports, with its slots.
     let Frame::Bulk(fid) = f.cmd("CLUSTER MYID") else {
@@ -178,22 +184,7 @@ fn ferrodis_and_redis_form_one_cluster() {
     assert_eq!(f.cmd("GET 20160101"), bulk("y"));
 
     // redis-py's cluster client writes and reads through both nodes.
-    let script = format!(
-        "import redis.cluster as rc\n\
-         c = rc.RedisCluster(host='127.0.0.1', port={})\n\
-         for i in range(2000): c.set(f'name{{i}}', i)\n\
-         assert all(int(c.get(f'name{{i}}')) == i for i in range(2000))\n",
-        ferrodis.port
-    );
-    let out = Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "redis-py failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    redis_py_cluster_round_trip(ferrodis.port, "name", 2000);
     let sizes: i64 = [&mut f, &mut r]
         .into_iter()
         .map(|c| match c.cmd("DBSIZE") {
@@ -288,22 +279,7 @@ fn three_redis_and_three_ferrodis_masters() {
         .collect();
     assert_eq!(epochs.len(), 6, "config epochs not distinct: {epochs:?}");
 
-    let script = format!(
-        "import redis.cluster as rc\n\
-         c = rc.RedisCluster(host='127.0.0.1', port={})\n\
-         for i in range(3000): c.set(f'k{{i}}', i)\n\
-         assert all(int(c.get(f'k{{i}}')) == i for i in range(3000))\n",
-        nodes[1].port
-    );
-    let out = Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "redis-py failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    redis_py_cluster_round_trip(nodes[1].port, "k", 3000);
     for (n, c) in nodes.iter().zip(clients.iter_mut()) {
         let Frame::Integer(k) = c.cmd("DBSIZE") else {
             panic!("DBSIZE");
@@ -376,16 +352,7 @@ fn announced_addresses_for_nodes_behind_nat() {
         ]),
         ok()
     );
-    add_slots(&mut a, 0..=8191);
-    assert_eq!(r.cmd("CLUSTER ADDSLOTSRANGE 8192 16383"), ok());
-    wait_until(
-        Duration::from_secs(20),
-        "both nodes to see the cluster up",
-        || {
-            info_field(&mut a, "cluster_state").as_deref() == Some("ok")
-                && info_field(&mut r, "cluster_state").as_deref() == Some("ok")
-        },
-    );
+    split_slots_and_wait(&mut a, &mut r);
     let Frame::Bulk(nodes) = r.cmd("CLUSTER NODES") else {
         panic!("no CLUSTER NODES");
     };

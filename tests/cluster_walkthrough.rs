@@ -12,7 +12,10 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use ferrodis_resp::Frame;
-use ferrodis_suite::{run_with_input, tool_binary, wait_until, Client, Launch, Server, TempDir};
+use ferrodis_suite::{
+    cluster_masters_dbsize, redis_py_cluster_round_trip, run_with_input, tool_binary, wait_until,
+    Client, Launch, Server, TempDir,
+};
 
 /// Runs `program` with `args` and `input` on stdin, killed after a minute
 /// (a hang fails the test with what it printed).
@@ -181,19 +184,7 @@ fn six_nodes_created_checked_used_and_restarted() {
         input.as_bytes(),
     );
     assert!(piped.status.success(), "{}", text(&piped));
-    let mut total = 0;
-    for n in &nodes {
-        let mut c = n.client();
-        let is_master = bulk_text(&mut c, "CLUSTER NODES")
-            .lines()
-            .any(|l| l.contains(" myself,master "));
-        if is_master {
-            let Frame::Integer(k) = c.cmd("DBSIZE") else {
-                panic!("DBSIZE");
-            };
-            total += k;
-        }
-    }
+    let total = cluster_masters_dbsize(&nodes);
     assert_eq!(total, 10_000 + 3);
 
     // SIGKILL all six, start them again from their files.
@@ -264,34 +255,7 @@ fn redis_cli_creates_and_checks_a_ferrodis_cluster() {
         "{report}"
     );
 
-    let script = format!(
-        "import redis.cluster as rc\n\
-         c = rc.RedisCluster(host='127.0.0.1', port={})\n\
-         for i in range(10000): c.set(f'name{{i}}', i)\n\
-         assert all(int(c.get(f'name{{i}}')) == i for i in range(10000))\n",
-        nodes[0].port
-    );
-    let out = Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "redis-py failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut total = 0;
-    for n in &nodes {
-        let mut c = n.client();
-        let is_master = bulk_text(&mut c, "CLUSTER NODES")
-            .lines()
-            .any(|l| l.contains(" myself,master "));
-        if is_master {
-            let Frame::Integer(k) = c.cmd("DBSIZE") else {
-                panic!("DBSIZE");
-            };
-            total += k;
-        }
-    }
+    redis_py_cluster_round_trip(nodes[0].port, "name", 10_000);
+    let total = cluster_masters_dbsize(&nodes);
     assert_eq!(total, 10_000);
 }

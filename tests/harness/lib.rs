@@ -812,3 +812,46 @@ pub fn run_with_input(mut cmd: Command, input: &[u8]) -> std::process::Output {
     writer.join().expect("stdin writer");
     out
 }
+
+/// Has redis-py's `RedisCluster`, started from the node on `port`, write
+/// `n` keys `<prefix><i>` = i and read them all back; panics with its
+/// error output if anything fails.
+pub fn redis_py_cluster_round_trip(port: u16, prefix: &str, n: usize) {
+    let script = format!(
+        "import redis.cluster as rc\n\
+         c = rc.RedisCluster(host='127.0.0.1', port={port})\n\
+         for i in range({n}): c.set(f'{prefix}{{i}}', i)\n\
+         assert all(int(c.get(f'{prefix}{{i}}')) == i for i in range({n}))\n"
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "redis-py failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The keys held by the masters among `nodes` (as each node's own line of
+/// `CLUSTER NODES` says), summed.
+pub fn cluster_masters_dbsize(nodes: &[Server]) -> i64 {
+    let mut total = 0;
+    for n in nodes {
+        let mut c = n.client();
+        let ferrodis_resp::Frame::Bulk(text) = c.cmd("CLUSTER NODES") else {
+            panic!("no CLUSTER NODES from {}", n.port);
+        };
+        let is_master = String::from_utf8_lossy(&text)
+            .lines()
+            .any(|l| l.contains(" myself,master "));
+        if is_master {
+            let ferrodis_resp::Frame::Integer(k) = c.cmd("DBSIZE") else {
+                panic!("no DBSIZE from {}", n.port);
+            };
+            total += k;
+        }
+    }
+    total
+}
