@@ -427,7 +427,11 @@ pub(crate) fn info(shared: &Shared) -> String {
 /// [`bytes_to_load`]) before clients can connect; this ends it.
 pub(crate) fn load_at_start(shared: &Arc<Shared>) -> Result<(), String> {
     let result = load_dataset(shared);
-    shared.persist.loading.end();
+    // A failed load stops the server: clients held meanwhile are never let
+    // in (they would be served an empty dataset for a moment).
+    if result.is_ok() {
+        shared.persist.loading.end();
+    }
     result
 }
 
