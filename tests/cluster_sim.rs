@@ -143,7 +143,7 @@ fn random_clusters_keep_the_invariants_and_converge() {
     );
     eprintln!(
         "seeds with: a node dead for good {} (FAIL agreed {}, forgotten {}), replicas {}, partitions {} \
-         ({} nodes checked on a minority side, {} on a serving side), pauses {}, lost messages {}, slots left \
+         ({} nodes checked on a minority side, {} on a serving side, {} for FAIL), pauses {}, lost messages {}, slots left \
          unassigned {}, a resharding {}",
         all.dead,
         all.fail_agreed,
@@ -152,6 +152,7 @@ fn random_clusters_keep_the_invariants_and_converge() {
         all.partitions,
         total.minority_checks,
         total.majority_checks,
+        total.fail_checks,
         all.pauses,
         all.loss,
         all.holes,

@@ -87,8 +87,10 @@
 //! - timed properties, once a partition has lasted two node timeouts and a
 //!   second: the nodes of a side without a majority of the masters serving
 //!   slots report `cluster_state:fail`; and if the cluster was healthy when
-//!   it began, the side with every master serving slots still reports
-//!   `ok`;
+//!   it began, every node suspects the nodes across and none on its side,
+//!   and the side with every master serving slots still reports `ok`; two
+//!   node timeouts later, a side whose masters can agree flags the nodes
+//!   across FAIL;
 //! - liveness, from the calm on, within the settle limit and then for two
 //!   node timeouts: every live node knows every other, none suspected, no
 //!   handshake is left, and no forgotten node came back through gossip; a

@@ -291,7 +291,12 @@ impl Plan {
                 side[i] = true;
             }
             let at = rng.between(3000, 5000);
-            let until = at + probe_delay(node_timeout) + rng.between(0, 2000);
+            let lasts = if rng.chance(0.5) {
+                fail_delay(node_timeout)
+            } else {
+                probe_delay(node_timeout)
+            };
+            let until = at + lasts + rng.between(0, 2000);
             steps.push(Step {
                 at,
                 op: Op::Split {
@@ -479,10 +484,12 @@ impl Plan {
     /// counts, a replica does not.
     pub(crate) fn fail_quorum(&self, slots: &[SlotSet]) -> bool {
         let size = slots.iter().filter(|s| !no_slots(s)).count();
-        let masters = (0..self.n)
-            .filter(|&i| !self.dead[i] && self.replica_of[i].is_none())
-            .count();
-        masters > size / 2
+        let alive = |replica: bool| {
+            (0..self.n)
+                .filter(|&i| !self.dead[i] && self.replica_of[i].is_some() == replica)
+                .count()
+        };
+        fail_reachable(alive(false), alive(true), size)
     }
 
     /// The node at this bus address, if any.
@@ -558,11 +565,31 @@ impl fmt::Display for Plan {
     }
 }
 
+/// Whether `masters` masters and `replicas` replicas that hear each other
+/// can agree that a node failed, in a cluster of `size` masters serving
+/// slots: a node marks FAIL when the failure reports it has heard, plus
+/// itself if it is a master, make a majority of `size` (cluster
+/// specification, "Failure detection"); it counts them on hearing one, so
+/// a master needs at least one other master to report.
+pub(crate) fn fail_reachable(masters: usize, replicas: usize, size: usize) -> bool {
+    let quorum = size / 2 + 1;
+    masters >= quorum && (masters >= 2 || replicas >= 1)
+}
+
 /// How long a partition lasts before both sides must know it: a PING
 /// within half the node timeout, PFAIL a node timeout later, and a second
 /// for ticks and latency.
 pub(crate) fn probe_delay(node_timeout: u64) -> u64 {
     2 * node_timeout + 1000
+}
+
+/// How long a partition lasts before the side with a majority of masters
+/// must agree that the nodes across failed: PFAIL by [`probe_delay`], the
+/// failure reports of a majority within another node timeout (every
+/// PING carries the nodes its sender suspects), and a node timeout to
+/// spare.
+pub(crate) fn fail_delay(node_timeout: u64) -> u64 {
+    probe_delay(node_timeout) + 2 * node_timeout
 }
 
 /// A random 40-character node name, as Redis makes them.

@@ -224,7 +224,7 @@ fn a_seed_replays_event_for_event() {
 fn node_4_cut_off() -> Plan {
     let mut plan = Plan::quiet(5, 5);
     plan.steps.retain(|s| s.op != Op::Calm);
-    plan.chaos_end = 9000;
+    plan.chaos_end = 9500;
     for (at, op) in [
         (
             3000,
@@ -233,8 +233,8 @@ fn node_4_cut_off() -> Plan {
                 drop: true,
             },
         ),
-        (8000, Op::Heal),
-        (9000, Op::Calm),
+        (8500, Op::Heal),
+        (9500, Op::Calm),
     ] {
         plan.steps.push(Step { at, op });
     }
@@ -246,6 +246,10 @@ fn a_minority_side_reports_fail() {
     let plan = node_4_cut_off();
     let (stats, _) = run(&plan, honest(), false).unwrap_or_else(|f| panic!("{}", f.report));
     assert_eq!(stats.minority_checks, 1, "node 4 alone is a minority");
+    assert_eq!(
+        stats.fail_checks, 4,
+        "nodes 0 to 3 agree that node 4 failed"
+    );
 }
 
 #[test]
@@ -393,5 +397,24 @@ fn a_forgotten_node_stays_forgotten_and_a_node_that_keeps_it_breaks_liveness() {
         failure.message.contains("which it forgot"),
         "{}",
         failure.message
+    );
+}
+
+#[test]
+fn a_node_that_never_agrees_on_fail_breaks_the_partition_probe() {
+    let factory = with_one(0, |config| Rigged {
+        inner: ClusterNode::new(config),
+        stolen: None,
+        deaf: false,
+        always_ok: false,
+        no_fail: true,
+        no_forget: false,
+        fail_on_suspicion: false,
+    });
+    let failure = run(&node_4_cut_off(), factory, false).expect_err("node 0 must flag FAIL");
+    assert_eq!(
+        failure.property, "the majority side agrees on FAIL across a partition",
+        "{}",
+        failure.report
     );
 }

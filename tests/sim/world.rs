@@ -17,12 +17,12 @@
 
 use super::check::{self, localhost, settled, Ctx, Invariant, LIVENESS};
 use super::node::{no_slots, Factory, SetSlot, SimNode, View};
-use super::plan::{cport, port, probe_delay, Op, Plan};
+use super::plan::{cport, fail_delay, fail_reachable, port, probe_delay, Op, Plan};
 use super::rng::Rng;
 use super::trace::{Note, Trace};
 use ferrodis_bus::cluster::{Action, Config, LinkId};
 use ferrodis_bus::{next_frame, NodeIp};
-use ferrodis_slots::{NodeId, NodesConf, Slot, SlotSet};
+use ferrodis_slots::{NodeFlags, NodeId, NodesConf, Slot, SlotSet};
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::rc::Rc;
@@ -61,9 +61,11 @@ enum Event {
         conn: u64,
         dir: usize,
     },
-    /// A partition has lasted long enough for its minority to know it.
+    /// A partition has lasted long enough for both sides to know it
+    /// (`late`: long enough for failure reports to make FAIL too).
     Probe {
         split: u64,
+        late: bool,
     },
     Step(Op),
 }
@@ -162,6 +164,9 @@ pub(crate) struct Stats {
     /// Nodes found on the side of a partition with every master serving
     /// slots, whose state was checked.
     pub(crate) majority_checks: u64,
+    /// Nodes found on the side of a partition with a majority of masters,
+    /// whose FAIL flags were checked.
+    pub(crate) fail_checks: u64,
 }
 
 impl Stats {
@@ -175,6 +180,7 @@ impl Stats {
         self.minority_checks += other.minority_checks;
         self.reshards += other.reshards;
         self.majority_checks += other.majority_checks;
+        self.fail_checks += other.fail_checks;
     }
 }
 
@@ -678,9 +684,14 @@ impl<'p> World<'p> {
                 }
             }
             Event::Pump { conn, dir } => self.pump(conn, dir),
-            Event::Probe { split } => {
+            Event::Probe { split, late } => {
                 if split == self.splits {
-                    if let Err(e) = self.probe() {
+                    let result = if late {
+                        self.probe_fail()
+                    } else {
+                        self.probe()
+                    };
+                    if let Err(e) = result {
                         self.timed.get_or_insert(e);
                     }
                 }
@@ -983,7 +994,10 @@ impl<'p> World<'p> {
                 self.slots_at_split = self.slots.clone();
                 self.healthy_split = self.healthy().then_some(self.now);
                 let at = self.now + probe_delay(plan.node_timeout);
-                self.schedule(at, Event::Probe { split: self.splits });
+                let split = self.splits;
+                self.schedule(at, Event::Probe { split, late: false });
+                let at = self.now + fail_delay(plan.node_timeout);
+                self.schedule(at, Event::Probe { split, late: true });
                 if !drop {
                     let across: Vec<u64> = self
                         .conns
@@ -1323,9 +1337,8 @@ impl<'p> World<'p> {
                 ));
             }
         }
-        // The side with every master serving slots keeps serving, if the
-        // cluster was healthy when the partition began and those masters
-        // have run all along.
+        // The rest needs a cluster that was healthy when the partition
+        // began.
         let Some(split_at) = self.healthy_split else {
             return Ok(());
         };
@@ -1333,6 +1346,36 @@ impl<'p> World<'p> {
             let h = &w.hosts[i];
             h.node.is_some() && !h.paused && w.since[i] <= split_at
         };
+        // Every node that has run all along suspects the nodes across the
+        // partition, and none on its own side that ran all along too.
+        for i in (0..plan.n).filter(|&i| running(self, i)) {
+            let Some(v) = self.hosts[i].view.as_ref() else {
+                continue;
+            };
+            for j in (0..plan.n).filter(|&j| j != i && !plan.forgotten[j]) {
+                let Some(p) = v.peer(&plan.ids[j]) else {
+                    continue;
+                };
+                let across = side[j] != side[i];
+                if across && !p.failing() {
+                    return Err((
+                        "nodes across a partition are suspected".into(),
+                        format!(
+                            "node {i} flags node {j}, across the partition, {:?}",
+                            p.flags
+                        ),
+                    ));
+                }
+                if !across && running(self, j) && p.failing() {
+                    return Err((
+                        "nodes across a partition are suspected".into(),
+                        format!("node {i} flags node {j}, on its side, {:?}", p.flags),
+                    ));
+                }
+            }
+        }
+        // The side with every master serving slots keeps serving, if those
+        // masters have run all along.
         let Some(&first) = owners.first() else {
             return Ok(());
         };
@@ -1356,6 +1399,65 @@ impl<'p> World<'p> {
                     "the side with every master serving slots stays ok".into(),
                     format!("node {i} reports cluster_state fail"),
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Once a partition has lasted [`fail_delay`], and if the cluster was
+    /// healthy when it began: on a side whose masters can agree on a
+    /// failure ([`fail_reachable`]), every node that has run all along
+    /// flags the nodes across as FAIL (cluster specification, "Failure
+    /// detection").
+    fn probe_fail(&mut self) -> Result<(), (String, String)> {
+        let plan = self.plan;
+        let (Some(side), Some(split_at)) = (&self.side, self.healthy_split) else {
+            return Ok(());
+        };
+        if self.slots != self.slots_at_split {
+            return Ok(());
+        }
+        let running = |w: &World<'_>, i: usize| {
+            let h = &w.hosts[i];
+            h.node.is_some() && !h.paused && w.since[i] <= split_at
+        };
+        let size = (0..plan.n).filter(|&o| !no_slots(&self.slots[o])).count();
+        for serving in [false, true] {
+            // Masters that can report, and replicas that can hear them:
+            // those that ran all along.
+            let count = |replica: bool| {
+                (0..plan.n)
+                    .filter(|&m| {
+                        side[m] == serving
+                            && plan.replica_of[m].is_some() == replica
+                            && running(self, m)
+                    })
+                    .count()
+            };
+            if !fail_reachable(count(false), count(true), size) {
+                continue;
+            }
+            let checked: Vec<usize> = (0..plan.n)
+                .filter(|&i| side[i] == serving && running(self, i))
+                .collect();
+            for i in checked {
+                self.stats.fail_checks += 1;
+                let Some(v) = self.hosts[i].view.as_ref() else {
+                    continue;
+                };
+                for j in (0..plan.n).filter(|&j| side[j] != serving && !plan.forgotten[j]) {
+                    if let Some(p) = v.peer(&plan.ids[j]) {
+                        if !p.flags.contains(NodeFlags::FAIL) {
+                            return Err((
+                                "the majority side agrees on FAIL across a partition".into(),
+                                format!(
+                                    "node {i} flags node {j}, across the partition, {:?}",
+                                    p.flags
+                                ),
+                            ));
+                        }
+                    }
+                }
             }
         }
         Ok(())
