@@ -59,4 +59,10 @@ pub enum StoreError {
     /// `-inf`).
     #[error("ERR resulting score is not a number (NaN)")]
     ScoreNotANumber,
+    /// The string is not a HyperLogLog (PFADD, PFCOUNT, PFMERGE, PFDEBUG).
+    #[error("WRONGTYPE Key is not a valid HyperLogLog string value.")]
+    NotHll,
+    /// A HyperLogLog's registers do not decode.
+    #[error("INVALIDOBJ Corrupted HLL object detected")]
+    CorruptHll,
 }

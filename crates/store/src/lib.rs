@@ -36,6 +36,8 @@
 //! - `dict`: a chained hash table with incremental rehashing and Redis'
 //!   SCAN cursor, used for the keyspace and large collections.
 //! - `zset`: the ordered index of sorted sets.
+//! - `hll`: HyperLogLog on byte strings in Redis' exact layout; `pf`
+//!   holds the PFADD/PFCOUNT/PFMERGE/PFDEBUG operations over it.
 //! - `smallbytes`: byte strings stored inline when short.
 //! - `glob`: Redis' glob-style patterns (KEYS, SCAN MATCH, CONFIG GET).
 //!
@@ -57,10 +59,12 @@ mod error;
 mod evict;
 pub mod glob;
 mod hashes;
+pub mod hll;
 mod keys;
 mod keyspace;
 mod lists;
 pub mod notify;
+mod pf;
 mod sets;
 mod smallbytes;
 mod snapshot;
@@ -81,6 +85,7 @@ pub use hashes::{FieldValues, HashScan, HashValue};
 pub use keys::{ExpireCondition, ObjectInfo, Ttl};
 pub use keyspace::WatchFlag;
 pub use lists::{KeyElements, ListEnd, ListValue};
+pub use pf::{PfDebug, PfDebugReply};
 pub use sets::{SetScan, SetValue};
 pub use smallbytes::{SmallBytes, INLINE_CAPACITY};
 pub use snapshot::{changes_on_this_thread, DbSummary, Snapshot, SnapshotEntry, SnapshotError};

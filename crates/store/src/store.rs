@@ -105,6 +105,9 @@ pub struct Settings {
     /// `maxmemory`: the memory probe's reading above which keys are evicted
     /// (0: no limit).
     pub maxmemory: AtomicU64,
+    /// `hll-sparse-max-bytes`: the longest sparse HyperLogLog; one that
+    /// would grow beyond it becomes dense.
+    pub hll_sparse_max_bytes: AtomicUsize,
     /// `maxmemory-samples`: keys sampled per database per eviction round.
     pub maxmemory_samples: AtomicUsize,
     /// `lfu-log-factor`: how slowly the LFU counter grows.
@@ -148,6 +151,7 @@ impl Default for Settings {
             zset_max_listpack_entries: AtomicUsize::new(128),
             zset_max_listpack_value: AtomicUsize::new(64),
             maxmemory: AtomicU64::new(0),
+            hll_sparse_max_bytes: AtomicUsize::new(3000),
             maxmemory_samples: AtomicUsize::new(5),
             lfu_log_factor: AtomicU32::new(10),
             lfu_decay_time: AtomicU32::new(1),
