@@ -615,7 +615,7 @@ pub(crate) static PARAMS: &[Param] = &[
     number("hash-max-listpack-value", Some("hash-max-ziplist-value"), MODIFIABLE, unsigned(0, 9223372036854775807, 64, Style::Memory)),
     number("stream-node-max-bytes", None, MODIFIABLE, unsigned(0, 9223372036854775807, 4096, Style::Memory)),
     number("zset-max-listpack-value", Some("zset-max-ziplist-value"), MODIFIABLE, unsigned(0, 9223372036854775807, 64, Style::Memory)),
-    number("hll-sparse-max-bytes", None, MODIFIABLE, unsigned(0, 9223372036854775807, 3000, Style::Memory)),
+    number("hll-sparse-max-bytes", None, MODIFIABLE, unsigned(0, 9223372036854775807, 3000, Style::Memory)).imp(),
     number("tracking-table-max-keys", None, MODIFIABLE, unsigned(0, 9223372036854775807, 1000000, Style::Plain)),
     number("client-query-buffer-limit", None, DEBUG, unsigned(1048576, 9223372036854775807, 1073741824, Style::Memory)),
     number("maxmemory-clients", None, MODIFIABLE, signed(-100, 9223372036854775807, 0, Style::MemoryOrPercent)),
@@ -2666,7 +2666,7 @@ mod tests {
             .filter(|p| p.implemented)
             .map(|p| p.name)
             .collect();
-        assert_eq!(implemented.len(), 52);
+        assert_eq!(implemented.len(), 53);
         for name in [
             "aof-load-truncated",
             "aof-use-rdb-preamble",

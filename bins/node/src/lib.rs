@@ -154,6 +154,7 @@ fn serve(config: Config, ready: &mut Option<daemon::Ready>) -> std::io::Result<(
         std::sync::atomic::Ordering::Relaxed,
     );
     commands::apply_encoding_settings(&store, &config);
+    commands::hyperloglog::apply_config(&store, &config);
     store.set_memory_probe(alloc::used_memory);
     commands::apply_memory_settings(&store, &config);
     let backlog = config.get_i64("tcp-backlog").unwrap_or(511);

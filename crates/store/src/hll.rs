@@ -30,6 +30,11 @@
 //! ("New cardinality estimation algorithms for HyperLogLog sketches",
 //! 2017) over the histogram of register values.
 //!
+//! A sparse code must cover exactly 16384 registers; a run that would
+//! reach past the last register makes it corrupt even where the registers
+//! already add up (as the Redis 7.0.15 that Debian ships, with the fix for
+//! CVE-2025-32023, treats it).
+//!
 //! Every function takes untrusted bytes: a corrupt value gives
 //! [`HllError::Corrupt`] (or a count over a damaged register set, as in
 //! Redis), never a panic or a read out of bounds.
@@ -290,7 +295,7 @@ pub fn to_dense(hll: &mut Vec<u8>) -> Result<bool, HllError> {
             Op::Zero(n) => idx += n,
             Op::Val(v, n) => {
                 if idx + n > REGISTERS {
-                    break;
+                    return Err(HllError::Corrupt);
                 }
                 for i in idx..idx + n {
                     dense_put(&mut dense[HDR_SIZE..], i, v);
@@ -471,7 +476,7 @@ pub fn merge_into(max: &mut [u8; REGISTERS], hll: &[u8]) -> Result<(), HllError>
                     Op::Zero(n) => idx += n,
                     Op::Val(v, n) => {
                         let Some(run) = max.get_mut(idx..idx + n) else {
-                            break;
+                            return Err(HllError::Corrupt);
                         };
                         for m in run {
                             *m = (*m).max(v);

@@ -12,6 +12,7 @@ mod connection;
 mod debug;
 mod dump;
 mod hashes;
+pub(crate) mod hyperloglog;
 mod keys;
 mod latency;
 mod lists;
@@ -154,6 +155,7 @@ pub(crate) fn table() -> &'static HashMap<&'static str, Spec> {
         all.extend(dump::specs());
         all.extend(strings::specs());
         all.extend(bits::specs());
+        all.extend(hyperloglog::specs());
         all.extend(lists::specs());
         all.extend(hashes::specs());
         all.extend(sets::specs());
@@ -524,6 +526,9 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
         feed_monitors(ctx.shared, ctx.client, req);
     }
     let writes = spec.has(flags::WRITE);
+    // PFCOUNT may store a refreshed cache in its key: not a write for the
+    // checks below, but ordered and propagated like one when it does.
+    let may_replicate = writes || hyperloglog::may_replicate(spec.name);
     if writes && !queued && ctx.shared.persist.writes_refused(ctx.shared) {
         ctx.reject(Some(spec), crate::persist::MISCONF);
         return;
@@ -533,7 +538,7 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
     // on, so that the file's order is the order they ran in; exclusive for
     // EXEC, whose transaction then is whole in a snapshot (inside EXEC the
     // gate is already held). See `persist/gate.rs`.
-    let gate = ((writes || spec.name == "exec")
+    let gate = ((may_replicate || spec.name == "exec")
         && !ctx.client.in_exec
         && ctx.shared.persist.gated.load(Ordering::Relaxed))
     .then(|| {
@@ -552,7 +557,7 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
     if matches!(spec.name, "flushdb" | "flushall" | "swapdb") && !ctx.client.command_failed {
         changes = changes.max(1);
     }
-    if writes && changes > 0 {
+    if may_replicate && changes > 0 {
         crate::persist::propagate::after_write(&mut ctx, spec, req, changes);
     } else {
         ctx.client.propagate_as = None;
@@ -657,8 +662,11 @@ pub(crate) fn paused_for(shared: &Shared, client: &Client, req: &Request) -> boo
         return true;
     }
     let writes = |r: &Request| {
-        lookup(arg(r, 0))
-            .is_some_and(|s| s.has(flags::WRITE) || matches!(s.name, "publish" | "spublish"))
+        lookup(arg(r, 0)).is_some_and(|s| {
+            s.has(flags::WRITE)
+                || hyperloglog::may_replicate(s.name)
+                || matches!(s.name, "publish" | "spublish")
+        })
     };
     if is(req, 0, "exec") {
         return client

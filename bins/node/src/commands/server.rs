@@ -628,6 +628,9 @@ fn apply_config(ctx: &mut Ctx<'_>, changed: &[String]) {
         let _ = ctx.shared.store.evict_if_needed();
     }
     super::persist::apply_config(ctx, changed);
+    if changed.iter().any(|n| n == "hll-sparse-max-bytes") {
+        super::hyperloglog::apply_config(&ctx.shared.store, &ctx.shared.config.read());
+    }
     if changed.iter().any(|n| n == "notify-keyspace-events") {
         crate::pubsub::apply_notify_flags(ctx.shared);
     }
