@@ -7,6 +7,7 @@
 //! a noisy machine can still be compared.
 #![allow(missing_docs, clippy::print_stdout)]
 
+mod hll;
 mod persist;
 mod resp;
 mod store;
@@ -18,10 +19,12 @@ fn main() {
     resp::benches(&mut c);
     store::benches(&mut c);
     persist::benches(&mut c);
+    hll::benches(&mut c);
     c.final_summary();
     resp::print_ratios();
     store::print_ratios();
     persist::print_ratios();
+    hll::print_ratios();
 }
 
 /// The mean time of one benchmark from criterion's saved estimates, in ns.
