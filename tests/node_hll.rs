@@ -301,3 +301,24 @@ fn pfcount_cache_and_todense_are_replayed_from_the_aof() {
     assert_eq!(get(&mut c, "d"), d);
     assert_eq!(c.cmd("PFDEBUG ENCODING d"), simple("dense"));
 }
+
+#[test]
+fn command_info_matches_redis() {
+    let redis = Server::redis(&[]);
+    let ferrodis = Server::ferrodis(&[]);
+    let (mut r, mut f) = (redis.client(), ferrodis.client());
+    for name in ["pfadd", "pfcount", "pfmerge", "pfdebug", "pfselftest"] {
+        // Name, arity, flags, first key, last key, step.
+        let head = |c: &mut Client| match c.call(&["COMMAND", "INFO", name]) {
+            Frame::Array(mut outer) => match outer.pop() {
+                Some(Frame::Array(mut entry)) => {
+                    entry.truncate(6);
+                    entry
+                }
+                other => panic!("COMMAND INFO {name}: {other:?}"),
+            },
+            other => panic!("COMMAND INFO {name}: {other:?}"),
+        };
+        assert_eq!(head(&mut f), head(&mut r), "{name}");
+    }
+}
