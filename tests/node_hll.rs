@@ -322,3 +322,27 @@ fn command_info_matches_redis() {
         assert_eq!(head(&mut f), head(&mut r), "{name}");
     }
 }
+
+#[test]
+fn changes_are_counted_as_redis_counts_them() {
+    on_both(|c| {
+        let changes = |c: &mut Client| -> i64 {
+            c.info_field("rdb_changes_since_last_save")
+                .and_then(|v| v.parse().ok())
+                .expect("rdb_changes_since_last_save")
+        };
+        let before = changes(c);
+        // Creation plus one per element that raised a register: 5.
+        assert_eq!(c.cmd("PFADD h a b c d"), int(1));
+        // One element raises a register: 1. Nothing changes: 0.
+        assert_eq!(c.cmd("PFADD h a e"), int(1));
+        assert_eq!(c.cmd("PFADD h a"), int(0));
+        // The cache refresh: 1; answered from the cache: 0.
+        assert_eq!(c.cmd("PFCOUNT h"), int(5));
+        assert_eq!(c.cmd("PFCOUNT h"), int(5));
+        // PFMERGE and a conversion: 1 each.
+        assert_eq!(c.cmd("PFMERGE m h"), ok());
+        assert_eq!(c.cmd("PFDEBUG TODENSE m"), int(1));
+        assert_eq!(changes(c) - before, 9);
+    });
+}

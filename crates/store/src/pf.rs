@@ -78,19 +78,26 @@ impl Db<'_> {
                 (std::mem::take(s.make_mut()), false)
             }
         };
-        let mut updated = created;
+        // Redis counts one change for the creation and one per element
+        // that raised a register (its `dirty` counter).
+        let mut changes = u64::from(created);
         let mut result: Result<(), StoreError> = Ok(());
         for element in elements {
             match hll::add(&mut bytes, element, max) {
-                Ok(changed) => updated |= changed,
+                Ok(changed) => changes += u64::from(changed),
                 Err(e) => {
                     result = Err(e.into());
                     break;
                 }
             }
         }
+        let updated = changes > 0;
         if updated && result.is_ok() {
             hll::invalidate(&mut bytes);
+            // `put` or `touch` below counts the first.
+            for _ in 1..changes {
+                crate::snapshot::count_change();
+            }
         }
         if created {
             if result.is_ok() {
@@ -101,7 +108,9 @@ impl Db<'_> {
             if let Value::String(s) = &mut e.value {
                 *s = StrValue::Buf(bytes);
             }
-            if updated {
+            // A corrupt value met part-way keeps the registers raised
+            // before it, unannounced, as in Redis.
+            if updated && result.is_ok() {
                 table.touch(key);
             }
         }
