@@ -436,7 +436,11 @@ impl<'p> World<'p> {
                 Action::Send { link, bytes } => self.send(i, link, bytes),
                 Action::Close { link } => self.close(i, link),
                 // Pub/Sub for the node's clients: none here.
-                Action::Deliver { .. } => {}
+                Action::Deliver { .. }
+                | Action::BecomeMaster
+                | Action::ReplicateFrom { .. }
+                | Action::PauseWrites { .. }
+                | Action::ResumeWrites => {}
             }
         }
     }

@@ -127,6 +127,12 @@ impl Driver {
                     message,
                     shard,
                 } => self.delivered.push((channel, message, shard)),
+                // The driver holds no data set: nothing to replicate or
+                // pause.
+                Action::BecomeMaster
+                | Action::ReplicateFrom { .. }
+                | Action::PauseWrites { .. }
+                | Action::ResumeWrites => {}
             }
         }
     }

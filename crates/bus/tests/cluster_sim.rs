@@ -120,7 +120,11 @@ impl Net {
                         self.nodes[j].on_closed(other);
                     }
                 }
-                Action::Deliver { .. } => {}
+                Action::Deliver { .. }
+                | Action::BecomeMaster
+                | Action::ReplicateFrom { .. }
+                | Action::PauseWrites { .. }
+                | Action::ResumeWrites => {}
             }
         }
     }

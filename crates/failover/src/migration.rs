@@ -23,7 +23,7 @@ pub struct Master<Id> {
     pub migrate_to: bool,
     /// How many slots it serves.
     pub slots: usize,
-    /// Its replicas that are neither FAIL nor PFAIL.
+    /// Its replicas not flagged FAIL.
     pub ok_replicas: Vec<Id>,
 }
 
@@ -38,6 +38,9 @@ pub struct Me<Id> {
     pub state_ok: bool,
     /// `cluster-migration-barrier`.
     pub barrier: usize,
+    /// Replicas of its master (itself included) neither FAIL nor PFAIL:
+    /// what the barrier is compared with.
+    pub healthy_siblings: usize,
     /// `cluster-allow-replica-migration`.
     pub allowed: bool,
 }
@@ -95,8 +98,7 @@ impl<Id: Ord + Copy> Migration<Id> {
             return None;
         }
         // Our master keeps more than the barrier.
-        let ok_siblings = mine.map_or(0, |m| m.ok_replicas.len());
-        if ok_siblings <= me.barrier {
+        if me.healthy_siblings <= me.barrier {
             return None;
         }
         // The candidate: the smallest id among the replicas of the masters
@@ -137,6 +139,7 @@ mod tests {
             master,
             state_ok: true,
             barrier: 1,
+            healthy_siblings: 2,
             allowed: true,
         }
     }
@@ -165,7 +168,11 @@ mod tests {
         assert_eq!(m.decide(&strict, &masters, 1000), None);
         assert_eq!(m.decide(&strict, &masters, 10_000), None);
         let masters = [master(1, &[10, 11, 12]), master(2, &[])];
-        assert_eq!(m.decide(&strict, &masters, 20_000), Some(2));
+        let three = Me {
+            healthy_siblings: 3,
+            ..strict
+        };
+        assert_eq!(m.decide(&three, &masters, 20_000), Some(2));
     }
 
     #[test]
