@@ -336,7 +336,7 @@ fn a_dead_node_is_failed_and_a_node_that_never_agrees_breaks_liveness() {
         },
     );
     plan.steps.sort_by_key(|s| s.at);
-    assert!(plan.fail_quorum(&plan.slots));
+    assert!(plan.fail_quorum(&plan.slots, &plan.replica_of));
     run(&plan, honest(), false).unwrap_or_else(|f| panic!("{}", f.report));
     let factory = with_one(0, |config| Rigged {
         inner: ClusterNode::new(config),
