@@ -260,6 +260,8 @@ pub(crate) struct World<'p> {
     /// it, and the (node, epoch, slots) already recorded.
     writes: BTreeMap<u64, Vec<(usize, SlotSet)>>,
     writes_seen: HashSet<(usize, u64, SlotSet)>,
+    /// Each node's last write: its config epoch and slots.
+    last_write: Vec<Option<(u64, SlotSet)>>,
     calm: bool,
     touched: Vec<usize>,
     invariants: Vec<Box<dyn Invariant>>,
@@ -355,6 +357,7 @@ impl<'p> World<'p> {
             split_at: 0,
             writes: BTreeMap::new(),
             writes_seen: HashSet::new(),
+            last_write: vec![None; plan.n],
             calm: false,
             touched: Vec::new(),
             invariants: check::invariants(),
@@ -624,20 +627,27 @@ impl<'p> World<'p> {
     /// with its master's previous tick while the link between them is up.
     fn replicate_tick(&mut self, i: usize) {
         let plan = self.plan;
-        let Some(view) = self.hosts[i].view.clone() else {
+        let Some(view) = self.hosts[i].view.as_ref() else {
             return;
         };
+        // What the tick needs of the view, without copying it all: views
+        // are large and this runs on every tick.
+        let replica_of = view.replica_of;
+        let mine = view
+            .claims
+            .iter()
+            .position(|c| c.owner == view.id)
+            .map(|k| (k, view.claims[k].epoch));
+        let state_ok = view.state_ok == Some(true);
         let clock = self.clock(i);
         self.hosts[i].prev_offset = self.hosts[i].offset;
-        match view.replica_of {
+        match replica_of {
             None => {
-                let mine = view.claims.iter().find(|c| c.owner == view.id);
-                let serving = mine.is_some() && view.state_ok == Some(true);
-                if serving && clock >= self.hosts[i].writes_paused_until {
+                if mine.is_some() && state_ok && clock >= self.hosts[i].writes_paused_until {
                     self.hosts[i].offset += 1 + self.rng.below(50);
                     self.stats.writes += 1;
-                    if let Some(claim) = mine {
-                        if let Err(e) = self.record_write(i, claim.epoch, &claim.slots) {
+                    if let Some((k, epoch)) = mine {
+                        if let Err(e) = self.record_write(i, k, epoch) {
                             self.timed.get_or_insert(e);
                         }
                     }
@@ -661,18 +671,14 @@ impl<'p> World<'p> {
         }
     }
 
-    /// A write accepted by master `i` for `slots` at config `epoch`: no
+    /// A write accepted by master `i` for the slots of its claim number
+    /// `claim` (in its view), at config `epoch`: no
     /// other node may have accepted one for any of them at that epoch
     /// (but for an epoch taken without agreement, which the collision rule
     /// separates); and a master on a side without a majority of the
     /// masters serving slots accepts none once the partition has lasted
     /// long enough for it to notice (`probe_delay`).
-    fn record_write(
-        &mut self,
-        i: usize,
-        epoch: u64,
-        slots: &SlotSet,
-    ) -> Result<(), (String, String)> {
+    fn record_write(&mut self, i: usize, claim: usize, epoch: u64) -> Result<(), (String, String)> {
         let plan = self.plan;
         if let Some(side) = &self.side {
             // The masters serving slots when the partition began: a
@@ -702,9 +708,27 @@ impl<'p> World<'p> {
                 ));
             }
         }
+        let Some(slots) = self.hosts[i]
+            .view
+            .as_ref()
+            .and_then(|v| v.claims.get(claim))
+            .map(|c| &c.slots)
+        else {
+            return Ok(());
+        };
+        // The same claim as this node's last write: nothing new to check.
+        if self.last_write[i]
+            .as_ref()
+            .is_some_and(|(e, s)| *e == epoch && s == slots)
+        {
+            return Ok(());
+        }
+        let slots = slots.clone();
+        self.last_write[i] = Some((epoch, slots.clone()));
         if !self.writes_seen.insert((i, epoch, slots.clone())) {
             return Ok(());
         }
+        let slots = &slots;
         let id = plan.ids[i];
         let writers = self.writes.entry(epoch).or_default();
         for (other, theirs) in writers.iter() {
