@@ -254,6 +254,8 @@ pub(crate) struct World<'p> {
     roles: Vec<Option<usize>>,
     /// Nodes running a manual failover the operator started.
     manual: Vec<bool>,
+    /// The config epoch each node took when it last won an election.
+    elected: Vec<Option<u64>>,
     /// When the current partition began.
     split_at: u64,
     /// For each config epoch, the slots each node accepted writes for with
@@ -354,6 +356,7 @@ impl<'p> World<'p> {
             moves: Vec::new(),
             roles: plan.replica_of.clone(),
             manual: vec![false; plan.n],
+            elected: vec![None; plan.n],
             split_at: 0,
             writes: BTreeMap::new(),
             writes_seen: HashSet::new(),
@@ -516,6 +519,7 @@ impl<'p> World<'p> {
         }
         let old = self.roles[i];
         self.roles[i] = None;
+        self.elected[i] = view.config_epoch;
         let mine = view
             .claims
             .iter()
@@ -1606,14 +1610,7 @@ impl<'p> World<'p> {
         if let Some(failure) = self.timed.take() {
             return Err(failure);
         }
-        let ctx = Ctx {
-            plan: self.plan,
-            slots: &self.slots,
-            unagreed: &self.unagreed,
-            moves: &self.moves,
-            roles: &self.roles,
-        };
-        let mut changed = Vec::new();
+        let mut afters = Vec::new();
         for i in std::mem::take(&mut self.touched) {
             let Some(node) = self.hosts[i].node.as_ref() else {
                 continue;
@@ -1623,6 +1620,32 @@ impl<'p> World<'p> {
             if before == Some(&after) {
                 continue;
             }
+            // A master whose config epoch grew without winning an
+            // election took it without agreement (SETSLOT NODE closing an
+            // import, or the collision rule): another node, across a
+            // partition, may hold the same one until the collision rule
+            // separates them (cluster specification, "Configuration epoch
+            // conflicts resolution algorithm").
+            if let (Some(b), Some(epoch)) = (before, after.config_epoch) {
+                if after.replica_of.is_none()
+                    && b.config_epoch != Some(epoch)
+                    && self.elected[i] != Some(epoch)
+                {
+                    self.unagreed.insert((after.id, epoch));
+                }
+            }
+            afters.push((i, after));
+        }
+        let ctx = Ctx {
+            plan: self.plan,
+            slots: &self.slots,
+            unagreed: &self.unagreed,
+            moves: &self.moves,
+            roles: &self.roles,
+        };
+        let mut changed = Vec::new();
+        for (i, after) in afters {
+            let before = self.hosts[i].view.as_ref();
             if let Some(what) = changes(self.plan, before, &after) {
                 self.trace.note(self.now, Note::Changed { node: i, what });
             }
