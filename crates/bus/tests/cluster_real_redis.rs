@@ -5,8 +5,9 @@
 //! what and at which config epoch (colliding epochs separate), the cluster
 //! turns ok, Pub/Sub crosses in both directions, and a killed master is
 //! marked `fail` by our node and by the surviving real node alike. And
-//! failover across implementations: real masters elect our replica, and
-//! our master votes for a real replica.
+//! failover across implementations: real masters elect our replica, our
+//! master votes for a real replica, and a real replica fails our master
+//! over by hand (MFSTART, the PAUSED offset, FORCEACK).
 
 mod support;
 
@@ -39,6 +40,8 @@ struct Driver {
     last_tick: Instant,
     /// Pub/Sub messages other nodes sent us: channel, message, sharded.
     delivered: Vec<(Vec<u8>, Vec<u8>, bool)>,
+    /// The failover actions the node asked for, in order.
+    effects: Vec<Action>,
 }
 
 fn unix_ms() -> u64 {
@@ -94,6 +97,7 @@ impl Driver {
             buffers: BTreeMap::new(),
             last_tick: Instant::now(),
             delivered: Vec::new(),
+            effects: Vec::new(),
         };
         (driver, cport)
     }
@@ -129,12 +133,11 @@ impl Driver {
                     message,
                     shard,
                 } => self.delivered.push((channel, message, shard)),
-                // The driver holds no data set: nothing to replicate or
-                // pause.
+                // The driver holds no data set: it only records them.
                 Action::BecomeMaster
                 | Action::ReplicateFrom { .. }
                 | Action::PauseWrites { .. }
-                | Action::ResumeWrites => {}
+                | Action::ResumeWrites => self.effects.push(action),
             }
         }
     }
@@ -649,4 +652,73 @@ fn our_master_votes_for_a_real_replica_when_its_master_dies() {
     assert!(r.log().contains("Failover election won"), "{}", r.log());
     assert!(driver.node.node(&id_r).unwrap().is_master());
     driver.run_until("we are ok again", |n| n.state() == ClusterState::Ok);
+}
+
+/// Manual failover across implementations: a real replica R of our master
+/// runs `CLUSTER FAILOVER`; its MFSTART reaches us, we pause writes and
+/// report our offset flagged PAUSED; R, at that offset, is elected by the
+/// real masters with FORCEACK; we find our slots served at a greater config
+/// epoch, turn into R's replica and resume writes.
+#[test]
+fn a_real_replica_fails_our_master_over_by_hand() {
+    let ours: NodeId = "c1a5000000000000000000000000000000000005".parse().unwrap();
+    let (mut driver, cport) = Driver::start(ours, 1000);
+    let timeout = ["--cluster-node-timeout", "1000"];
+    let b = Redis::start(&timeout);
+    let c = Redis::start(&timeout);
+    let r = Redis::start(&timeout);
+    let id_r = slots_id(r.id());
+    driver.node.add_slots(&slots(0..=5460)).unwrap();
+    b.cmd(&["CLUSTER", "ADDSLOTSRANGE", "5461", "10922"]).ok();
+    c.cmd(&["CLUSTER", "ADDSLOTSRANGE", "10923", "16383"]).ok();
+    let port = driver.node.config().port.to_string();
+    for server in [&b, &c, &r] {
+        server
+            .cmd(&["CLUSTER", "MEET", "127.0.0.1", &port, &cport.to_string()])
+            .ok();
+    }
+    driver.run_until("every node and slot known", |n| {
+        n.slot_map().covers_all() && n.peers().filter(|p| !p.in_handshake()).count() == 3
+    });
+    let deadline = Instant::now() + WAIT;
+    while !r
+        .cmd(&["CLUSTER", "NODES"])
+        .as_str()
+        .contains(&ours.to_string())
+    {
+        assert!(Instant::now() < deadline, "R never knew us");
+        driver.step();
+    }
+    r.cmd(&["CLUSTER", "REPLICATE", &ours.to_string()]).ok();
+    driver.run_until("R is our replica", |n| {
+        n.node(&id_r)
+            .is_some_and(|p| p.is_replica() && p.replica_of == Some(ours))
+    });
+    driver.wait_info(&r, "cluster_state", "ok");
+    for _ in 0..20 {
+        driver.step();
+    }
+
+    let reply = r.cmd(&["CLUSTER", "FAILOVER"]);
+    assert_eq!(reply, Reply::Simple("OK".into()));
+    driver.run_until("R took our slots", |n| {
+        n.slot_owner(Slot::new(0).unwrap())
+            .is_some_and(|o| o.id == id_r)
+    });
+    driver.run_until("we follow R", |n| n.myself().replica_of == Some(id_r));
+    assert!(
+        matches!(driver.effects.first(), Some(Action::PauseWrites { .. })),
+        "{:?}",
+        driver.effects
+    );
+    assert!(driver.effects.contains(&Action::ResumeWrites));
+    assert!(driver.effects.iter().any(
+        |a| matches!(a, Action::ReplicateFrom { id, port, .. } if *id == id_r && *port == r.port)
+    ));
+    let log = r.log();
+    assert!(
+        log.contains("Received replication offset for paused master manual failover"),
+        "{log}"
+    );
+    assert!(log.contains("Failover election won"), "{log}");
 }
