@@ -252,8 +252,8 @@ pub(crate) struct World<'p> {
     moves: Vec<(usize, usize, SlotSet)>,
     /// Who replicates whom: the plan's, as failovers changed it.
     roles: Vec<Option<usize>>,
-    /// Nodes running a manual failover the operator started.
-    manual: Vec<bool>,
+    /// When the operator started a manual failover on each node, if it did.
+    manual: Vec<Option<u64>>,
     /// The config epoch each node took when it last won an election.
     elected: Vec<Option<u64>>,
     /// When the current partition began.
@@ -355,7 +355,7 @@ impl<'p> World<'p> {
             unagreed: BTreeSet::new(),
             moves: Vec::new(),
             roles: plan.replica_of.clone(),
-            manual: vec![false; plan.n],
+            manual: vec![None; plan.n],
             elected: vec![None; plan.n],
             split_at: 0,
             writes: BTreeMap::new(),
@@ -534,8 +534,18 @@ impl<'p> World<'p> {
         self.slots[i] = mine;
         let Some(old) = old else { return };
         // A manual failover loses no write: the old master paused, and the
-        // replica caught up with it first.
-        if std::mem::take(&mut self.manual[i]) && self.hosts[old].node.is_some() {
+        // replica caught up with it first. (Not where the old master
+        // crashed, restarted or was cut off meanwhile: the replica then
+        // took over as from a failed master.)
+        let manual = std::mem::take(&mut self.manual[i]);
+        let undisturbed = manual.is_some_and(|started| {
+            self.hosts[old].node.is_some()
+                && self.since[old] <= started
+                && self.down_at[old] <= started
+                && !self.cut(i, old)
+                && self.split_at <= started
+        });
+        if undisturbed {
             let (theirs, mine) = (self.hosts[old].offset, self.hosts[i].offset);
             if mine < theirs {
                 self.timed.get_or_insert((
@@ -1321,7 +1331,7 @@ impl<'p> World<'p> {
                     .is_ok()
                 {
                     self.stats.manual_failovers += 1;
-                    self.manual[node] = true;
+                    self.manual[node] = Some(self.now);
                 }
             }
             Op::Crash { node, host_down } => self.crash(node, host_down),
