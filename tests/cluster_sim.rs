@@ -39,7 +39,7 @@ impl Tally {
         let has = |f: fn(&Op) -> bool| plan.steps.iter().any(|s| f(&s.op));
         let dead = plan.dead.iter().any(|&d| d);
         self.dead += u64::from(dead);
-        self.fail_agreed += u64::from(dead && plan.fail_quorum(&plan.slots));
+        self.fail_agreed += u64::from(dead && plan.fail_quorum(&plan.slots, &plan.replica_of));
         self.forgotten += u64::from(plan.forgotten.iter().any(|&f| f));
         self.replicas += u64::from(plan.replica_of.iter().any(Option::is_some));
         self.partitions += u64::from(has(|o| matches!(o, Op::Split { .. })));
@@ -157,6 +157,16 @@ fn random_clusters_keep_the_invariants_and_converge() {
         all.loss,
         all.holes,
         total.reshards
+    );
+    eprintln!(
+        "failover: {} replicas turned master ({} manual failovers started), {} sibling offsets \
+         compared with an elected replica's, {} writes accepted, {} refused by a master without \
+         the cluster during a partition",
+        total.failovers,
+        total.manual_failovers,
+        total.rank_checks,
+        total.writes,
+        total.minority_refusals,
     );
     failures.sort_by_key(|f| f.seed);
     if let Some(f) = failures.first() {

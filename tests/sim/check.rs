@@ -26,6 +26,11 @@ pub(crate) struct Ctx<'a> {
     pub(crate) unagreed: &'a BTreeSet<(NodeId, u64)>,
     /// The reshardings carried out: from, to, slots.
     pub(crate) moves: &'a [(usize, usize, SlotSet)],
+    /// Who replicates whom: the plan's, as the operator's REPLICATEs and
+    /// then failovers changed it (an elected replica turns master, its old
+    /// master and siblings follow it; a migrated replica follows its new
+    /// master).
+    pub(crate) roles: &'a [Option<usize>],
 }
 
 impl Ctx<'_> {
@@ -396,7 +401,7 @@ fn membership(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
 /// (cluster specification, "Failure detection"); PFAIL at least, when they
 /// cannot.
 fn dead_failed(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
-    let quorum = ctx.plan.fail_quorum(ctx.slots);
+    let quorum = ctx.plan.fail_quorum(ctx.slots, ctx.roles);
     for (i, v) in views.iter().enumerate() {
         let Some(v) = v else { continue };
         for (j, _) in views.iter().enumerate().filter(|(_, w)| w.is_none()) {
@@ -471,14 +476,14 @@ fn subset(a: &SlotSet, b: &SlotSet) -> bool {
         })
 }
 
-/// Every live node sees each live node in its planned role: a replica of
-/// its planned master, or a master.
+/// Every live node sees each live node in its role: a replica of its
+/// master, or a master (the plan's roles, as failovers changed them).
 fn roles_agree(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
     let plan = ctx.plan;
     for (i, v) in views.iter().enumerate() {
         let Some(v) = v else { continue };
         for (j, _) in views.iter().enumerate().filter(|(_, w)| w.is_some()) {
-            let want = plan.replica_of[j].map(|m| plan.ids[m]);
+            let want = ctx.roles[j].map(|m| plan.ids[m]);
             let (flags, master) = if i == j {
                 let flags = if v.replica_of.is_some() {
                     NodeFlags::REPLICA
@@ -500,7 +505,7 @@ fn roles_agree(ctx: &Ctx<'_>, views: &[Option<&View>]) -> Result<(), String> {
                 return Err(format!(
                     "node {i} sees node {j} as {flags:?} of {:?}, not as the planned {}",
                     master.map(|m| ctx.name(&m)),
-                    match plan.replica_of[j] {
+                    match ctx.roles[j] {
                         Some(m) => format!("replica of node {m}"),
                         None => "master".into(),
                     }

@@ -62,7 +62,19 @@
 //!   resharding of up to 5 slots between two masters (SETSLOT IMPORTING,
 //!   MIGRATING, NODE), which bumps the taker's epoch without agreement,
 //!   once every node agrees on the slots and the epochs; after the faults,
-//!   FORGET of some dead nodes without slots on every live node.
+//!   FORGET of some dead nodes without slots on every live node; sometimes
+//!   `CLUSTER FAILOVER` on a replica. A REPLICATE whose master failed over
+//!   meanwhile follows the shard to its new master, and a restarted node is
+//!   given back only the slots the operator's record says it still serves.
+//! - **Replication and failover**: each node has a replication offset
+//!   (`set_repl_offset` before each tick). A master serving slots with
+//!   `cluster_state:ok` accepts a write per tick (its offset grows) unless
+//!   `PauseWrites` holds it; a replica takes its master's offset of the
+//!   master's previous tick while the two can talk. Some seeds kill a master
+//!   with replicas long enough for a replica to be elected, and restart it.
+//!   The world follows the node's actions: `BecomeMaster` moves the slots
+//!   the new master claims to it in the operator's record, `ReplicateFrom`
+//!   changes who replicates whom; the liveness checks compare with that.
 //!
 //! A run has two phases: faults until the plan's calm, then a quiet network
 //! on which the cluster must converge within the settle limit (ten node
@@ -74,6 +86,13 @@
 //! `check` lists the properties, each of which can fail (`tests` shows it
 //! with nodes built to break them):
 //!
+//! - failover, as it happens: no two masters accept writes for a slot
+//!   with one config epoch; a master on a side without a majority of the
+//!   masters serving slots accepts no write once the partition has lasted
+//!   `probe_delay`; an elected replica had the greatest offset among the
+//!   replicas of its master that could hear it (checked on seeds without
+//!   lost messages, link resets or pauses, where ranks are what the
+//!   offsets say); a manual failover loses no write;
 //! - invariants, after every event, on each node whose view changed: no
 //!   two nodes ever claim a slot with one config epoch (but for an epoch
 //!   taken without agreement, which the collision rule must then separate);
@@ -95,10 +114,11 @@
 //!   node timeouts: every live node knows every other, none suspected, no
 //!   handshake is left, and no forgotten node came back through gossip; a
 //!   dead node is FAIL wherever known when the masters left make a
-//!   majority (PFAIL otherwise); every slot routes to its owner; one
-//!   current epoch; distinct config epochs for the live masters, as
-//!   everyone sees them; every node in its planned role (master, or
-//!   replica of its master); `cluster_state:ok` exactly when every slot is
+//!   majority (PFAIL otherwise); every slot routes to its owner (one
+//!   master per slot range, failovers included); one current epoch;
+//!   distinct config epochs for the live masters, as everyone sees them;
+//!   every node in its role (master, or replica of its master, as planned
+//!   and as failovers changed it); `cluster_state:ok` exactly when every slot is
 //!   assigned and no master with slots stays dead.
 //!
 //! # What is not modelled
@@ -110,8 +130,8 @@
 //! nodes.conf that was not fsynced (a machine crash loses it however old
 //! it is); a node coming back under a new id or address; keys (a
 //! resharding moves empty slots, all its commands at one instant); RESET
-//! and BUMPEPOCH; failover, which the state machine does not do yet;
-//! Pub/Sub and module messages.
+//! and BUMPEPOCH; FORCE and TAKEOVER failovers; the data itself (an offset
+//! stands for it); Pub/Sub and module messages.
 //!
 //! # Growing it
 //!

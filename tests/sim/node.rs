@@ -8,7 +8,9 @@
 //! a deliberately wrong node into the world (see the harness tests in
 //! `check.rs`) to show that the checks catch it.
 
-use ferrodis_bus::cluster::{Action, ClusterNode, ClusterState, Config, LinkId, Save};
+use ferrodis_bus::cluster::{
+    Action, ClusterNode, ClusterState, Config, FailoverKind, LinkId, Save,
+};
 use ferrodis_bus::NodeIp;
 use ferrodis_slots::{NodeFlags, NodeId, NodesConf, Slot, SlotSet, SLOT_BITMAP_LEN};
 
@@ -39,6 +41,14 @@ pub(crate) trait SimNode {
     fn take_save(&mut self) -> Option<(NodesConf, bool)>;
     /// What the node believes now.
     fn view(&self) -> View;
+    /// Its replication offset: a master's grows as it accepts writes, a
+    /// replica's follows its master's (`set_repl_offset`). A node that
+    /// does not take it ignores it.
+    fn set_repl_offset(&mut self, _offset: u64) {}
+    /// `CLUSTER FAILOVER` (no option) on a replica.
+    fn manual_failover(&mut self, _now: u64) -> Result<Vec<Action>, String> {
+        Err("ERR unknown subcommand 'failover'".into())
+    }
 }
 
 /// The forms of `CLUSTER SETSLOT` a resharding uses.
@@ -176,6 +186,15 @@ impl SimNode for ClusterNode {
             SetSlot::Node(id) => self.set_slot_node(slot, &id, 0, now),
         };
         done.map_err(|e| e.to_string())
+    }
+
+    fn set_repl_offset(&mut self, offset: u64) {
+        ClusterNode::set_repl_offset(self, offset);
+    }
+
+    fn manual_failover(&mut self, now: u64) -> Result<Vec<Action>, String> {
+        self.failover(FailoverKind::Default, now)
+            .map_err(|e| e.to_string())
     }
 
     fn take_save(&mut self) -> Option<(NodesConf, bool)> {

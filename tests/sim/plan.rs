@@ -85,6 +85,12 @@ pub(crate) enum Op {
     Heal,
     /// A random open connection is reset (both ends see it close).
     ResetLink,
+    /// `CLUSTER FAILOVER` (no option) on the node, if it is a replica
+    /// then: its master pauses writes, the node catches up and takes over
+    /// with no write lost.
+    Failover {
+        node: usize,
+    },
     /// The end of the faults: no more loss; from here the cluster must
     /// converge within the settle limit.
     Calm,
@@ -335,6 +341,37 @@ impl Plan {
                 }
             }
         }
+        // A master with replicas is killed once the cluster has formed,
+        // long enough for a replica to be elected, and comes back (as a
+        // replica of the new master).
+        let with_replicas: Vec<usize> = (0..n).filter(|&m| replica_of.contains(&Some(m))).collect();
+        if !with_replicas.is_empty() && rng.chance(0.5) {
+            let node = rng.pick(&with_replicas);
+            let at = rng.between(3000, 4500);
+            let back = at + fail_delay(node_timeout) + 1500 + rng.between(0, 2000);
+            steps.push(Step {
+                at,
+                op: Op::Crash {
+                    node,
+                    host_down: rng.chance(0.3),
+                },
+            });
+            steps.push(Step {
+                at: back,
+                op: Op::Restart { node },
+            });
+            chaos_end = chaos_end.max(back + 500);
+        }
+        // The operator fails a master over by hand, from one of its
+        // replicas.
+        let replicas: Vec<usize> = (0..n).filter(|&i| replica_of[i].is_some()).collect();
+        if !replicas.is_empty() && rng.chance(0.3) {
+            let node = rng.pick(&replicas);
+            steps.push(Step {
+                at: rng.between(3000, chaos_end.max(3500)),
+                op: Op::Failover { node },
+            });
+        }
         // A resharding: a few slots of one master go to another master
         // (one with slots, or an empty one); the giver keeps some.
         let givers: Vec<usize> = (0..n).filter(|&i| slots[i].count() > 1).collect();
@@ -482,11 +519,13 @@ impl Plan {
     /// when slots are assigned as `slots` says: a majority of the masters
     /// serving slots (the cluster's size) must report it; every master
     /// counts, a replica does not.
-    pub(crate) fn fail_quorum(&self, slots: &[SlotSet]) -> bool {
+    /// `roles` says who replicates whom (the plan's, or as failovers left
+    /// it).
+    pub(crate) fn fail_quorum(&self, slots: &[SlotSet], roles: &[Option<usize>]) -> bool {
         let size = slots.iter().filter(|s| !no_slots(s)).count();
         let alive = |replica: bool| {
             (0..self.n)
-                .filter(|&i| !self.dead[i] && self.replica_of[i].is_some() == replica)
+                .filter(|&i| !self.dead[i] && roles[i].is_some() == replica)
                 .count()
         };
         fail_reachable(alive(false), alive(true), size)
@@ -538,7 +577,7 @@ impl fmt::Display for Plan {
         )?;
         writeln!(
             f,
-            "  replicas (node, master): {:?}, reshardings: {:?}\n  faults: {} crashes ({} for good: {:?}, forgotten: {:?}), {} pauses, {} partitions, {} link resets",
+            "  replicas (node, master): {:?}, reshardings: {:?}, manual failovers: {:?}\n  faults: {} crashes ({} for good: {:?}, forgotten: {:?}), {} pauses, {} partitions, {} link resets",
             (0..self.n)
                 .filter_map(|i| self.replica_of[i].map(|m| (i, m)))
                 .collect::<Vec<_>>(),
@@ -546,6 +585,13 @@ impl fmt::Display for Plan {
                 .iter()
                 .filter(|s| matches!(s.op, Op::Move { .. }))
                 .map(|s| &s.op)
+                .collect::<Vec<_>>(),
+            self.steps
+                .iter()
+                .filter_map(|s| match s.op {
+                    Op::Failover { node } => Some(node),
+                    _ => None,
+                })
                 .collect::<Vec<_>>(),
             count(|o| matches!(o, Op::Crash { .. })),
             self.dead.iter().filter(|&&d| d).count(),

@@ -25,6 +25,8 @@ struct Rigged {
     no_forget: bool,
     /// It reports `cluster_state:fail` while it suspects any node.
     fail_on_suspicion: bool,
+    /// It tells its peers a far greater replication offset than it has.
+    inflate: bool,
 }
 
 impl Rigged {
@@ -92,6 +94,14 @@ impl SimNode for Rigged {
             return Ok(Vec::new());
         }
         SimNode::forget(&mut self.inner, id, now)
+    }
+    fn set_repl_offset(&mut self, offset: u64) {
+        let offset = if self.inflate {
+            offset + 1_000_000
+        } else {
+            offset
+        };
+        SimNode::set_repl_offset(&mut self.inner, offset);
     }
     fn take_save(&mut self) -> Option<(NodesConf, bool)> {
         self.inner.take_save()
@@ -164,6 +174,7 @@ fn a_node_claiming_slots_with_an_equal_epoch_breaks_the_invariant() {
         no_fail: false,
         no_forget: false,
         fail_on_suspicion: false,
+        inflate: false,
     });
     let failure = run(&plan, factory, false).expect_err("the liar must be caught");
     let name = invariants()[0].name();
@@ -183,6 +194,7 @@ fn a_node_that_hears_nothing_breaks_liveness() {
         no_fail: false,
         no_forget: false,
         fail_on_suspicion: false,
+        inflate: false,
     });
     let failure = run(&plan, factory, false).expect_err("the deaf node never joins");
     assert_eq!(
@@ -268,6 +280,7 @@ fn the_side_with_every_master_keeps_serving() {
         no_fail: false,
         no_forget: false,
         fail_on_suspicion: true,
+        inflate: false,
     });
     let failure = run(&plan, factory, false).expect_err("node 0 must stay ok");
     assert_eq!(
@@ -288,6 +301,7 @@ fn a_node_that_claims_ok_on_a_minority_side_breaks_the_probe() {
         no_fail: false,
         no_forget: false,
         fail_on_suspicion: false,
+        inflate: false,
     });
     let failure = run(&plan, factory, false).expect_err("node 4 must report fail");
     assert_eq!(
@@ -311,6 +325,7 @@ fn a_node_that_claims_ok_without_coverage_breaks_liveness() {
         no_fail: false,
         no_forget: false,
         fail_on_suspicion: false,
+        inflate: false,
     });
     let failure = run(&plan, factory, false).expect_err("node 2 must report fail");
     assert_eq!(
@@ -336,7 +351,7 @@ fn a_dead_node_is_failed_and_a_node_that_never_agrees_breaks_liveness() {
         },
     );
     plan.steps.sort_by_key(|s| s.at);
-    assert!(plan.fail_quorum(&plan.slots));
+    assert!(plan.fail_quorum(&plan.slots, &plan.replica_of));
     run(&plan, honest(), false).unwrap_or_else(|f| panic!("{}", f.report));
     let factory = with_one(0, |config| Rigged {
         inner: ClusterNode::new(config),
@@ -346,6 +361,7 @@ fn a_dead_node_is_failed_and_a_node_that_never_agrees_breaks_liveness() {
         no_fail: true,
         no_forget: false,
         fail_on_suspicion: false,
+        inflate: false,
     });
     let failure = run(&plan, factory, false).expect_err("node 0 never flags FAIL");
     assert_eq!(
@@ -385,6 +401,7 @@ fn a_forgotten_node_stays_forgotten_and_a_node_that_keeps_it_breaks_liveness() {
         no_fail: false,
         no_forget: true,
         fail_on_suspicion: false,
+        inflate: false,
     });
     let failure = run(&plan, factory, false).expect_err("node 2 keeps node 4");
     assert_eq!(
@@ -410,6 +427,7 @@ fn a_node_that_never_agrees_on_fail_breaks_the_partition_probe() {
         no_fail: true,
         no_forget: false,
         fail_on_suspicion: false,
+        inflate: false,
     });
     let failure = run(&node_4_cut_off(), factory, false).expect_err("node 0 must flag FAIL");
     assert_eq!(
@@ -417,4 +435,90 @@ fn a_node_that_never_agrees_on_fail_breaks_the_partition_probe() {
         "{}",
         failure.report
     );
+}
+
+/// Five nodes on a quiet network: node 2 serves the slots of nodes 2 to 4,
+/// which replicate it; node 2 dies at 4 s and comes back once a replica
+/// must have been elected.
+fn master_killed(seed: u64) -> Plan {
+    let mut plan = Plan::quiet(seed, 5);
+    for r in [3, 4] {
+        let theirs = std::mem::take(&mut plan.slots[r]);
+        plan.slots[2].union_with(&theirs);
+        plan.replica_of[r] = Some(2);
+    }
+    plan.steps
+        .retain(|s| !matches!(s.op, Op::Calm | Op::Assign { node: 3 | 4 }));
+    let back = 4000 + super::plan::fail_delay(plan.node_timeout) + 2000;
+    plan.chaos_end = back + 500;
+    for (at, op) in [
+        (300, Op::Replicate { node: 3 }),
+        (300, Op::Replicate { node: 4 }),
+        (
+            4000,
+            Op::Crash {
+                node: 2,
+                host_down: false,
+            },
+        ),
+        (back, Op::Restart { node: 2 }),
+        (back + 500, Op::Calm),
+    ] {
+        plan.steps.push(Step { at, op });
+    }
+    plan.steps.sort_by_key(|s| s.at);
+    plan
+}
+
+#[test]
+fn a_killed_master_is_replaced_by_a_replica_and_returns_as_a_replica() {
+    for seed in 0..3 {
+        let plan = master_killed(seed);
+        let (stats, _) = run(&plan, honest(), false).unwrap_or_else(|f| panic!("{}", f.report));
+        assert!(stats.failovers >= 1, "seed {seed}: no replica took over");
+        assert!(stats.writes > 0);
+    }
+}
+
+#[test]
+fn a_replica_that_lies_about_its_offset_breaks_the_rank_check() {
+    let liar = |config| Rigged {
+        inner: ClusterNode::new(config),
+        stolen: None,
+        deaf: false,
+        always_ok: false,
+        no_fail: false,
+        no_forget: false,
+        fail_on_suspicion: false,
+        inflate: true,
+    };
+    // Where node 3 had less data than node 4 when the master died, its lie
+    // wins it the election.
+    let caught = (0..20).any(|seed| {
+        run(&master_killed(seed), with_one(3, liar), false).is_err_and(|f| {
+            f.property == "an elected replica had the greatest offset among its reachable siblings"
+        })
+    });
+    assert!(caught);
+}
+
+#[test]
+fn a_manual_failover_swaps_roles_and_loses_no_write() {
+    let mut plan = Plan::quiet(11, 4);
+    let theirs = std::mem::take(&mut plan.slots[3]);
+    plan.slots[2].union_with(&theirs);
+    plan.replica_of[3] = Some(2);
+    plan.steps.retain(|s| s.op != (Op::Assign { node: 3 }));
+    plan.steps.push(Step {
+        at: 300,
+        op: Op::Replicate { node: 3 },
+    });
+    plan.steps.push(Step {
+        at: 1500,
+        op: Op::Failover { node: 3 },
+    });
+    plan.steps.sort_by_key(|s| s.at);
+    let (stats, _) = run(&plan, honest(), false).unwrap_or_else(|f| panic!("{}", f.report));
+    assert_eq!(stats.manual_failovers, 1);
+    assert_eq!(stats.failovers, 1);
 }

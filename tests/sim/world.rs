@@ -24,7 +24,7 @@ use ferrodis_bus::cluster::{Action, Config, LinkId};
 use ferrodis_bus::{next_frame, NodeIp};
 use ferrodis_slots::{NodeFlags, NodeId, NodesConf, Slot, SlotSet};
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 /// Unix time at the start of every run, ms.
@@ -119,6 +119,14 @@ struct Host {
     /// crash loses what was not fsynced.
     written: Option<Rc<NodesConf>>,
     durable: Option<Rc<NodesConf>>,
+    /// Its replication offset (kept across restarts, as its data is): a
+    /// master's grows with the writes it accepts, a replica's follows its
+    /// master's as of the master's previous tick.
+    offset: u64,
+    /// The offset as of its previous tick.
+    prev_offset: u64,
+    /// Writes are paused (a manual failover) until this time, node clock.
+    writes_paused_until: u64,
 }
 
 enum Seg {
@@ -167,6 +175,17 @@ pub(crate) struct Stats {
     /// Nodes found on the side of a partition with a majority of masters,
     /// whose FAIL flags were checked.
     pub(crate) fail_checks: u64,
+    /// Replicas that turned master (elections won, manual failovers).
+    pub(crate) failovers: u64,
+    /// Elections whose winner's offset was compared with its reachable
+    /// siblings'.
+    pub(crate) rank_checks: u64,
+    /// Writes accepted by masters.
+    pub(crate) writes: u64,
+    /// Writes refused by a master on a minority side (state fail).
+    pub(crate) minority_refusals: u64,
+    /// Manual failovers the operator started.
+    pub(crate) manual_failovers: u64,
 }
 
 impl Stats {
@@ -181,6 +200,11 @@ impl Stats {
         self.reshards += other.reshards;
         self.majority_checks += other.majority_checks;
         self.fail_checks += other.fail_checks;
+        self.failovers += other.failovers;
+        self.rank_checks += other.rank_checks;
+        self.writes += other.writes;
+        self.minority_refusals += other.minority_refusals;
+        self.manual_failovers += other.manual_failovers;
     }
 }
 
@@ -226,6 +250,20 @@ pub(crate) struct World<'p> {
     unagreed: BTreeSet<(NodeId, u64)>,
     /// The reshardings carried out: from, to, slots.
     moves: Vec<(usize, usize, SlotSet)>,
+    /// Who replicates whom: the plan's, as failovers changed it.
+    roles: Vec<Option<usize>>,
+    /// When the operator started a manual failover on each node, if it did.
+    manual: Vec<Option<u64>>,
+    /// The config epoch each node took when it last won an election.
+    elected: Vec<Option<u64>>,
+    /// When the current partition began.
+    split_at: u64,
+    /// For each config epoch, the slots each node accepted writes for with
+    /// it, and the (node, epoch, slots) already recorded.
+    writes: BTreeMap<u64, Vec<(usize, SlotSet)>>,
+    writes_seen: HashSet<(usize, u64, SlotSet)>,
+    /// Each node's last write: its config epoch and slots.
+    last_write: Vec<Option<(u64, SlotSet)>>,
     calm: bool,
     touched: Vec<usize>,
     invariants: Vec<Box<dyn Invariant>>,
@@ -316,6 +354,13 @@ impl<'p> World<'p> {
             slots: plan.slots.clone(),
             unagreed: BTreeSet::new(),
             moves: Vec::new(),
+            roles: plan.replica_of.clone(),
+            manual: vec![None; plan.n],
+            elected: vec![None; plan.n],
+            split_at: 0,
+            writes: BTreeMap::new(),
+            writes_seen: HashSet::new(),
+            last_write: vec![None; plan.n],
             calm: false,
             touched: Vec::new(),
             invariants: check::invariants(),
@@ -335,6 +380,9 @@ impl<'p> World<'p> {
                 starts: 0,
                 written: None,
                 durable: None,
+                offset: 0,
+                prev_offset: 0,
+                writes_paused_until: 0,
             });
             world.boot(i);
         }
@@ -437,8 +485,287 @@ impl<'p> World<'p> {
                 Action::Close { link } => self.close(i, link),
                 // Pub/Sub for the node's clients: none here.
                 Action::Deliver { .. } => {}
+                Action::BecomeMaster => self.became_master(i),
+                Action::ReplicateFrom { id, .. } => {
+                    if let Some(m) = self.plan.index_of(&id) {
+                        self.roles[i] = Some(m);
+                        // A replica that has more than its new master
+                        // (writes the cluster lost) resyncs in full.
+                        if self.hosts[i].offset > self.hosts[m].offset {
+                            self.hosts[i].offset = self.hosts[m].offset;
+                        }
+                    } else {
+                        self.violate(format!("node {i} replicates an unknown node {id}"));
+                    }
+                }
+                Action::PauseWrites { until_ms } => self.hosts[i].writes_paused_until = until_ms,
+                Action::ResumeWrites => self.hosts[i].writes_paused_until = 0,
             }
         }
+    }
+
+    /// Node `i` turned master: it serves what it claims for itself (its
+    /// old master's slots), the operator's record follows; and, if it was
+    /// elected, no reachable replica of its old master had more data
+    /// (cluster specification, "Replica rank").
+    fn became_master(&mut self, i: usize) {
+        self.stats.failovers += 1;
+        let Some(view) = self.hosts[i].node.as_ref().map(|n| n.view()) else {
+            return;
+        };
+        if view.replica_of.is_some() {
+            self.violate(format!("node {i} asked to become master but is a replica"));
+            return;
+        }
+        let old = self.roles[i];
+        self.roles[i] = None;
+        self.elected[i] = view.config_epoch;
+        let mine = view
+            .claims
+            .iter()
+            .find(|c| c.owner == view.id)
+            .map(|c| c.slots.clone())
+            .unwrap_or_default();
+        for (k, slots) in self.slots.iter_mut().enumerate() {
+            if k != i {
+                slots.subtract(&mine);
+            }
+        }
+        self.slots[i] = mine;
+        let Some(old) = old else { return };
+        // A manual failover loses no write: the old master paused, and the
+        // replica caught up with it first. (Not where the old master
+        // crashed, restarted or was cut off meanwhile: the replica then
+        // took over as from a failed master.)
+        let manual = std::mem::take(&mut self.manual[i]);
+        let undisturbed = manual.is_some_and(|started| {
+            self.hosts[old].node.is_some()
+                && self.since[old] <= started
+                && self.down_at[old] <= started
+                && !self.cut(i, old)
+                && self.split_at <= started
+        });
+        if undisturbed {
+            let (theirs, mine) = (self.hosts[old].offset, self.hosts[i].offset);
+            if mine < theirs {
+                self.timed.get_or_insert((
+                    "a manual failover loses no write".into(),
+                    format!(
+                        "node {i} took over from node {old} at offset {mine}, behind its {theirs}"
+                    ),
+                ));
+            }
+        }
+        // The rank check, where ranks are meaningful: every message
+        // arrives (no loss, no resets), and the siblings compared have run
+        // and heard the winner all along since the old master stopped
+        // feeding them.
+        let plan = self.plan;
+        let quiet = plan.loss == 0.0
+            && !plan
+                .steps
+                .iter()
+                .any(|s| matches!(s.op, Op::ResetLink | Op::Pause { .. }));
+        if !quiet {
+            return;
+        }
+        let since = self.down_at[old].max(self.split_at);
+        let mine = self.hosts[i].offset;
+        for k in 0..plan.n {
+            if k == i || self.roles[k] != Some(old) {
+                continue;
+            }
+            let h = &self.hosts[k];
+            if h.node.is_none() || h.paused || self.cut(i, k) || self.since[k] > since {
+                continue;
+            }
+            self.stats.rank_checks += 1;
+            if h.offset > mine {
+                let message = format!(
+                    "node {i} won the election for node {old} with offset {mine}, but its sibling node {k} had {}",
+                    h.offset
+                );
+                self.timed.get_or_insert((
+                    "an elected replica had the greatest offset among its reachable siblings"
+                        .into(),
+                    message,
+                ));
+            }
+        }
+    }
+
+    /// Slots node `i` claims for itself with a config epoch greater than
+    /// their recorded owner's own (a live one's) win, by the cluster's rule
+    /// (cluster specification, "Hash slots configuration propagation"):
+    /// the operator's record follows. Elections are recorded on
+    /// `BecomeMaster`; this catches the other way, a master back from an
+    /// old `nodes.conf` whose config epoch collides with another master's
+    /// and is bumped past the new owner's, as Redis' collision rule does.
+    fn follow_claims(&mut self, i: usize, view: &View) {
+        let Some(claim) = view.claims.iter().find(|c| c.owner == view.id) else {
+            return;
+        };
+        if view.replica_of.is_some() {
+            return;
+        }
+        for o in 0..self.plan.n {
+            if o == i {
+                continue;
+            }
+            let mut common = self.slots[o].clone();
+            common.intersect_with(&claim.slots);
+            if no_slots(&common) {
+                continue;
+            }
+            // The recorded owner's own config epoch: a claimant that has
+            // not heard of a failover yet believes less.
+            let h = &self.hosts[o];
+            let Some(theirs) = h
+                .view
+                .as_ref()
+                .filter(|_| h.node.is_some())
+                .and_then(|v| v.config_epoch)
+            else {
+                continue;
+            };
+            if claim.epoch > theirs {
+                self.slots[o].subtract(&common);
+                self.slots[i].union_with(&common);
+            }
+        }
+    }
+
+    /// Before node `i`'s tick: its replication offset moves, and the node
+    /// is told. A master serving slots with `cluster_state:ok` accepts a
+    /// write (unless paused for a manual failover); a replica catches up
+    /// with its master's previous tick while the link between them is up.
+    fn replicate_tick(&mut self, i: usize) {
+        let plan = self.plan;
+        let Some(view) = self.hosts[i].view.as_ref() else {
+            return;
+        };
+        // What the tick needs of the view, without copying it all: views
+        // are large and this runs on every tick.
+        let replica_of = view.replica_of;
+        let mine = view
+            .claims
+            .iter()
+            .position(|c| c.owner == view.id)
+            .map(|k| (k, view.claims[k].epoch));
+        let state_ok = view.state_ok == Some(true);
+        let clock = self.clock(i);
+        self.hosts[i].prev_offset = self.hosts[i].offset;
+        match replica_of {
+            None => {
+                if mine.is_some() && state_ok && clock >= self.hosts[i].writes_paused_until {
+                    self.hosts[i].offset += 1 + self.rng.below(50);
+                    self.stats.writes += 1;
+                    if let Some((k, epoch)) = mine {
+                        if let Err(e) = self.record_write(i, k, epoch) {
+                            self.timed.get_or_insert(e);
+                        }
+                    }
+                } else if mine.is_some() {
+                    self.stats.minority_refusals += u64::from(self.side.is_some());
+                }
+            }
+            Some(m) => {
+                let Some(m) = plan.index_of(&m) else { return };
+                let up = self.hosts[m].node.is_some() && !self.hosts[m].paused && !self.cut(i, m);
+                if up {
+                    let theirs = self.hosts[m].prev_offset;
+                    let h = &mut self.hosts[i];
+                    h.offset = h.offset.max(theirs);
+                }
+            }
+        }
+        let offset = self.hosts[i].offset;
+        if let Some(node) = self.hosts[i].node.as_mut() {
+            node.set_repl_offset(offset);
+        }
+    }
+
+    /// A write accepted by master `i` for the slots of its claim number
+    /// `claim` (in its view), at config `epoch`: no
+    /// other node may have accepted one for any of them at that epoch
+    /// (but for an epoch taken without agreement, which the collision rule
+    /// separates); and a master on a side without a majority of the
+    /// masters serving slots accepts none once the partition has lasted
+    /// long enough for it to notice (`probe_delay`).
+    fn record_write(&mut self, i: usize, claim: usize, epoch: u64) -> Result<(), (String, String)> {
+        let plan = self.plan;
+        if let Some(side) = &self.side {
+            // The masters serving slots when the partition began: a
+            // failover on the other side does not give this one a
+            // majority.
+            let owners: Vec<usize> = (0..plan.n)
+                .filter(|&o| !no_slots(&self.slots_at_split[o]))
+                .collect();
+            let quorum = owners.len() / 2 + 1;
+            let reachable = owners
+                .iter()
+                .filter(|&&o| {
+                    side[o] == side[i]
+                        && (self.hosts[o].node.is_some()
+                            || self.down_at[o] + probe_delay(plan.node_timeout) > self.now)
+                })
+                .count();
+            let noticed = self.split_at.max(self.since[i]) + probe_delay(plan.node_timeout);
+            if reachable < quorum && self.now > noticed {
+                return Err((
+                    "a master on a minority side stops accepting writes".into(),
+                    format!(
+                        "node {i} accepted a write {} ms into a partition, with {reachable} of {} masters serving slots on its side",
+                        self.now - self.split_at,
+                        owners.len()
+                    ),
+                ));
+            }
+        }
+        let Some(slots) = self.hosts[i]
+            .view
+            .as_ref()
+            .and_then(|v| v.claims.get(claim))
+            .map(|c| &c.slots)
+        else {
+            return Ok(());
+        };
+        // The same claim as this node's last write: nothing new to check.
+        if self.last_write[i]
+            .as_ref()
+            .is_some_and(|(e, s)| *e == epoch && s == slots)
+        {
+            return Ok(());
+        }
+        let slots = slots.clone();
+        self.last_write[i] = Some((epoch, slots.clone()));
+        if !self.writes_seen.insert((i, epoch, slots.clone())) {
+            return Ok(());
+        }
+        let slots = &slots;
+        let id = plan.ids[i];
+        let writers = self.writes.entry(epoch).or_default();
+        for (other, theirs) in writers.iter() {
+            if *other == i
+                || self.unagreed.contains(&(id, epoch))
+                || self.unagreed.contains(&(plan.ids[*other], epoch))
+            {
+                continue;
+            }
+            let mut common = theirs.clone();
+            common.intersect_with(slots);
+            if !no_slots(&common) {
+                return Err((
+                    "no two masters accept writes for a slot in one config epoch".into(),
+                    format!("nodes {other} and {i} both accepted writes for [{common}] at config epoch {epoch}"),
+                ));
+            }
+        }
+        match writers.iter_mut().find(|(o, _)| *o == i) {
+            Some((_, mine)) => mine.union_with(slots),
+            None => writers.push((i, slots.clone())),
+        }
+        Ok(())
     }
 
     /// Runs an operator command on node `i`.
@@ -651,6 +978,7 @@ impl<'p> World<'p> {
                 if self.trace.full() {
                     self.trace.note(self.now, Note::Tick { node });
                 }
+                self.replicate_tick(node);
                 self.call(node, |n, now| n.on_tick(now));
             }
             Event::Syn { conn, attempt } => self.syn(conn, attempt),
@@ -924,9 +1252,17 @@ impl<'p> World<'p> {
                 }
             }
             Op::Replicate { node } => {
-                let Some(master) = plan.replica_of[node] else {
+                let Some(mut master) = self.roles[node] else {
                     return;
                 };
+                // Its master failed over meanwhile: the operator follows
+                // the shard to its new master.
+                let mut hops = 0;
+                while let Some(next) = self.roles[master].filter(|_| hops < plan.n) {
+                    master = next;
+                    hops += 1;
+                }
+                self.roles[node] = Some(master);
                 let host = &self.hosts[node];
                 if host.node.is_none() && plan.dead[node] {
                     return;
@@ -942,7 +1278,11 @@ impl<'p> World<'p> {
                 match self.call_result(node, |n, now| n.replicate(&id, now)) {
                     Ok(()) => {}
                     // It does not know its master yet: the operator waits.
-                    Err(e) if e.contains("Unknown node") => {
+                    // It does not know its master yet, or still sees the
+                    // failed-over master as one: the operator waits.
+                    Err(e)
+                        if e.contains("Unknown node") || e.contains("only replicate a master") =>
+                    {
                         self.schedule(self.now + 500, Event::Step(Op::Replicate { node }));
                     }
                     Err(e) => self.violate(format!("CLUSTER REPLICATE on node {node} failed: {e}")),
@@ -979,6 +1319,21 @@ impl<'p> World<'p> {
                     Ok(()) => {}
                 }
             }
+            Op::Failover { node } => {
+                let host = &self.hosts[node];
+                let replica = host.view.as_ref().is_some_and(|v| v.replica_of.is_some());
+                if host.node.is_none() || host.paused || !replica {
+                    return;
+                }
+                // Refused while the master is down: the operator leaves it.
+                if self
+                    .call_result(node, |n, now| n.manual_failover(now))
+                    .is_ok()
+                {
+                    self.stats.manual_failovers += 1;
+                    self.manual[node] = Some(self.now);
+                }
+            }
             Op::Crash { node, host_down } => self.crash(node, host_down),
             Op::Restart { node } => self.restart(node),
             Op::Pause { node } => {
@@ -991,6 +1346,7 @@ impl<'p> World<'p> {
                 self.side = Some(side.clone());
                 self.drop = drop;
                 self.splits += 1;
+                self.split_at = self.now;
                 self.slots_at_split = self.slots.clone();
                 self.healthy_split = self.healthy().then_some(self.now);
                 let at = self.now + probe_delay(plan.node_timeout);
@@ -1063,6 +1419,7 @@ impl<'p> World<'p> {
                 slots: &w.slots,
                 unagreed: &w.unagreed,
                 moves: &w.moves,
+                roles: &w.roles,
             };
             everyone_up
                 && settled(&ctx, &views)
@@ -1227,7 +1584,7 @@ impl<'p> World<'p> {
             let at = self.now + self.rng.below(200);
             self.schedule(at, Event::Step(op_assign(i)));
         }
-        if plan.replica_of[i].is_some() {
+        if self.roles[i].is_some() {
             let at = self.now + self.rng.below(200);
             self.schedule(at, Event::Step(Op::Replicate { node: i }));
         }
@@ -1263,12 +1620,7 @@ impl<'p> World<'p> {
         if let Some(failure) = self.timed.take() {
             return Err(failure);
         }
-        let ctx = Ctx {
-            plan: self.plan,
-            slots: &self.slots,
-            unagreed: &self.unagreed,
-            moves: &self.moves,
-        };
+        let mut afters = Vec::new();
         for i in std::mem::take(&mut self.touched) {
             let Some(node) = self.hosts[i].node.as_ref() else {
                 continue;
@@ -1278,6 +1630,32 @@ impl<'p> World<'p> {
             if before == Some(&after) {
                 continue;
             }
+            // A master whose config epoch grew without winning an
+            // election took it without agreement (SETSLOT NODE closing an
+            // import, or the collision rule): another node, across a
+            // partition, may hold the same one until the collision rule
+            // separates them (cluster specification, "Configuration epoch
+            // conflicts resolution algorithm").
+            if let (Some(b), Some(epoch)) = (before, after.config_epoch) {
+                if after.replica_of.is_none()
+                    && b.config_epoch != Some(epoch)
+                    && self.elected[i] != Some(epoch)
+                {
+                    self.unagreed.insert((after.id, epoch));
+                }
+            }
+            afters.push((i, after));
+        }
+        let ctx = Ctx {
+            plan: self.plan,
+            slots: &self.slots,
+            unagreed: &self.unagreed,
+            moves: &self.moves,
+            roles: &self.roles,
+        };
+        let mut changed = Vec::new();
+        for (i, after) in afters {
+            let before = self.hosts[i].view.as_ref();
             if let Some(what) = changes(self.plan, before, &after) {
                 self.trace.note(self.now, Note::Changed { node: i, what });
             }
@@ -1286,6 +1664,12 @@ impl<'p> World<'p> {
                     .map_err(|e| (inv.name().to_string(), e))?;
             }
             self.hosts[i].view = Some(after);
+            changed.push(i);
+        }
+        for i in changed {
+            if let Some(view) = self.hosts[i].view.clone() {
+                self.follow_claims(i, &view);
+            }
         }
         Ok(())
     }
@@ -1428,9 +1812,7 @@ impl<'p> World<'p> {
             let count = |replica: bool| {
                 (0..plan.n)
                     .filter(|&m| {
-                        side[m] == serving
-                            && plan.replica_of[m].is_some() == replica
-                            && running(self, m)
+                        side[m] == serving && self.roles[m].is_some() == replica && running(self, m)
                     })
                     .count()
             };
@@ -1482,6 +1864,7 @@ impl<'p> World<'p> {
             slots: &self.slots,
             unagreed: &self.unagreed,
             moves: &self.moves,
+            roles: &self.roles,
         };
         up && settled(&ctx, &views) && views.iter().flatten().all(|v| v.state_ok == Some(true))
     }
@@ -1492,6 +1875,7 @@ impl<'p> World<'p> {
             slots: &self.slots,
             unagreed: &self.unagreed,
             moves: &self.moves,
+            roles: &self.roles,
         };
         let views: Vec<Option<&View>> = self
             .hosts

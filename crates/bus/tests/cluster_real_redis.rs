@@ -4,7 +4,10 @@
 //! node that was killed. With slots on every node, all agree on who serves
 //! what and at which config epoch (colliding epochs separate), the cluster
 //! turns ok, Pub/Sub crosses in both directions, and a killed master is
-//! marked `fail` by our node and by the surviving real node alike.
+//! marked `fail` by our node and by the surviving real node alike. And
+//! failover across implementations: real masters elect our replica, our
+//! master votes for a real replica, and a real replica fails our master
+//! over by hand (MFSTART, the PAUSED offset, FORCEACK).
 
 mod support;
 
@@ -37,6 +40,8 @@ struct Driver {
     last_tick: Instant,
     /// Pub/Sub messages other nodes sent us: channel, message, sharded.
     delivered: Vec<(Vec<u8>, Vec<u8>, bool)>,
+    /// The failover actions the node asked for, in order.
+    effects: Vec<Action>,
 }
 
 fn unix_ms() -> u64 {
@@ -92,6 +97,7 @@ impl Driver {
             buffers: BTreeMap::new(),
             last_tick: Instant::now(),
             delivered: Vec::new(),
+            effects: Vec::new(),
         };
         (driver, cport)
     }
@@ -127,6 +133,11 @@ impl Driver {
                     message,
                     shard,
                 } => self.delivered.push((channel, message, shard)),
+                // The driver holds no data set: it only records them.
+                Action::BecomeMaster
+                | Action::ReplicateFrom { .. }
+                | Action::PauseWrites { .. }
+                | Action::ResumeWrites => self.effects.push(action),
             }
         }
     }
@@ -511,4 +522,203 @@ fn slots_epochs_pubsub_and_failure_agree_with_real_redis_nodes() {
     driver.run_until("we fail", |n| n.state() == ClusterState::Fail);
     driver.wait_info(&a, "cluster_state", "fail");
     assert_eq!(driver.node.info().slots_fail, 16384 - 10923);
+}
+
+/// clusterHandleSlaveFailover across implementations: our node replicates
+/// real master A; A dies; the real masters B and C flag it FAIL and vote
+/// for us (FAILOVER_AUTH_REQUEST / ACK on the wire); we take A's slots with
+/// a new config epoch, and both real nodes route them to us.
+#[test]
+fn real_redis_masters_elect_our_replica_when_its_master_dies() {
+    let ours: NodeId = "c1a5000000000000000000000000000000000003".parse().unwrap();
+    let (mut driver, cport) = Driver::start(ours, 1000);
+    let timeout = ["--cluster-node-timeout", "1000"];
+    let mut a = Redis::start(&timeout);
+    let b = Redis::start(&timeout);
+    let c = Redis::start(&timeout);
+    let id_a = slots_id(a.id());
+    a.cmd(&["CLUSTER", "ADDSLOTSRANGE", "0", "5460"]).ok();
+    b.cmd(&["CLUSTER", "ADDSLOTSRANGE", "5461", "10922"]).ok();
+    c.cmd(&["CLUSTER", "ADDSLOTSRANGE", "10923", "16383"]).ok();
+    let port = driver.node.config().port.to_string();
+    a.cmd(&["CLUSTER", "MEET", "127.0.0.1", &port, &cport.to_string()])
+        .ok();
+    for other in [&b, &c] {
+        a.cmd(&[
+            "CLUSTER",
+            "MEET",
+            "127.0.0.1",
+            &other.port.to_string(),
+            &other.bus_port.to_string(),
+        ])
+        .ok();
+    }
+    driver.run_until("every slot known", |n| {
+        n.slot_map().covers_all() && n.peers().filter(|p| !p.in_handshake()).count() == 3
+    });
+    driver.node.replicate(&id_a).unwrap();
+    for server in [&b, &c] {
+        driver.wait_line(server, &ours, "we are A's replica", |f| {
+            f[2] == "slave" && f[3] == id_a.to_string() && f[7] == "connected"
+        });
+    }
+    driver.wait_info(&b, "cluster_state", "ok");
+    driver.wait_info(&c, "cluster_state", "ok");
+    let before = own_epoch(&b).max(own_epoch(&c)).max(own_epoch(&a));
+
+    a.kill();
+    driver.run_until("we are elected", |n| n.myself().is_master());
+    assert!(driver.node.config_epoch() > before);
+    assert_eq!(driver.node.myself().slot_count(), 5461);
+    for server in [&b, &c] {
+        let line = driver.wait_line(server, &ours, "we serve A's slots", |f| {
+            f[2] == "master" && f.get(8) == Some(&"0-5460")
+        });
+        assert_eq!(
+            line.split(' ').nth(6),
+            Some(driver.node.config_epoch().to_string().as_str()),
+            "{line}"
+        );
+        driver.wait_line(server, &id_a, "A failed, without slots", |f| {
+            f[2].split(',').any(|flag| flag == "fail") && f.len() == 8
+        });
+    }
+    driver.wait_info(&b, "cluster_state", "ok");
+    driver.wait_info(&c, "cluster_state", "ok");
+    assert!(b.log().contains("Failover auth granted to"), "{}", b.log());
+}
+
+/// clusterSendFailoverAuthIfNeeded across implementations: a real replica
+/// R of real master B asks for votes when B dies; our node (a master
+/// serving slots) votes for it with the real master C, and routes B's
+/// slots to R once it takes them.
+#[test]
+fn our_master_votes_for_a_real_replica_when_its_master_dies() {
+    let ours: NodeId = "c1a5000000000000000000000000000000000004".parse().unwrap();
+    let (mut driver, cport) = Driver::start(ours, 1000);
+    let timeout = ["--cluster-node-timeout", "1000"];
+    let mut b = Redis::start(&timeout);
+    let c = Redis::start(&timeout);
+    let r = Redis::start(&timeout);
+    let (id_b, id_r) = (slots_id(b.id()), slots_id(r.id()));
+    driver.node.add_slots(&slots(0..=5460)).unwrap();
+    b.cmd(&["CLUSTER", "ADDSLOTSRANGE", "5461", "10922"]).ok();
+    c.cmd(&["CLUSTER", "ADDSLOTSRANGE", "10923", "16383"]).ok();
+    let port = driver.node.config().port.to_string();
+    b.cmd(&["CLUSTER", "MEET", "127.0.0.1", &port, &cport.to_string()])
+        .ok();
+    for other in [&c, &r] {
+        b.cmd(&[
+            "CLUSTER",
+            "MEET",
+            "127.0.0.1",
+            &other.port.to_string(),
+            &other.bus_port.to_string(),
+        ])
+        .ok();
+    }
+    driver.run_until("every node and slot known", |n| {
+        n.slot_map().covers_all() && n.peers().filter(|p| !p.in_handshake()).count() == 3
+    });
+    // R must know B before it can replicate it.
+    let deadline = Instant::now() + WAIT;
+    while !r
+        .cmd(&["CLUSTER", "NODES"])
+        .as_str()
+        .contains(&id_b.to_string())
+    {
+        assert!(Instant::now() < deadline, "R never knew B");
+        driver.step();
+    }
+    r.cmd(&["CLUSTER", "REPLICATE", &id_b.to_string()]).ok();
+    driver.run_until("R is B's replica", |n| {
+        n.node(&id_r)
+            .is_some_and(|p| p.is_replica() && p.replica_of == Some(id_b))
+    });
+    driver.wait_info(&r, "cluster_state", "ok");
+    driver.run_until("we are ok", |n| n.state() == ClusterState::Ok);
+    let deadline = Instant::now() + WAIT;
+    while r.info("replication", "master_link_status") != "up" {
+        assert!(Instant::now() < deadline, "R never synced with B");
+        driver.step();
+    }
+
+    b.kill();
+    driver.run_until("R took B's slots", |n| {
+        n.slot_owner(Slot::new(5461).unwrap())
+            .is_some_and(|o| o.id == id_r)
+    });
+    assert!(driver.node.last_vote_epoch() > 0, "we voted");
+    assert!(r.log().contains("Failover election won"), "{}", r.log());
+    assert!(driver.node.node(&id_r).unwrap().is_master());
+    driver.run_until("we are ok again", |n| n.state() == ClusterState::Ok);
+}
+
+/// Manual failover across implementations: a real replica R of our master
+/// runs `CLUSTER FAILOVER`; its MFSTART reaches us, we pause writes and
+/// report our offset flagged PAUSED; R, at that offset, is elected by the
+/// real masters with FORCEACK; we find our slots served at a greater config
+/// epoch, turn into R's replica and resume writes.
+#[test]
+fn a_real_replica_fails_our_master_over_by_hand() {
+    let ours: NodeId = "c1a5000000000000000000000000000000000005".parse().unwrap();
+    let (mut driver, cport) = Driver::start(ours, 1000);
+    let timeout = ["--cluster-node-timeout", "1000"];
+    let b = Redis::start(&timeout);
+    let c = Redis::start(&timeout);
+    let r = Redis::start(&timeout);
+    let id_r = slots_id(r.id());
+    driver.node.add_slots(&slots(0..=5460)).unwrap();
+    b.cmd(&["CLUSTER", "ADDSLOTSRANGE", "5461", "10922"]).ok();
+    c.cmd(&["CLUSTER", "ADDSLOTSRANGE", "10923", "16383"]).ok();
+    let port = driver.node.config().port.to_string();
+    for server in [&b, &c, &r] {
+        server
+            .cmd(&["CLUSTER", "MEET", "127.0.0.1", &port, &cport.to_string()])
+            .ok();
+    }
+    driver.run_until("every node and slot known", |n| {
+        n.slot_map().covers_all() && n.peers().filter(|p| !p.in_handshake()).count() == 3
+    });
+    let deadline = Instant::now() + WAIT;
+    while !r
+        .cmd(&["CLUSTER", "NODES"])
+        .as_str()
+        .contains(&ours.to_string())
+    {
+        assert!(Instant::now() < deadline, "R never knew us");
+        driver.step();
+    }
+    r.cmd(&["CLUSTER", "REPLICATE", &ours.to_string()]).ok();
+    driver.run_until("R is our replica", |n| {
+        n.node(&id_r)
+            .is_some_and(|p| p.is_replica() && p.replica_of == Some(ours))
+    });
+    driver.wait_info(&r, "cluster_state", "ok");
+    for _ in 0..20 {
+        driver.step();
+    }
+
+    let reply = r.cmd(&["CLUSTER", "FAILOVER"]);
+    assert_eq!(reply, Reply::Simple("OK".into()));
+    driver.run_until("R took our slots", |n| {
+        n.slot_owner(Slot::new(0).unwrap())
+            .is_some_and(|o| o.id == id_r)
+    });
+    driver.run_until("we follow R", |n| n.myself().replica_of == Some(id_r));
+    assert!(
+        matches!(driver.effects.first(), Some(Action::PauseWrites { .. })),
+        "{:?}",
+        driver.effects
+    );
+    assert!(driver.effects.contains(&Action::ResumeWrites));
+    assert!(driver.effects.iter().any(
+        |a| matches!(a, Action::ReplicateFrom { id, port, .. } if *id == id_r && *port == r.port)
+    ));
+    let log = r.log();
+    assert!(
+        log.contains("Received replication offset for paused master manual failover"),
+        "{log}"
+    );
+    assert!(log.contains("Failover election won"), "{log}");
 }

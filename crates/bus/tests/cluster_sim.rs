@@ -21,6 +21,8 @@ struct Net {
     down: BTreeSet<usize>,
     /// Every message sent: from node, bytes.
     sent: Vec<(usize, Vec<u8>)>,
+    /// The failover actions each node asked for, in order.
+    effects: Vec<(usize, Action)>,
     now: u64,
 }
 
@@ -57,6 +59,7 @@ impl Net {
             wire: VecDeque::new(),
             down: BTreeSet::new(),
             sent: Vec::new(),
+            effects: Vec::new(),
             now: 1_700_000_000_000,
         }
     }
@@ -121,6 +124,10 @@ impl Net {
                     }
                 }
                 Action::Deliver { .. } => {}
+                Action::BecomeMaster
+                | Action::ReplicateFrom { .. }
+                | Action::PauseWrites { .. }
+                | Action::ResumeWrites => self.effects.push((i, action)),
             }
         }
     }
@@ -453,6 +460,115 @@ fn replicas_are_known_to_every_node() {
     // A replica's line shows its master's config epoch in CLUSTER NODES,
     // and CLUSTER INFO its master's epoch.
     assert_eq!(net.nodes[3].info().my_epoch, net.nodes[0].config_epoch());
+}
+
+#[test]
+fn a_replica_replaces_its_dead_master_which_returns_as_its_replica() {
+    let mut net = Net::joined(4);
+    for (i, range) in [0..=5460, 5461..=10922, 10923..=16383]
+        .into_iter()
+        .enumerate()
+    {
+        net.nodes[i].add_slots(&slots(range)).unwrap();
+    }
+    net.run(1000);
+    let old = net.id(2);
+    net.nodes[3].replicate(&old).unwrap();
+    net.run_until(10_000, "ok", |net| {
+        net.nodes.iter().all(|n| n.state() == ClusterState::Ok)
+    });
+    net.nodes[2].set_repl_offset(500);
+    net.nodes[3].set_repl_offset(500);
+    net.run(1000);
+    let epoch_before = net.nodes.iter().map(|n| n.current_epoch()).max().unwrap();
+
+    // The master dies: the majority flags it FAIL, its replica is elected
+    // and serves its slots with a new config epoch, everywhere.
+    net.down.insert(2);
+    let new = net.id(3);
+    let slot = Slot::new(16000).unwrap();
+    net.run_until(
+        TIMEOUT * 6,
+        "the replica serves the slots everywhere",
+        |net| {
+            (0..2)
+                .chain([3])
+                .all(|i| net.nodes[i].slot_map().owner(slot) == Some(&new))
+        },
+    );
+    assert!(net.nodes[3].myself().is_master());
+    assert!(net.effects.contains(&(3, Action::BecomeMaster)));
+    assert!(net.nodes[3].config_epoch() > epoch_before);
+    assert!(net
+        .sent
+        .iter()
+        .any(|(i, b)| *i == 3 && decode(b).unwrap().kind() == MessageType::FailoverAuthRequest));
+    net.run_until(TIMEOUT * 2, "ok without the old master", |net| {
+        (0..2)
+            .chain([3])
+            .all(|i| net.nodes[i].state() == ClusterState::Ok)
+    });
+
+    // The old master comes back, sees its slots at a greater config
+    // epoch, and turns into a replica of the new master.
+    net.down.clear();
+    net.run_until(TIMEOUT * 4, "the old master follows the new one", |net| {
+        (0..4).all(|i| {
+            net.nodes[i]
+                .node(&old)
+                .is_some_and(|n| n.replica_of == Some(new))
+        })
+    });
+    assert_eq!(net.nodes[2].myself().slot_count(), 0);
+    assert!(net.effects.iter().any(|(i, a)| *i == 2
+        && matches!(a, Action::ReplicateFrom { id, port, .. } if *id == new && *port == 7003)));
+    net.run_until(TIMEOUT * 4, "ok everywhere", |net| {
+        net.nodes.iter().all(|n| n.state() == ClusterState::Ok)
+    });
+}
+
+#[test]
+fn a_manual_failover_swaps_master_and_replica_with_the_master_paused() {
+    let mut net = Net::joined(4);
+    for (i, range) in [0..=5460, 5461..=10922, 10923..=16383]
+        .into_iter()
+        .enumerate()
+    {
+        net.nodes[i].add_slots(&slots(range)).unwrap();
+    }
+    net.run(1000);
+    let old = net.id(2);
+    net.nodes[3].replicate(&old).unwrap();
+    net.run_until(10_000, "ok", |net| {
+        net.nodes.iter().all(|n| n.state() == ClusterState::Ok)
+    });
+    net.nodes[2].set_repl_offset(900);
+    net.nodes[3].set_repl_offset(800);
+    let now = net.now;
+    let actions = net.nodes[3]
+        .failover(ferrodis_bus::cluster::FailoverKind::Default, now)
+        .unwrap();
+    net.apply(3, actions);
+    net.deliver();
+    assert!(matches!(
+        net.effects.last(),
+        Some((2, Action::PauseWrites { .. }))
+    ));
+    // Behind the master's offset: no takeover yet.
+    net.run(1000);
+    assert!(net.nodes[3].myself().is_replica());
+    // Caught up: it takes over at once, and the old master follows it.
+    net.nodes[3].set_repl_offset(900);
+    let new = net.id(3);
+    net.run_until(2000, "swapped", |net| {
+        (0..4).all(|i| {
+            net.nodes[i]
+                .node(&old)
+                .is_some_and(|n| n.replica_of == Some(new))
+        })
+    });
+    assert!(net.effects.contains(&(3, Action::BecomeMaster)));
+    assert!(net.effects.contains(&(2, Action::ResumeWrites)));
 }
 
 #[test]

@@ -313,6 +313,15 @@ impl Bus {
                     };
                     shared.pubsub.publish(shared, kind, &channel, &message);
                 }
+                // Failover's effects on the data set (stop or start
+                // replicating, pause writes for a manual failover) are not
+                // wired to the replication layer yet.
+                Action::BecomeMaster
+                | Action::ReplicateFrom { .. }
+                | Action::PauseWrites { .. }
+                | Action::ResumeWrites => {
+                    crate::log::warning(&format!("cluster: {action:?} not carried out"));
+                }
             }
         }
     }

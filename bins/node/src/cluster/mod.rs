@@ -214,6 +214,11 @@ fn bus_config(config: &crate::config::Config, id: NodeId) -> ferrodis_bus::clust
     c.require_full_coverage = flag("cluster-require-full-coverage", true);
     c.replica_no_failover = flag("cluster-replica-no-failover", false);
     c.allow_replica_migration = flag("cluster-allow-replica-migration", true);
+    c.migration_barrier = usize::try_from(num("cluster-migration-barrier")).unwrap_or(1);
+    c.replica_validity_factor = u64::try_from(num("cluster-replica-validity-factor")).unwrap_or(10);
+    c.repl_ping_period_ms = u64::try_from(num("repl-ping-replica-period"))
+        .unwrap_or(10)
+        .saturating_mul(1000);
     c.seed = crate::shared::random_u64();
     c
 }

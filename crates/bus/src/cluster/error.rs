@@ -119,6 +119,16 @@ pub enum ClusterError {
     /// `CLUSTER RESET` on a master holding keys (checked by the node).
     #[error("ERR CLUSTER RESET can't be called with master nodes containing keys")]
     ResetMasterWithKeys,
+    /// `CLUSTER FAILOVER` on a master.
+    #[error("ERR You should send CLUSTER FAILOVER to a replica")]
+    FailoverOnMaster,
+    /// `CLUSTER FAILOVER` on a replica that does not know its master.
+    #[error("ERR I'm a replica but my master is unknown to me")]
+    FailoverUnknownMaster,
+    /// `CLUSTER FAILOVER` (no option) while the master is FAIL or has no
+    /// link.
+    #[error("ERR Master is down or failed, please use CLUSTER FAILOVER FORCE")]
+    FailoverMasterDown,
     /// [`ClusterNode::from_nodes_conf`](super::ClusterNode::from_nodes_conf)
     /// on a file that does not describe one node as `myself` (Redis exits
     /// with "Unrecoverable error: corrupted cluster config file.").
@@ -190,6 +200,18 @@ mod tests {
             (
                 E::ResetMasterWithKeys,
                 "ERR CLUSTER RESET can't be called with master nodes containing keys",
+            ),
+            (
+                E::FailoverOnMaster,
+                "ERR You should send CLUSTER FAILOVER to a replica",
+            ),
+            (
+                E::FailoverUnknownMaster,
+                "ERR I'm a replica but my master is unknown to me",
+            ),
+            (
+                E::FailoverMasterDown,
+                "ERR Master is down or failed, please use CLUSTER FAILOVER FORCE",
             ),
         ];
         for (error, text) in cases {

@@ -49,15 +49,24 @@
 //! random entries without replacement, so it is never shorter than Redis'
 //! target when enough nodes qualify.
 //!
-//! Not here yet: replica elections and votes (FAILOVER_AUTH_REQUEST is not
-//! answered, FAILOVER_AUTH_ACK not counted), manual failover (MFSTART,
-//! `CLUSTER FAILOVER`), replica migration to orphaned masters, MODULE
-//! messages, and deleting the keys of slots lost to another master (the
-//! node compares [`Node::slots`] before and after).
+//! Failover (module `failover`, with the decisions in `ferrodis-failover`):
+//! a replica of a FAIL master runs an election (FAILOVER_AUTH_REQUEST /
+//! ACK) and, elected, takes its master's slots with a new config epoch;
+//! masters vote; `CLUSTER FAILOVER [FORCE|TAKEOVER]` ([`ClusterNode::failover`],
+//! MFSTART and the `PAUSED` flag); replica migration to orphaned masters.
+//! The node learns what to do with its data from [`Action::BecomeMaster`],
+//! [`Action::ReplicateFrom`], [`Action::PauseWrites`] and
+//! [`Action::ResumeWrites`], which come at the end of the event that
+//! changed the role (an operator command that returns no actions, such as
+//! `CLUSTER REPLICATE`, leaves them to the next event).
+//!
+//! Not here yet: MODULE messages, and deleting the keys of slots lost to
+//! another master (the node compares [`Node::slots`] before and after).
 
 mod commands;
 mod conf;
 mod error;
+mod failover;
 mod node;
 mod process;
 mod send;
@@ -68,6 +77,7 @@ mod table;
 mod tests;
 
 pub use error::ClusterError;
+pub use ferrodis_failover::manual::Kind as FailoverKind;
 pub use node::{
     message_type_name, Action, BumpEpoch, ClusterInfo, ClusterState, Config, LinkDirection, LinkId,
     LinkInfo, Node, Save, MESSAGE_TYPES,
@@ -83,6 +93,8 @@ use std::collections::BTreeMap;
 const TODO_UPDATE_STATE: u8 = 1;
 const TODO_SAVE_CONFIG: u8 = 1 << 1;
 const TODO_FSYNC_CONFIG: u8 = 1 << 2;
+const TODO_HANDLE_FAILOVER: u8 = 1 << 3;
+const TODO_HANDLE_MANUALFAILOVER: u8 = 1 << 4;
 
 /// How long a forgotten node may not be re-added from gossip, in seconds
 /// (`CLUSTER_BLACKLIST_TTL`).
@@ -142,6 +154,21 @@ pub struct ClusterNode {
     now: u64,
     stats_sent: [u64; MESSAGE_TYPES],
     stats_received: [u64; MESSAGE_TYPES],
+    /// This replica's election (`failover_auth_*`).
+    election: ferrodis_failover::election::Election,
+    /// The manual failover in progress, on either side (`mf_*`).
+    mf: ferrodis_failover::manual::ManualFailover,
+    /// Master side: the replica that asked for the manual failover.
+    mf_replica: Option<NodeId>,
+    /// Since when each master has been orphaned.
+    migration: ferrodis_failover::migration::Migration<NodeId>,
+    /// The replication the caller was last told to run: `None` for none
+    /// (a master), else the master and its address.
+    role_told: Option<(NodeId, String, u16)>,
+    /// Whether the caller was told to pause writes and not yet to resume.
+    pause_told: bool,
+    /// When this replica last heard from its master, if the caller says.
+    master_last_interaction: Option<u64>,
 }
 
 impl ClusterNode {
@@ -183,6 +210,13 @@ impl ClusterNode {
             now: 0,
             stats_sent: [0; MESSAGE_TYPES],
             stats_received: [0; MESSAGE_TYPES],
+            election: ferrodis_failover::election::Election::new(),
+            mf: ferrodis_failover::manual::ManualFailover::new(),
+            mf_replica: None,
+            migration: ferrodis_failover::migration::Migration::new(),
+            role_told: None,
+            pause_told: false,
+            master_last_interaction: None,
         }
     }
 
@@ -260,7 +294,7 @@ impl ClusterNode {
         if let Ok(message) = decode(bytes) {
             self.process(link, &message, now, &mut out);
         }
-        self.before_sleep(now);
+        self.after_event(now, &mut out);
         out
     }
 
@@ -271,7 +305,7 @@ impl ClusterNode {
         self.observe(now);
         let mut out = Vec::new();
         self.cron(now, &mut out);
-        self.before_sleep(now);
+        self.after_event(now, &mut out);
         out
     }
 
@@ -463,6 +497,24 @@ impl ClusterNode {
 
     fn observe(&mut self, now: u64) {
         self.now = self.now.max(now);
+    }
+
+    /// The end of an event: what `clusterBeforeSleep` does (failover work
+    /// asked for during the event first), then the actions that tell the
+    /// caller of a change of role or of a pause's end.
+    fn after_event(&mut self, now: u64, out: &mut Vec<Action>) {
+        if self.todo & TODO_HANDLE_MANUALFAILOVER != 0 {
+            self.todo &= !(TODO_HANDLE_MANUALFAILOVER | TODO_HANDLE_FAILOVER);
+            if self.myself.is_replica() {
+                self.handle_manual_failover();
+                self.handle_replica_failover(now, out);
+            }
+        } else if self.todo & TODO_HANDLE_FAILOVER != 0 {
+            self.todo &= !TODO_HANDLE_FAILOVER;
+            self.handle_replica_failover(now, out);
+        }
+        self.before_sleep(now);
+        self.sync_effects(out);
     }
 
     /// What Redis does in `clusterBeforeSleep` (but saving, which the

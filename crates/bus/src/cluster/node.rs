@@ -52,6 +52,44 @@ pub enum Action {
         /// Whether it came as PUBLISHSHARD (`SPUBLISH`).
         shard: bool,
     },
+    /// This replica is now a master: it won an election, or ran `CLUSTER
+    /// FAILOVER` (any form), or `CLUSTER RESET` made it one. Stop
+    /// replicating and keep the data set (Redis' `replicationUnsetMaster`:
+    /// the replication id shifts as PSYNC2 does, so that the other replicas
+    /// of the old master can continue from this node with a partial
+    /// resynchronisation). The slots it serves are already in
+    /// [`ClusterNode::slot_map`](super::ClusterNode::slot_map).
+    BecomeMaster,
+    /// This node now replicates this master (`replicationSetMaster`):
+    /// `CLUSTER REPLICATE`, an old master that came back and found its
+    /// slots served at a greater config epoch, a replica that followed its
+    /// master's slots to a new owner, replica migration to an orphaned
+    /// master, or a replica restored from `nodes.conf`. Asked for again when
+    /// the master's address changes. Connect to `ip:port` and sync from it;
+    /// a master that held slots has lost them (compare
+    /// [`Node::slots`] before and after).
+    ReplicateFrom {
+        /// The master's id.
+        id: NodeId,
+        /// Its address.
+        ip: String,
+        /// Its client port.
+        port: u16,
+    },
+    /// Master side of a manual failover: one of this master's replicas sent
+    /// MFSTART. Stop accepting writes (Redis' `pauseClients` with
+    /// `CLIENT_PAUSE_WRITE`) until `until_ms` (Unix ms) or
+    /// [`Action::ResumeWrites`], whichever comes first; the node keeps
+    /// reporting its replication offset with
+    /// [`ClusterNode::set_repl_offset`](super::ClusterNode::set_repl_offset),
+    /// which its messages carry flagged `PAUSED`.
+    PauseWrites {
+        /// The end of the pause, Unix ms.
+        until_ms: u64,
+    },
+    /// The manual failover that paused writes ended (done, timed out, or
+    /// this node changed role): accept writes again.
+    ResumeWrites,
 }
 
 /// How a node is set up: the `cluster-*` parameters of `redis.conf` that the
@@ -84,8 +122,19 @@ pub struct Config {
     /// flag.
     pub replica_no_failover: bool,
     /// `cluster-allow-replica-migration`: a master that loses its last slot
-    /// to another master becomes that master's replica.
+    /// to another master becomes that master's replica, and a replica may
+    /// move to an orphaned master.
     pub allow_replica_migration: bool,
+    /// `cluster-migration-barrier`: a replica moves to an orphaned master
+    /// only if its own keeps more than this many working replicas.
+    pub migration_barrier: usize,
+    /// `cluster-replica-validity-factor`: a replica whose data is older
+    /// than `repl-ping-replica-period` + node timeout × this does not start
+    /// an election (0: no limit). Applies only once the node reports its
+    /// link with [`ClusterNode::set_master_last_interaction`](super::ClusterNode::set_master_last_interaction).
+    pub replica_validity_factor: u64,
+    /// `repl-ping-replica-period`, in milliseconds.
+    pub repl_ping_period_ms: u64,
     /// Seed of the node's random choices (gossip entries, ping targets,
     /// handshake names, the new id of a hard reset), so that a simulation
     /// replays.
@@ -94,7 +143,8 @@ pub struct Config {
 
 impl Config {
     /// Redis' defaults (node timeout 15000 ms, full coverage required,
-    /// replica migration allowed, failover allowed) for a node with this id
+    /// replica migration allowed with a barrier of 1, failover allowed with a
+    /// validity factor of 10 and a ping period of 10 s) for a node with this id
     /// and these ports, announcing no ip and no hostname.
     pub fn new(id: NodeId, port: u16, cport: u16) -> Config {
         Config {
@@ -108,6 +158,9 @@ impl Config {
             require_full_coverage: true,
             replica_no_failover: false,
             allow_replica_migration: true,
+            migration_barrier: 1,
+            replica_validity_factor: 10,
+            repl_ping_period_ms: 10_000,
             seed: 0,
         }
     }
@@ -168,6 +221,9 @@ pub struct Node {
     pub(crate) numslots: usize,
     /// Failure reports: which masters said it is failing, and when.
     pub(crate) fail_reports: Vec<FailReport>,
+    /// When this node last voted for one of its replicas, Unix ms (0:
+    /// never).
+    pub(crate) voted_time: u64,
 }
 
 /// A master's report, seen in its gossip, that a node is failing.
@@ -205,6 +261,7 @@ impl Node {
             inbound_link: None,
             numslots: 0,
             fail_reports: Vec::new(),
+            voted_time: 0,
         }
     }
 

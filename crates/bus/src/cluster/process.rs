@@ -62,6 +62,7 @@ impl ClusterNode {
             if grew {
                 self.todo |= TODO_SAVE_CONFIG | TODO_FSYNC_CONFIG;
             }
+            self.on_master_offset(&id, hdr);
         }
 
         match &message.body {
@@ -129,12 +130,23 @@ impl ClusterNode {
                 let slots = SlotSet::from_bytes(slots.as_bytes());
                 self.update_slots_config_with(&about, config_epoch.0, &slots);
             }
-            // Failover votes, manual failover and module messages are not
-            // handled here.
-            Body::FailoverAuthRequest
-            | Body::FailoverAuthAck
-            | Body::MfStart
-            | Body::Module { .. } => {}
+            Body::FailoverAuthRequest => {
+                if let Some(sender) = sender {
+                    self.on_auth_request(&sender, hdr, now, out);
+                }
+            }
+            Body::FailoverAuthAck => {
+                if let Some(sender) = sender {
+                    self.on_auth_ack(&sender, hdr);
+                }
+            }
+            Body::MfStart => {
+                if let Some(sender) = sender {
+                    self.on_mfstart(&sender, link, now, out);
+                }
+            }
+            // Module messages are not handled here.
+            Body::Module { .. } => {}
         }
     }
 

@@ -44,7 +44,11 @@ impl ClusterNode {
                 ClusterState::Ok => types::ClusterState::OK,
                 ClusterState::Fail => types::ClusterState::FAIL,
             },
-            mflags: MessageFlags::NONE,
+            mflags: if me.is_master() && self.mf.in_progress() {
+                MessageFlags::PAUSED
+            } else {
+                MessageFlags::NONE
+            },
         }
     }
 
@@ -79,10 +83,13 @@ impl ClusterNode {
     /// Sends `body` to every node out of handshake, on the links this node
     /// opened (`clusterBroadcastMessage`).
     pub(super) fn broadcast(&mut self, body: Body, out: &mut Vec<Action>) {
-        let message = Message {
-            header: self.header(),
-            body,
-        };
+        let header = self.header();
+        self.broadcast_with(header, body, out);
+    }
+
+    /// [`broadcast`](Self::broadcast) with a header the caller built.
+    pub(super) fn broadcast_with(&mut self, header: Header, body: Body, out: &mut Vec<Action>) {
+        let message = Message { header, body };
         let Ok(bytes) = encode(&message) else {
             return;
         };
@@ -191,6 +198,24 @@ impl ClusterNode {
                 pport: n.pport,
             })
             .collect()
+    }
+
+    /// Sends a PONG to this node's master's other replicas, so that they
+    /// rank themselves with our offset
+    /// (`clusterBroadcastPong(CLUSTER_BROADCAST_LOCAL_SLAVES)`).
+    pub(super) fn broadcast_pong_to_siblings(&mut self, now: u64, out: &mut Vec<Action>) {
+        let Some(master) = self.myself.replica_of else {
+            return;
+        };
+        let links: Vec<LinkId> = self
+            .others
+            .values()
+            .filter(|n| !n.in_handshake() && n.is_replica() && n.replica_of == Some(master))
+            .filter_map(|n| n.link)
+            .collect();
+        for link in links {
+            self.send_ping(link, Kind::Pong, now, out);
+        }
     }
 
     /// Tells every node that `failing` has failed (`clusterSendFail`).

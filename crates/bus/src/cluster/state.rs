@@ -154,6 +154,8 @@ impl ClusterNode {
             }
         }
 
+        self.failover_cron(now, out);
+
         if update_state || self.state == ClusterState::Fail {
             self.update_state(now);
         }

@@ -160,6 +160,7 @@ impl ClusterNode {
         }
         self.myself.replica_of = Some(*master);
         self.add_replica(master, &my_id);
+        self.reset_manual_failover();
     }
 
     // ---------------------------------------------------------------------

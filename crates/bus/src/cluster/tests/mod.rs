@@ -5,6 +5,7 @@
 
 mod conf;
 mod epochs;
+mod failover;
 mod failure;
 mod gossip;
 mod replicas;

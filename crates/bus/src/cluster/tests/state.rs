@@ -207,13 +207,22 @@ fn publish_reaches_every_node_and_publishshard_the_shard() {
         channel: b"c".to_vec(),
         message: b"m".to_vec(),
     });
+    // (The first event after CLUSTER REPLICATE also tells the caller to
+    // replicate A.)
     assert_eq!(
         h.from(4, &incoming),
-        vec![Action::Deliver {
-            channel: b"c".to_vec(),
-            message: b"m".to_vec(),
-            shard: false
-        }]
+        vec![
+            Action::Deliver {
+                channel: b"c".to_vec(),
+                message: b"m".to_vec(),
+                shard: false
+            },
+            Action::ReplicateFrom {
+                id: a.id(),
+                ip: a.ip(),
+                port: 7002
+            }
+        ]
     );
     // Not from a node we do not know.
     let stranger = h.node.on_accept(ip("10.9.9.9"), ip("10.0.0.1"), h.now);
