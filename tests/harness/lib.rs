@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dataset;
+pub mod writer;
 
 use std::path::{Path, PathBuf};
 
