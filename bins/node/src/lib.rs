@@ -23,6 +23,7 @@ mod log;
 mod net;
 mod persist;
 mod pubsub;
+mod repl;
 mod session;
 mod shared;
 mod slowlog;

@@ -493,6 +493,10 @@ impl Worker {
             }
         }
         process(&shared, client);
+        if client.handoff.is_some() && !closed {
+            self.hand_to_replication(token);
+            return;
+        }
         self.timers.schedule(client);
         if closed {
             self.close(token);
@@ -586,6 +590,32 @@ impl Worker {
         }
     }
 
+    /// A client that sent PSYNC or SYNC becomes a replica: its socket
+    /// leaves this worker for the replication threads (`repl::master`).
+    fn hand_to_replication(&mut self, token: usize) {
+        let Some(Some(client)) = self.clients.get_mut(token) else {
+            return;
+        };
+        let Some(argv) = client.handoff.take() else {
+            return;
+        };
+        let Some(mut stream) = client.stream.take() else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut stream);
+        let handoff = crate::repl::master::Handoff {
+            stream: std::net::TcpStream::from(stream),
+            client_id: client.id(),
+            peer_ip: client.meta.addr.ip().to_string(),
+            announced: client.announced.clone(),
+            argv,
+            pending_out: client.wbuf.split().to_vec(),
+            pending_in: client.rbuf.split().to_vec(),
+        };
+        self.close(token);
+        crate::repl::master::start(&self.shared, handoff);
+    }
+
     fn close(&mut self, token: usize) {
         let Some(slot) = self.clients.get_mut(token) else {
             return;
@@ -615,6 +645,10 @@ fn process(shared: &Shared, client: &mut Client) {
     loop {
         if client.close_after_reply {
             rbuf.clear();
+            break;
+        }
+        if client.handoff.is_some() {
+            // The rest belongs to the replication link.
             break;
         }
         if client.block.is_blocked() {

@@ -61,6 +61,13 @@ impl Session {
         session
     }
 
+    /// The master client of a replica: it applies the replication stream.
+    pub(crate) fn attach_master(shared: Arc<Shared>) -> Session {
+        let mut session = Session::attach(shared);
+        session.client.master = true;
+        session
+    }
+
     /// Runs one command given as its arguments; returns the reply bytes
     /// (empty when the command sends none, e.g. under `CLIENT REPLY OFF`).
     pub fn execute(&mut self, argv: &[&[u8]]) -> Vec<u8> {

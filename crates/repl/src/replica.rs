@@ -241,6 +241,11 @@ impl Link {
                     let Some(line) = self.line()? else {
                         return Ok(());
                     };
+                    // A master may send newlines before it answers (while
+                    // it waits to start a diskless transfer).
+                    if line.is_empty() {
+                        continue;
+                    }
                     self.on_psync_reply(&line, out)?;
                 }
                 State::WaitBulk => {
@@ -430,7 +435,7 @@ mod tests {
 
     fn master_bytes(eof: bool) -> Vec<u8> {
         let mut m = Vec::new();
-        m.extend_from_slice(b"+PONG\r\n+OK\r\n+OK\r\n+OK\r\n");
+        m.extend_from_slice(b"+PONG\r\n+OK\r\n+OK\r\n+OK\r\n\n\n");
         m.extend_from_slice(format!("+FULLRESYNC {ID} 100\r\n").as_bytes());
         m.extend_from_slice(b"\n\n");
         let payload = b"REDIS0010-not-really-an-rdb";

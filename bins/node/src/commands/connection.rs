@@ -547,6 +547,17 @@ fn client_kill(ctx: &mut Ctx<'_>, req: &Request) {
             killed += 1;
         }
     }
+    // Replication links live outside the client registry.
+    if let [(k, v)] = &filters[..] {
+        if k == b"type" {
+            let v = v.to_ascii_lowercase();
+            if v == b"replica" || v == b"slave" {
+                killed += crate::repl::master::kill_replicas(ctx.shared) as i64;
+            } else if v == b"master" && crate::repl::kill_master_link(ctx.shared) {
+                killed += 1;
+            }
+        }
+    }
     ctx.int(killed);
 }
 

@@ -1,0 +1,321 @@
+//! Replication between real processes, byte-compatible with Redis 7:
+//! Debian's `redis-server` replicates a `ferrodis-node` master and a
+//! `ferrodis-node` replicates a `redis-server` master — a full sync, then
+//! 100,000 mixed writes streamed, then a reconnection that continues with
+//! `+CONTINUE` (`sync_partial_ok`), each step checked by comparing the
+//! whole datasets of both ends. Between Ferrodis nodes: disk-based
+//! transfers, REPLICAOF NO ONE keeping the old id as `master_replid2` so a
+//! sibling replica continues from the promoted node, a replica of a
+//! replica, WAIT, `-READONLY`, `min-replicas-to-write`, INFO and ROLE.
+
+use std::time::Duration;
+
+use ferrodis_resp::Frame;
+use ferrodis_suite::dataset::{self, assert_same, Compare, Dataset};
+use ferrodis_suite::reply::{int, ok};
+use ferrodis_suite::{wait_until, Client, Launch, Server, TempDir};
+
+/// Databases compared: all sixteen of a default server.
+const DATABASES: usize = 16;
+
+fn read(s: &Server) -> Dataset {
+    dataset::read(&mut s.client(), DATABASES)
+}
+
+fn field(s: &Server, name: &str) -> String {
+    s.client().info_field(name).unwrap_or_default()
+}
+
+/// A xorshift generator: the same writes on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// `n` mixed writes over all types and four databases, including the ones
+/// a master must rewrite to replay the same way (relative expiry, SPOP,
+/// INCRBYFLOAT) and transactions.
+fn mixed_writes(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
+    let mut r = Rng(seed | 1);
+    let mut out: Vec<Vec<Vec<u8>>> = Vec::with_capacity(n + n / 8);
+    let s = |v: &[&str]| v.iter().map(|a| a.as_bytes().to_vec()).collect::<Vec<_>>();
+    while out.len() < n {
+        let k = r.below(2000);
+        let v = r.next().to_string();
+        let cmd = match r.below(20) {
+            0 => s(&["SELECT", &r.below(4).to_string()]),
+            1 | 2 => s(&["SET", &format!("s:{k}"), &v]),
+            3 => s(&["INCR", &format!("n:{}", k % 50)]),
+            4 => s(&["APPEND", &format!("s:{k}"), "x"]),
+            5 => s(&["RPUSH", &format!("l:{}", k % 100), &v]),
+            6 => s(&["LPOP", &format!("l:{}", k % 100)]),
+            7 => s(&[
+                "HSET",
+                &format!("h:{}", k % 100),
+                &format!("f{}", k % 17),
+                &v,
+            ]),
+            8 => s(&["HDEL", &format!("h:{}", k % 100), &format!("f{}", k % 17)]),
+            9 => s(&["SADD", &format!("t:{}", k % 100), &(k % 31).to_string()]),
+            10 => s(&["SPOP", &format!("t:{}", k % 100)]),
+            11 => s(&["ZADD", &format!("z:{}", k % 100), &(k % 97).to_string(), &v]),
+            12 => s(&["ZINCRBY", &format!("z:{}", k % 100), "1.5", &v]),
+            13 => s(&["DEL", &format!("s:{k}")]),
+            14 => s(&["EXPIRE", &format!("s:{k}"), "100000"]),
+            15 => s(&["SETEX", &format!("e:{k}"), "100000", &v]),
+            16 => s(&["INCRBYFLOAT", &format!("f:{}", k % 20), "0.25"]),
+            17 => s(&["SET", &format!("p:{k}"), &v, "PX", "99999999"]),
+            18 => {
+                out.push(s(&["MULTI"]));
+                out.push(s(&["INCR", &format!("n:{}", k % 50)]));
+                out.push(s(&["LPUSH", &format!("l:{}", k % 100), &v]));
+                s(&["EXEC"])
+            }
+            _ => s(&["MSET", &format!("m:{k}"), &v, &format!("m:{}", k + 1), &v]),
+        };
+        out.push(cmd);
+    }
+    // End in database 0 so that later writes start from a known place.
+    out.push(s(&["SELECT", "0"]));
+    out
+}
+
+/// Sends the commands in pipelined batches; none may fail.
+fn pipeline(c: &mut Client, commands: &[Vec<Vec<u8>>]) {
+    for chunk in commands.chunks(1000) {
+        for cmd in chunk {
+            c.send(cmd);
+        }
+        for cmd in chunk {
+            let reply = c.read();
+            assert!(
+                !matches!(reply, Frame::Error(_)),
+                "{} failed: {reply:?}",
+                String::from_utf8_lossy(&cmd[0])
+            );
+        }
+    }
+}
+
+/// Some data of every type in a few databases, before the first sync.
+fn seed_data(c: &mut Client) {
+    pipeline(c, &mixed_writes(7, 3000));
+}
+
+/// Waits until `replica` is linked and has processed everything `master`
+/// sent.
+fn wait_in_sync(master: &Server, replica: &Server) {
+    wait_until(Duration::from_secs(60), "the replica to catch up", || {
+        field(replica, "master_link_status") == "up"
+            && field(master, "master_repl_offset") == field(replica, "master_repl_offset")
+            && field(replica, "master_sync_in_progress") == "0"
+    });
+}
+
+fn assert_same_data(master: &Server, replica: &Server) {
+    let expected = read(master);
+    let actual = read(replica);
+    assert_same(&expected, &actual, Compare::default());
+}
+
+#[test]
+fn redis_server_replicates_a_ferrodis_master() {
+    let master = Server::ferrodis(&["--repl-diskless-sync-delay", "0"]);
+    let mut c = master.client();
+    seed_data(&mut c);
+    let dir = TempDir::new("redis-replica");
+    let replica = Launch::redis()
+        .dir(dir.path())
+        .args(&["--replicaof", "127.0.0.1", &master.port.to_string()])
+        .start();
+    wait_in_sync(&master, &replica);
+    assert_same_data(&master, &replica);
+    assert_eq!(field(&master, "sync_full"), "1");
+    assert!(field(&master, "slave0").starts_with(&format!(
+        "ip=127.0.0.1,port={},state=online,offset=",
+        replica.port
+    )));
+    assert_eq!(
+        field(&replica, "master_replid"),
+        field(&master, "master_replid")
+    );
+
+    // The stream: 100,000 writes.
+    pipeline(&mut c, &mixed_writes(42, 100_000));
+    wait_in_sync(&master, &replica);
+    assert_same_data(&master, &replica);
+
+    // The replica loses its link and continues from the backlog.
+    assert_eq!(
+        replica.client().call(&["CLIENT", "KILL", "TYPE", "master"]),
+        int(1)
+    );
+    pipeline(&mut c, &mixed_writes(43, 2000));
+    wait_until(Duration::from_secs(30), "a partial resync", || {
+        field(&master, "sync_partial_ok") == "1"
+    });
+    wait_in_sync(&master, &replica);
+    assert_same_data(&master, &replica);
+    assert_eq!(field(&master, "sync_full"), "1");
+    assert!(replica
+        .log()
+        .contains("Successful partial resynchronization with master."));
+}
+
+#[test]
+fn ferrodis_replicates_a_redis_server_master() {
+    let dir = TempDir::new("redis-master");
+    let master = Launch::redis().dir(dir.path()).start();
+    let mut c = master.client();
+    seed_data(&mut c);
+    let replica = Server::ferrodis(&[]);
+    assert_eq!(
+        replica
+            .client()
+            .call(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]),
+        ok()
+    );
+    wait_in_sync(&master, &replica);
+    assert_same_data(&master, &replica);
+    assert_eq!(field(&replica, "role"), "slave");
+    assert_eq!(field(&replica, "master_port"), master.port.to_string());
+
+    pipeline(&mut c, &mixed_writes(99, 100_000));
+    wait_in_sync(&master, &replica);
+    assert_same_data(&master, &replica);
+
+    // The master drops the link; the replica continues with +CONTINUE.
+    assert_eq!(
+        master.client().call(&["CLIENT", "KILL", "TYPE", "replica"]),
+        int(1)
+    );
+    pipeline(&mut c, &mixed_writes(100, 2000));
+    wait_until(Duration::from_secs(30), "a partial resync", || {
+        field(&master, "sync_partial_ok") == "1"
+    });
+    wait_in_sync(&master, &replica);
+    assert_same_data(&master, &replica);
+    assert_eq!(field(&master, "sync_full"), "1");
+    // Reads work, writes are refused with Redis' text.
+    let mut r = replica.client();
+    assert_eq!(
+        r.call(&["SET", "k", "v"]),
+        Frame::Error("READONLY You can't write against a read only replica.".into())
+    );
+    assert_eq!(
+        r.call(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]),
+        Frame::Simple("OK Already connected to specified master".into())
+    );
+}
+
+#[test]
+fn ferrodis_replicas_promotion_siblings_and_chains() {
+    let master = Server::ferrodis(&["--repl-diskless-sync", "no"]);
+    let mut c = master.client();
+    seed_data(&mut c);
+    let a = Server::ferrodis(&["--repl-diskless-sync-delay", "0"]);
+    let b = Server::ferrodis(&[]);
+    // `chained` follows `a`: a replica of a replica.
+    let chained = Server::ferrodis(&[]);
+    let port = master.port.to_string();
+    assert_eq!(a.client().call(&["REPLICAOF", "127.0.0.1", &port]), ok());
+    assert_eq!(b.client().call(&["SLAVEOF", "127.0.0.1", &port]), ok());
+    assert_eq!(
+        chained
+            .client()
+            .call(&["REPLICAOF", "127.0.0.1", &a.port.to_string()]),
+        ok()
+    );
+    wait_in_sync(&master, &a);
+    wait_in_sync(&master, &b);
+    pipeline(&mut c, &mixed_writes(5, 20_000));
+    wait_in_sync(&master, &a);
+    wait_in_sync(&master, &b);
+    wait_in_sync(&a, &chained);
+    assert_same_data(&master, &a);
+    assert_same_data(&master, &b);
+    assert_same_data(&master, &chained);
+    assert_eq!(
+        field(&chained, "master_replid"),
+        field(&master, "master_replid")
+    );
+
+    // WAIT: both direct replicas acknowledge the last write.
+    assert_eq!(c.call(&["SET", "waited", "1"]), ok());
+    assert_eq!(c.call(&["WAIT", "2", "5000"]), int(2));
+    assert_eq!(field(&master, "connected_slaves"), "2");
+    let role = master.client().call(&["ROLE"]);
+    let Frame::Array(items) = role else {
+        panic!("ROLE: {role:?}")
+    };
+    assert_eq!(items[0], Frame::Bulk(b"master".to_vec().into()));
+    let role = b.client().call(&["ROLE"]);
+    let Frame::Array(items) = role else {
+        panic!("ROLE: {role:?}")
+    };
+    assert_eq!(items[0], Frame::Bulk(b"slave".to_vec().into()));
+    assert_eq!(items[3], Frame::Bulk(b"connected".to_vec().into()));
+    assert_eq!(
+        b.client().call(&["WAIT", "1", "0"]),
+        Frame::Error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.".into())
+    );
+
+    // min-replicas-to-write: three good replicas are too many.
+    assert_eq!(
+        c.call(&["CONFIG", "SET", "min-replicas-to-write", "3"]),
+        ok()
+    );
+    assert_eq!(
+        c.call(&["SET", "k", "v"]),
+        Frame::Error("NOREPLICAS Not enough good replicas to write.".into())
+    );
+    assert_eq!(
+        c.call(&["CONFIG", "SET", "min-replicas-to-write", "0"]),
+        ok()
+    );
+
+    // Promote `a`; `b` follows it and continues with the old id.
+    let old_id = field(&master, "master_replid");
+    drop(master);
+    assert_eq!(a.client().call(&["REPLICAOF", "NO", "ONE"]), ok());
+    assert_eq!(field(&a, "role"), "master");
+    assert_eq!(field(&a, "master_replid2"), old_id);
+    assert_ne!(field(&a, "master_replid"), old_id);
+    let offset: u64 = field(&a, "master_repl_offset").parse().unwrap();
+    assert_eq!(field(&a, "second_repl_offset"), (offset + 1).to_string());
+    assert_eq!(
+        b.client()
+            .call(&["REPLICAOF", "127.0.0.1", &a.port.to_string()]),
+        ok()
+    );
+    wait_until(
+        Duration::from_secs(30),
+        "the sibling's partial resync",
+        || {
+            field(&a, "sync_partial_ok").parse::<u64>().unwrap_or(0) >= 1
+                && field(&a, "connected_slaves") == "2"
+        },
+    );
+    assert_eq!(
+        field(&a, "sync_full"),
+        "1",
+        "only `chained` ever did a full sync from a"
+    );
+    let mut ca = a.client();
+    pipeline(&mut ca, &mixed_writes(6, 5000));
+    wait_in_sync(&a, &b);
+    wait_in_sync(&a, &chained);
+    assert_same_data(&a, &b);
+    assert_same_data(&a, &chained);
+    assert_eq!(field(&b, "master_replid"), field(&a, "master_replid"));
+}
