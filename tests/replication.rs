@@ -155,6 +155,33 @@ fn redis_server_replicates_a_ferrodis_master() {
     wait_in_sync(&master, &replica);
     assert_same_data(&master, &replica);
 
+    // Keys that expire on the master are deleted on the replica by the
+    // DELs the master propagates (a replica does not expire keys itself:
+    // until then its DBSIZE counts them).
+    let mut expiring = vec![vec![b"SELECT".to_vec(), b"9".to_vec()]];
+    for i in 0..50 {
+        expiring.push(vec![
+            b"SET".to_vec(),
+            format!("gone:{i}").into_bytes(),
+            b"v".to_vec(),
+            b"PX".to_vec(),
+            b"200".to_vec(),
+        ]);
+    }
+    expiring.push(vec![b"SELECT".to_vec(), b"0".to_vec()]);
+    pipeline(&mut c, &expiring);
+    let mut r = replica.client();
+    assert_eq!(r.call(&["SELECT", "9"]), ok());
+    wait_until(
+        Duration::from_secs(20),
+        "expired keys deleted on the replica",
+        || r.call(&["DBSIZE"]) == int(0),
+    );
+    assert_eq!(
+        r.call(&["SET", "x", "1"]),
+        Frame::Error("READONLY You can't write against a read only replica.".into())
+    );
+
     // The replica loses its link and continues from the backlog.
     assert_eq!(
         replica.client().call(&["CLIENT", "KILL", "TYPE", "master"]),

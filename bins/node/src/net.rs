@@ -234,9 +234,19 @@ impl Worker {
         if self.index == 0 {
             // Redis spends at most 25% of the cron period expiring keys
             // (unless DEBUG SET-ACTIVE-EXPIRE 0 turned that off).
-            if self.shared.debug.active_expire.load(Ordering::Relaxed) {
+            // A replica does not expire keys itself: it waits for its
+            // master's DEL, as Redis' replicas do.
+            if self.shared.debug.active_expire.load(Ordering::Relaxed)
+                && !self.shared.repl.is_replica()
+            {
                 let start = Instant::now();
+                // The DELs it propagates keep their place among writes
+                // (see `persist/gate.rs`).
+                let propagating = self.shared.persist.aof_on.load(Ordering::Relaxed)
+                    || self.shared.repl.active.load(Ordering::Relaxed);
+                let gate = propagating.then(|| self.shared.persist.gate.exclusive());
                 self.shared.store.active_expire_cycle(period / 4);
+                drop(gate);
                 let micros = start.elapsed().as_micros() as u64;
                 self.shared.latency.sample_if_needed("expire-cycle", micros);
             }

@@ -199,7 +199,11 @@ fn hello(ctx: &mut Ctx<'_>, req: &Request) {
     ctx.bulk(b"mode");
     ctx.bulk(if cluster { b"cluster" } else { b"standalone" });
     ctx.bulk(b"role");
-    ctx.bulk(b"master");
+    if ctx.shared.repl.is_replica() {
+        ctx.bulk(b"replica");
+    } else {
+        ctx.bulk(b"master");
+    }
     ctx.bulk(b"modules");
     ctx.array(0);
 }

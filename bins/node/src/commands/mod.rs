@@ -478,7 +478,8 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
         return;
     }
     if let Some(cluster) = &ctx.shared.cluster {
-        if !ctx.client.loader {
+        // The master client applies whatever its master sends.
+        if !ctx.client.loader && !ctx.client.master {
             if let Err(redirect) = crate::cluster::check(ctx.shared, cluster, ctx.client, spec, req)
             {
                 spec.stats.rejected.fetch_add(1, Ordering::Relaxed);

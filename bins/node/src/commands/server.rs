@@ -628,6 +628,9 @@ fn apply_config(ctx: &mut Ctx<'_>, changed: &[String]) {
         let _ = ctx.shared.store.evict_if_needed();
     }
     super::persist::apply_config(ctx, changed);
+    if changed.iter().any(|n| n == "repl-backlog-size") {
+        crate::repl::resize_backlog(ctx.shared);
+    }
     if changed.iter().any(|n| n == "notify-keyspace-events") {
         crate::pubsub::apply_notify_flags(ctx.shared);
     }

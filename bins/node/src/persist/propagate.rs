@@ -210,3 +210,17 @@ pub(crate) fn served(shared: &crate::shared::Shared, db: usize, commands: &[Vec<
         }
     }
 }
+
+/// Propagates a key that expired or was evicted as `DEL`, as Redis does, so
+/// that the AOF and replicas (which do not expire keys themselves) lose it
+/// too. Called while the key's table is still locked for a lazy expiry, so
+/// a write to the key cannot be propagated before it.
+pub(crate) fn deleted(shared: &crate::shared::Shared, db: usize, key: &[u8]) {
+    let repl = shared.repl.active.load(Ordering::Acquire) && !shared.repl.is_replica();
+    if shared.persist.aof_on.load(Ordering::Acquire) {
+        super::aof::feed(shared, db, &[b"DEL", key]);
+    }
+    if repl {
+        crate::repl::feed(shared, db, &[b"DEL", key]);
+    }
+}

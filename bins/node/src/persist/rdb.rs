@@ -55,6 +55,19 @@ pub(crate) fn serialize(
     background: bool,
     out: &mut impl Write,
 ) -> io::Result<()> {
+    serialize_with(shared, snap, aof_base, background, None, out)
+}
+
+/// [`serialize`], with the replication fields (`repl-stream-db`,
+/// `repl-id`, `repl-offset`) a payload for a replica carries.
+pub(crate) fn serialize_with(
+    shared: &Shared,
+    snap: Snapshot,
+    aof_base: bool,
+    background: bool,
+    repl: Option<ferrodis_persist::ReplAux<'_>>,
+    out: &mut impl Write,
+) -> io::Result<()> {
     let opts = write_options(shared);
     let mut buf = Vec::with_capacity(CHUNK * 2);
     let mut w = RdbWriter::new(opts, &mut buf);
@@ -64,7 +77,7 @@ pub(crate) fn serialize(
             redis_ver: crate::config::REDIS_VERSION,
             ctime: (unix_ms() / 1000) as i64,
             used_mem: crate::alloc::used_memory() as u64,
-            repl: None,
+            repl,
             aof_base,
         },
     );
@@ -448,4 +461,23 @@ impl KeyLoadDelay {
             std::thread::sleep(std::time::Duration::from_micros(micros));
         }
     }
+}
+
+/// The `repl-stream-db` aux field of RDB data, if present: the database a
+/// master's stream had selected when the payload was made (aux fields come
+/// before the first database).
+pub(crate) fn stream_db(bytes: &[u8]) -> Option<usize> {
+    let mut reader = RdbReader::new(bytes).ok()?;
+    while let Ok(Some(item)) = reader.next_item_ref() {
+        match item {
+            RdbItemRef::Other(RdbItem::Aux { key, value }) => {
+                if key == ferrodis_persist::AUX_REPL_STREAM_DB.as_bytes() {
+                    return std::str::from_utf8(&value).ok()?.parse().ok();
+                }
+            }
+            RdbItemRef::Other(RdbItem::SelectDb(_)) | RdbItemRef::Entry(_) => return None,
+            RdbItemRef::Other(_) => {}
+        }
+    }
+    None
 }

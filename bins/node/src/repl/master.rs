@@ -100,6 +100,7 @@ fn serve(shared: &Arc<Shared>, h: Handoff) {
     let who = format!("{ip}:{}", announced.port);
     // Decide, and on a full resync take the snapshot, with writes held off.
     let mut snap = None;
+    let mut repl_aux = None;
     let start_from = loop {
         let _gate = super::gate_on(shared);
         let mut h = shared.repl.history.lock();
@@ -153,6 +154,15 @@ fn serve(shared: &Arc<Shared>, h: Handoff) {
                 h.db.reset();
                 let off = h.master_repl_offset();
                 let reply = fullresync_reply(&h.ids.replid, off);
+                // A master's next command comes with a SELECT; a replica
+                // proxies its master's stream, which goes on in the
+                // database it had selected.
+                let stream_db = if shared.repl.is_replica() {
+                    h.proxied_db
+                } else {
+                    0
+                };
+                repl_aux = Some((stream_db, h.ids.replid, off));
                 h.replicas.push(Arc::clone(&info));
                 drop(h);
                 snap = Some(s);
@@ -165,8 +175,8 @@ fn serve(shared: &Arc<Shared>, h: Handoff) {
         }
     };
     start_reader(shared, &stream, &info, pending_in);
-    if let Some(s) = snap {
-        if send_payload(shared, &mut stream, &info, s, announced.capa_eof, &who).is_err() {
+    if let (Some(s), Some(aux)) = (snap, repl_aux) {
+        if send_payload(shared, &mut stream, &info, s, aux, announced.capa_eof, &who).is_err() {
             log::warning(&format!("Connection with replica {who} lost."));
             forget(shared, &info);
             return;
@@ -187,9 +197,16 @@ fn send_payload(
     stream: &mut TcpStream,
     info: &ReplicaInfo,
     snap: ferrodis_store::Snapshot,
+    aux: (usize, ferrodis_repl::ReplId, u64),
     capa_eof: bool,
     who: &str,
 ) -> std::io::Result<()> {
+    let (stream_db, replid, offset) = aux;
+    let repl = ferrodis_persist::ReplAux {
+        stream_db: stream_db as i64,
+        id: replid.as_str(),
+        offset: offset as i64,
+    };
     let (diskless, delay) = {
         let cfg = shared.config.read();
         (
@@ -211,7 +228,7 @@ fn send_payload(
         let mark = crate::shared::random_hex(40);
         stream.write_all(format!("$EOF:{mark}\r\n").as_bytes())?;
         let mut w = std::io::BufWriter::with_capacity(CHUNK, &mut *stream);
-        crate::persist::rdb::serialize(shared, snap, false, true, &mut w)?;
+        crate::persist::rdb::serialize_with(shared, snap, false, true, Some(repl), &mut w)?;
         w.write_all(mark.as_bytes())?;
         w.flush()?;
         return Ok(());
@@ -225,7 +242,12 @@ fn send_payload(
         info.client_id
     ));
     let result = (|| {
-        crate::persist::rdb::write(shared, snap, &path, false, true)?;
+        {
+            let file = std::fs::File::create(&path)?;
+            let mut w = std::io::BufWriter::with_capacity(CHUNK, file);
+            crate::persist::rdb::serialize_with(shared, snap, false, true, Some(repl), &mut w)?;
+            w.flush()?;
+        }
         let mut file = std::fs::File::open(&path)?;
         let len = file.metadata()?.len();
         stream.write_all(format!("${len}\r\n").as_bytes())?;

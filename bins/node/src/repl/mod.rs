@@ -71,6 +71,10 @@ pub(crate) struct History {
     /// `master_repl_offset` while there is no backlog.
     pub(crate) offset: u64,
     pub(crate) db: StreamDb,
+    /// On a replica: the database its master's stream has selected (what a
+    /// payload made here tells its own replicas as `repl-stream-db`, since
+    /// the proxied stream cannot be given a SELECT).
+    pub(crate) proxied_db: usize,
     pub(crate) replicas: Vec<Arc<ReplicaInfo>>,
     /// When the last replica left (for `repl-backlog-ttl`).
     pub(crate) no_replicas_since_ms: u64,
@@ -162,6 +166,7 @@ impl Repl {
                 backlog: None,
                 offset: 0,
                 db: StreamDb::default(),
+                proxied_db: 0,
                 replicas: Vec::new(),
                 no_replicas_since_ms: unix_ms(),
             }),
@@ -238,6 +243,15 @@ pub(crate) fn ensure_backlog(shared: &Shared, h: &mut History) {
         let off = h.offset;
         h.backlog = Some(Backlog::new(backlog_size(shared), off));
         shared.repl.active.store(true, Ordering::Release);
+    }
+}
+
+/// Applies `CONFIG SET repl-backlog-size` to the backlog, keeping as much
+/// recent history as fits.
+pub(crate) fn resize_backlog(shared: &Shared) {
+    let size = backlog_size(shared);
+    if let Some(b) = shared.repl.history.lock().backlog.as_mut() {
+        b.resize(size);
     }
 }
 

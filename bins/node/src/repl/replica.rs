@@ -124,9 +124,15 @@ fn connect(
             off + 1
         ));
     }
+    // A transaction cut by the lost link is dropped: the stream resumes
+    // before its MULTI.
+    if master.in_multi() {
+        master.execute(&[b"DISCARD"]);
+    }
     let mut proto = Link::new(config, cached);
     let mut payload: Vec<u8> = Vec::new();
     let mut pending_full: Option<(ferrodis_repl::ReplId, u64)> = None;
+    let mut in_transaction: Vec<u8> = Vec::new();
     let mut actions = proto.start();
     let mut last_io = Instant::now();
     let mut last_ack = Instant::now();
@@ -177,6 +183,11 @@ fn connect(
                         return Err(std::io::Error::other("payload without FULLRESYNC"));
                     };
                     load_payload(shared, &payload, replid, offset)?;
+                    // The stream goes on in the database the master had
+                    // selected when it made the payload.
+                    let db = crate::persist::rdb::stream_db(&payload).unwrap_or(0);
+                    master.set_db(db);
+                    shared.repl.history.lock().proxied_db = db;
                     payload = Vec::new();
                     link.syncing.store(false, Ordering::Release);
                     link_up(shared);
@@ -190,13 +201,22 @@ fn connect(
                         let args: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
                         master.execute(&args);
                     }
-                    let mut h = shared.repl.history.lock();
-                    h.feed_raw(&raw);
-                    drop(h);
-                    drop(gate);
-                    shared.repl.changed.notify_all();
-                    link.processed.store(offset, Ordering::Relaxed);
                     link.read.store(offset, Ordering::Relaxed);
+                    // A transaction is handed on (and counted as
+                    // processed) whole, once EXEC ran: a snapshot taken
+                    // between its MULTI and EXEC sees neither its effects
+                    // nor its bytes.
+                    in_transaction.extend_from_slice(&raw);
+                    if !master.in_multi() {
+                        let mut h = shared.repl.history.lock();
+                        h.feed_raw(&in_transaction);
+                        h.proxied_db = master.db();
+                        drop(h);
+                        in_transaction.clear();
+                        shared.repl.changed.notify_all();
+                        link.processed.store(offset, Ordering::Relaxed);
+                    }
+                    drop(gate);
                 }
             }
         }
