@@ -122,6 +122,17 @@ fn wait_in_sync(master: &Server, replica: &Server) {
     });
 }
 
+/// The field names of `INFO replication`, in order.
+fn replication_fields(s: &Server) -> Vec<String> {
+    let Frame::Bulk(text) = s.client().call(&["INFO", "replication"]) else {
+        panic!("INFO replication")
+    };
+    String::from_utf8_lossy(&text)
+        .lines()
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_owned()))
+        .collect()
+}
+
 fn assert_same_data(master: &Server, replica: &Server) {
     let expected = read(master);
     let actual = read(replica);
@@ -311,9 +322,81 @@ fn ferrodis_replicas_promotion_siblings_and_chains() {
         ok()
     );
 
+    // INFO replication has Redis' fields, in Redis' order, on both roles.
+    assert_eq!(
+        replication_fields(&master),
+        [
+            "role",
+            "connected_slaves",
+            "slave0",
+            "slave1",
+            "master_failover_state",
+            "master_replid",
+            "master_replid2",
+            "master_repl_offset",
+            "second_repl_offset",
+            "repl_backlog_active",
+            "repl_backlog_size",
+            "repl_backlog_first_byte_offset",
+            "repl_backlog_histlen"
+        ]
+    );
+    assert_eq!(
+        replication_fields(&b),
+        [
+            "role",
+            "master_host",
+            "master_port",
+            "master_link_status",
+            "master_last_io_seconds_ago",
+            "master_sync_in_progress",
+            "slave_read_repl_offset",
+            "slave_repl_offset",
+            "slave_priority",
+            "slave_read_only",
+            "replica_announced",
+            "connected_slaves",
+            "master_failover_state",
+            "master_replid",
+            "master_replid2",
+            "master_repl_offset",
+            "second_repl_offset",
+            "repl_backlog_active",
+            "repl_backlog_size",
+            "repl_backlog_first_byte_offset",
+            "repl_backlog_histlen"
+        ]
+    );
+    assert_eq!(field(&master, "repl_backlog_active"), "1");
+    assert_eq!(field(&master, "second_repl_offset"), "-1");
+
     // Promote `a`; `b` follows it and continues with the old id.
     let old_id = field(&master, "master_replid");
     drop(master);
+    // Meanwhile `b`, its master gone, serves stale data unless told not to.
+    wait_until(Duration::from_secs(20), "b to see its link down", || {
+        field(&b, "master_link_status") == "down"
+    });
+    let mut cb = b.client();
+    assert_eq!(
+        cb.call(&["GET", "waited"]),
+        Frame::Bulk(b"1".to_vec().into())
+    );
+    assert_eq!(
+        cb.call(&["CONFIG", "SET", "replica-serve-stale-data", "no"]),
+        ok()
+    );
+    assert_eq!(
+        cb.call(&["GET", "waited"]),
+        Frame::Error(
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+                .into()
+        )
+    );
+    assert_eq!(
+        cb.call(&["CONFIG", "SET", "replica-serve-stale-data", "yes"]),
+        ok()
+    );
     assert_eq!(a.client().call(&["REPLICAOF", "NO", "ONE"]), ok());
     assert_eq!(field(&a, "role"), "master");
     assert_eq!(field(&a, "master_replid2"), old_id);
