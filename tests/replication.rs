@@ -429,3 +429,30 @@ fn ferrodis_replicas_promotion_siblings_and_chains() {
     assert_same_data(&a, &chained);
     assert_eq!(field(&b, "master_replid"), field(&a, "master_replid"));
 }
+
+/// Writes made while a payload is prepared and sent reach the replica
+/// after it, even when they are far more than the backlog holds.
+#[test]
+fn writes_during_a_transfer_are_kept_for_the_replica() {
+    let master = Server::ferrodis(&[
+        "--repl-backlog-size",
+        "16384",
+        "--repl-diskless-sync-delay",
+        "2",
+    ]);
+    let mut c = master.client();
+    seed_data(&mut c);
+    let dir = TempDir::new("redis-replica-busy");
+    let replica = Launch::redis()
+        .dir(dir.path())
+        .args(&["--replicaof", "127.0.0.1", &master.port.to_string()])
+        .start();
+    wait_until(Duration::from_secs(10), "the transfer to begin", || {
+        field(&master, "slave0").contains("state=send_bulk")
+    });
+    pipeline(&mut c, &mixed_writes(11, 20_000));
+    wait_in_sync(&master, &replica);
+    assert_same_data(&master, &replica);
+    assert_eq!(field(&master, "sync_full"), "1");
+    assert_eq!(field(&master, "repl_backlog_size"), "16384");
+}

@@ -82,8 +82,10 @@ fn serve(shared: &Arc<Shared>, h: Handoff) {
         state: std::sync::atomic::AtomicU8::new(STATE_WAIT_BGSAVE),
         ack_off: std::sync::atomic::AtomicU64::new(0),
         ack_time_ms: std::sync::atomic::AtomicU64::new(unix_ms()),
+        acks: std::sync::atomic::AtomicU64::new(0),
         closed: std::sync::atomic::AtomicBool::new(false),
         socket: Mutex::new(stream.try_clone().ok()),
+        spill: Mutex::new(Some(Vec::new())),
     });
     let sync = argv
         .first()
@@ -101,7 +103,7 @@ fn serve(shared: &Arc<Shared>, h: Handoff) {
     // Decide, and on a full resync take the snapshot, with writes held off.
     let mut snap = None;
     let mut repl_aux = None;
-    let start_from = loop {
+    let mut start_from = loop {
         let _gate = super::gate_on(shared);
         let mut h = shared.repl.history.lock();
         let decision = if sync {
@@ -117,6 +119,7 @@ fn serve(shared: &Arc<Shared>, h: Handoff) {
         };
         match decision {
             Decision::Continue { reply, from } => {
+                *info.spill.lock() = None;
                 if stream.write_all(&reply).is_err() {
                     return;
                 }
@@ -176,12 +179,40 @@ fn serve(shared: &Arc<Shared>, h: Handoff) {
     };
     start_reader(shared, &stream, &info, pending_in);
     if let (Some(s), Some(aux)) = (snap, repl_aux) {
-        if send_payload(shared, &mut stream, &info, s, aux, announced.capa_eof, &who).is_err() {
-            log::warning(&format!("Connection with replica {who} lost."));
+        let acks_before = info.acks.load(Ordering::Acquire);
+        let eof_framed =
+            match send_payload(shared, &mut stream, &info, s, aux, announced.capa_eof, &who) {
+                Ok(eof) => eof,
+                Err(_) => {
+                    log::warning(&format!("Connection with replica {who} lost."));
+                    forget(shared, &info);
+                    return;
+                }
+            };
+        // After an EOF-framed payload a replica finds the end only if
+        // nothing follows the mark: the stream waits for its first ACK,
+        // which it sends once loaded (Redis' `repl_put_online_on_ack`).
+        if eof_framed && !wait_first_ack(shared, &info, acks_before) {
+            log::warning(&format!("Replica {who} did not acknowledge its payload."));
             forget(shared, &info);
             return;
         }
-        info.state.store(STATE_ONLINE, Ordering::Relaxed);
+        // What was written meanwhile, then the backlog after it.
+        let held = {
+            let _h = shared.repl.history.lock();
+            info.state.store(STATE_ONLINE, Ordering::Relaxed);
+            info.spill.lock().take()
+        };
+        let Some(held) = held else {
+            // Closed for holding too much.
+            forget(shared, &info);
+            return;
+        };
+        if stream.write_all(&held).is_err() {
+            forget(shared, &info);
+            return;
+        }
+        start_from += held.len() as u64;
         info.ack_time_ms.store(unix_ms(), Ordering::Relaxed);
         log::notice(&format!("Synchronization with replica {who} succeeded"));
     }
@@ -200,7 +231,7 @@ fn send_payload(
     aux: (usize, ferrodis_repl::ReplId, u64),
     capa_eof: bool,
     who: &str,
-) -> std::io::Result<()> {
+) -> std::io::Result<bool> {
     let (stream_db, replid, offset) = aux;
     let repl = ferrodis_persist::ReplAux {
         stream_db: stream_db as i64,
@@ -231,7 +262,7 @@ fn send_payload(
         crate::persist::rdb::serialize_with(shared, snap, false, true, Some(repl), &mut w)?;
         w.write_all(mark.as_bytes())?;
         w.flush()?;
-        return Ok(());
+        return Ok(true);
     }
     log::notice(&format!(
         "Starting BGSAVE for SYNC with target: disk ({who})"
@@ -262,7 +293,34 @@ fn send_payload(
         Ok(())
     })();
     let _ = std::fs::remove_file(&path);
-    result
+    result.map(|()| false)
+}
+
+/// Waits for an ACK after `before` acks (false: the replica left or stayed
+/// silent for `repl-timeout`).
+fn wait_first_ack(shared: &Shared, info: &ReplicaInfo, before: u64) -> bool {
+    let timeout = Duration::from_secs(
+        shared
+            .config
+            .read()
+            .get_i64("repl-timeout")
+            .unwrap_or(60)
+            .max(1) as u64,
+    );
+    let deadline = std::time::Instant::now() + timeout;
+    let mut h = shared.repl.history.lock();
+    loop {
+        if info.acks.load(Ordering::Acquire) > before {
+            return true;
+        }
+        if info.closed.load(Ordering::Acquire) || std::time::Instant::now() >= deadline {
+            return false;
+        }
+        shared
+            .repl
+            .changed
+            .wait_for(&mut h, Duration::from_millis(100));
+    }
 }
 
 /// Sends the stream from byte `next` on, as the backlog grows.
@@ -273,6 +331,14 @@ fn stream_backlog(
     mut next: u64,
     who: &str,
 ) {
+    // A replica ACKs every second; one silent for `repl-timeout` is gone.
+    let timeout_ms = shared
+        .config
+        .read()
+        .get_i64("repl-timeout")
+        .unwrap_or(60)
+        .max(1) as u64
+        * 1000;
     loop {
         let bytes = {
             let mut h = shared.repl.history.lock();
@@ -292,6 +358,14 @@ fn stream_backlog(
                         return;
                     }
                     Some(b) if b.is_empty() => {
+                        let silent =
+                            unix_ms().saturating_sub(info.ack_time_ms.load(Ordering::Relaxed));
+                        if silent > timeout_ms {
+                            log::warning(&format!(
+                                "Disconnecting timedout replica (streaming sync): {who}"
+                            ));
+                            return;
+                        }
                         shared
                             .repl
                             .changed
@@ -339,6 +413,7 @@ fn start_reader(
                         if let Some(off) = argv.get(2).and_then(|a| ferrodis_resp::parse_i64(a)) {
                             info.ack_off.store(off.max(0) as u64, Ordering::Release);
                             info.ack_time_ms.store(unix_ms(), Ordering::Relaxed);
+                            info.acks.fetch_add(1, Ordering::Release);
                             shared.repl.changed.notify_all();
                         }
                     }

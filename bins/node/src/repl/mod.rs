@@ -36,10 +36,21 @@ pub(crate) struct ReplicaInfo {
     pub(crate) state: AtomicU8,
     pub(crate) ack_off: AtomicU64,
     pub(crate) ack_time_ms: AtomicU64,
+    /// ACKs received so far.
+    pub(crate) acks: AtomicU64,
     /// Set when the connection is to be closed (or was).
     pub(crate) closed: AtomicBool,
     pub(crate) socket: Mutex<Option<std::net::TcpStream>>,
+    /// While its payload is made and sent: the stream bytes fed since the
+    /// payload's offset, so that a backlog smaller than the writes of the
+    /// transfer does not lose them (Redis keeps them in the replica's
+    /// output buffer).
+    pub(crate) spill: Mutex<Option<Vec<u8>>>,
 }
+
+/// The most a replica's transfer may hold back (Redis' default hard
+/// `client-output-buffer-limit` for replicas).
+pub(crate) const SPILL_LIMIT: usize = 256 << 20;
 
 pub(crate) const STATE_WAIT_BGSAVE: u8 = 0;
 pub(crate) const STATE_SEND_BULK: u8 = 1;
@@ -92,6 +103,25 @@ impl History {
         match &mut self.backlog {
             Some(b) => b.feed(bytes),
             None => self.offset += bytes.len() as u64,
+        }
+        for r in &self.replicas {
+            if r.state.load(Ordering::Relaxed) == STATE_ONLINE {
+                continue;
+            }
+            let mut spill = r.spill.lock();
+            if let Some(buf) = spill.as_mut() {
+                if buf.len() + bytes.len() > SPILL_LIMIT {
+                    *spill = None;
+                    drop(spill);
+                    log::warning(&format!(
+                        "Client id={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                        r.client_id
+                    ));
+                    r.close();
+                } else {
+                    buf.extend_from_slice(bytes);
+                }
+            }
         }
     }
 

@@ -191,6 +191,10 @@ fn connect(
                     payload = Vec::new();
                     link.syncing.store(false, Ordering::Release);
                     link_up(shared);
+                    // A master waits for this before it streams after an
+                    // EOF-framed payload.
+                    stream.write_all(&proto.ack())?;
+                    last_ack = Instant::now();
                 }
                 Action::Command { argv, raw, offset } => {
                     // Applied and handed on as one step: a snapshot for
