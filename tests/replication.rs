@@ -291,6 +291,14 @@ fn ferrodis_replicas_promotion_siblings_and_chains() {
     // WAIT: both direct replicas acknowledge the last write.
     assert_eq!(c.call(&["SET", "waited", "1"]), ok());
     assert_eq!(c.call(&["WAIT", "2", "5000"]), int(2));
+    // Three never come: the timeout answers with the two that did, and
+    // the waiting client holds up no other client meanwhile.
+    c.send(&["WAIT", "3", "500"]);
+    assert_eq!(
+        master.client().call(&["PING"]),
+        Frame::Simple("PONG".into())
+    );
+    assert_eq!(c.read(), int(2));
     assert_eq!(field(&master, "connected_slaves"), "2");
     let role = master.client().call(&["ROLE"]);
     let Frame::Array(items) = role else {

@@ -183,10 +183,42 @@ fn wait(ctx: &mut Ctx<'_>, req: &Request) {
     };
     let woff = ctx.client.woff;
     let n = n.max(0) as usize;
-    let got = if ctx.client.multi.is_some() || ctx.client.in_exec {
-        crate::repl::wait_for_acks(ctx.shared, woff, usize::MAX, 1)
-    } else {
-        crate::repl::wait_for_acks(ctx.shared, woff, n, timeout)
+    let got = crate::repl::acked(ctx.shared, woff);
+    // Inside a transaction (or without a socket) WAIT does not block.
+    if got >= n || ctx.client.multi.is_some() || ctx.client.in_exec || ctx.client.block.deny {
+        ctx.int(got as i64);
+        return;
+    }
+    let Some(shared) = ctx.shared.me() else {
+        ctx.int(got as i64);
+        return;
     };
-    ctx.int(got as i64);
+    // The client waits without holding its worker: a thread watches the
+    // ACKs and hands the reply to the worker.
+    crate::repl::request_acks(&shared);
+    crate::blocking::block_for_reply(ctx.client);
+    let meta = Arc::clone(&ctx.client.meta);
+    let token = ctx.client.block.token;
+    let until = (timeout > 0)
+        .then(|| std::time::Instant::now() + std::time::Duration::from_millis(timeout));
+    let spawned = std::thread::Builder::new()
+        .name("repl-wait".into())
+        .spawn(move || {
+            let id = meta.id;
+            let alive = || shared.clients.read().contains_key(&id);
+            let got = crate::repl::wait_for_acks(&shared, woff, n, until, alive);
+            let mut reply = bytes::BytesMut::new();
+            ferrodis_resp::reply::integer(&mut reply, got as i64);
+            shared.send_to_owner(
+                &meta,
+                crate::shared::WorkerMsg::Unblocked {
+                    client: id,
+                    token,
+                    reply: reply.freeze(),
+                },
+            );
+        });
+    if spawned.is_err() {
+        log::warning("WAIT: cannot start a thread");
+    }
 }

@@ -486,35 +486,45 @@ pub(crate) fn writes_refused(shared: &Shared) -> bool {
     need > 0 && max_lag > 0 && !shared.repl.is_replica() && (good_replicas(shared) as i64) < need
 }
 
-/// WAIT: blocks until `n` replicas acknowledged `offset` or `timeout_ms`
-/// passed (0: no limit); returns how many did.
-pub(crate) fn wait_for_acks(shared: &Shared, offset: u64, n: usize, timeout_ms: u64) -> usize {
-    let count = |h: &History| {
-        h.replicas
-            .iter()
-            .filter(|r| r.ack_off.load(Ordering::Acquire) >= offset)
-            .count()
-    };
-    let deadline =
-        (timeout_ms > 0).then(|| std::time::Instant::now() + Duration::from_millis(timeout_ms));
-    let mut asked = false;
+/// How many replicas acknowledged `offset`.
+pub(crate) fn acked(shared: &Shared, offset: u64) -> usize {
+    shared
+        .repl
+        .history
+        .lock()
+        .replicas
+        .iter()
+        .filter(|r| r.ack_off.load(Ordering::Acquire) >= offset)
+        .count()
+}
+
+/// Asks every replica for an ACK now (`REPLCONF GETACK *` in the stream).
+pub(crate) fn request_acks(shared: &Shared) {
+    feed_plain(shared, &[b"REPLCONF", b"GETACK", b"*"]);
+}
+
+/// WAIT's waiting: until `n` replicas acknowledged `offset`, `until`
+/// passes or `alive` says the client left; returns how many did.
+pub(crate) fn wait_for_acks(
+    shared: &Shared,
+    offset: u64,
+    n: usize,
+    until: Option<std::time::Instant>,
+    alive: impl Fn() -> bool,
+) -> usize {
     loop {
         let mut h = shared.repl.history.lock();
-        let got = count(&h);
-        if got >= n {
+        let got = h
+            .replicas
+            .iter()
+            .filter(|r| r.ack_off.load(Ordering::Acquire) >= offset)
+            .count();
+        let now = std::time::Instant::now();
+        if got >= n || until.is_some_and(|d| now >= d) || !alive() {
             return got;
         }
-        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-            return got;
-        }
-        if !asked {
-            asked = true;
-            drop(h);
-            feed_plain(shared, &[b"REPLCONF", b"GETACK", b"*"]);
-            continue;
-        }
-        let wait = deadline.map_or(Duration::from_millis(100), |d| {
-            d.saturating_duration_since(std::time::Instant::now())
+        let wait = until.map_or(Duration::from_millis(100), |d| {
+            d.saturating_duration_since(now)
                 .min(Duration::from_millis(100))
         });
         shared.repl.changed.wait_for(&mut h, wait);
