@@ -464,3 +464,53 @@ fn writes_during_a_transfer_are_kept_for_the_replica() {
     assert_eq!(field(&master, "sync_full"), "1");
     assert_eq!(field(&master, "repl_backlog_size"), "16384");
 }
+
+/// In cluster mode CLUSTER REPLICATE starts replication from the master's
+/// address, and REPLICAOF is refused as Redis refuses it.
+#[test]
+fn cluster_replicate_replicates() {
+    let a = Server::ferrodis(&["--cluster-enabled", "yes"]);
+    let b = Server::ferrodis(&["--cluster-enabled", "yes"]);
+    let mut ca = a.client();
+    let mut cb = b.client();
+    let Frame::Bulk(id) = ca.call(&["CLUSTER", "MYID"]) else {
+        panic!("CLUSTER MYID")
+    };
+    let id = String::from_utf8_lossy(&id).into_owned();
+    assert_eq!(ca.call(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]), ok());
+    assert_eq!(
+        ca.call(&["CLUSTER", "MEET", "127.0.0.1", &b.port.to_string()]),
+        ok()
+    );
+    wait_until(Duration::from_secs(20), "b to know a", || {
+        match cb.call(&["CLUSTER", "NODES"]) {
+            Frame::Bulk(t) => String::from_utf8_lossy(&t).contains(&id),
+            _ => false,
+        }
+    });
+    assert_eq!(
+        cb.call(&["REPLICAOF", "127.0.0.1", &a.port.to_string()]),
+        Frame::Error("ERR REPLICAOF not allowed in cluster mode.".into())
+    );
+    wait_until(Duration::from_secs(20), "the cluster to be up", || match ca
+        .call(&["CLUSTER", "INFO"])
+    {
+        Frame::Bulk(t) => String::from_utf8_lossy(&t).contains("cluster_state:ok"),
+        _ => false,
+    });
+    for i in 0..200 {
+        let key = format!("{{k}}:{i}");
+        assert_eq!(ca.call(&["SET", key.as_str(), "v"]), ok());
+    }
+    assert_eq!(cb.call(&["CLUSTER", "REPLICATE", &id]), ok());
+    wait_in_sync(&a, &b);
+    assert_eq!(field(&b, "role"), "slave");
+    assert_eq!(cb.call(&["READONLY"]), ok());
+    assert_eq!(cb.call(&["DBSIZE"]), int(200));
+    assert_eq!(ca.call(&["SET", "{k}:late", "w"]), ok());
+    wait_in_sync(&a, &b);
+    assert_eq!(
+        cb.call(&["GET", "{k}:late"]),
+        Frame::Bulk(b"w".to_vec().into())
+    );
+}
