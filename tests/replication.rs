@@ -514,3 +514,39 @@ fn cluster_replicate_replicates() {
         Frame::Bulk(b"w".to_vec().into())
     );
 }
+
+/// A master with `requirepass` lets in a replica with `masterauth`, both
+/// ways between Ferrodis and redis-server.
+#[test]
+fn masterauth_both_ways() {
+    let info = |c: &mut Client, name: &str| c.info_field(name).unwrap_or_default();
+    let dir = TempDir::new("redis-auth-master");
+    let redis = Launch::redis()
+        .dir(dir.path())
+        .args(&["--requirepass", "s3cret"])
+        .start();
+    let ferrodis =
+        Server::ferrodis(&["--requirepass", "s3cret", "--repl-diskless-sync-delay", "0"]);
+    for (master, replica) in [(&redis, &ferrodis), (&ferrodis, &redis)] {
+        let mut m = master.client();
+        assert_eq!(m.call(&["AUTH", "s3cret"]), ok());
+        let mut r = replica.client();
+        assert_eq!(r.call(&["AUTH", "s3cret"]), ok());
+        assert_eq!(r.call(&["CONFIG", "SET", "masterauth", "s3cret"]), ok());
+        assert_eq!(r.call(&["FLUSHALL"]), ok());
+        assert_eq!(m.call(&["SET", "who", &master.port.to_string()]), ok());
+        assert_eq!(
+            r.call(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]),
+            ok()
+        );
+        wait_until(Duration::from_secs(30), "the authenticated link", || {
+            info(&mut r, "master_link_status") == "up"
+                && info(&mut r, "master_repl_offset") == info(&mut m, "master_repl_offset")
+        });
+        assert_eq!(
+            r.call(&["GET", "who"]),
+            Frame::Bulk(master.port.to_string().into_bytes().into())
+        );
+        assert_eq!(r.call(&["REPLICAOF", "NO", "ONE"]), ok());
+    }
+}
