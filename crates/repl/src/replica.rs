@@ -564,6 +564,19 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn newlines_in_the_stream_count_and_are_skipped() {
+        let id = ReplId::parse(ID.as_bytes()).unwrap();
+        let mut link = Link::new(Config::default(), Some((id, 10)));
+        link.start();
+        link.on_bytes(format!("+PONG\r\n+OK\r\n+OK\r\n+CONTINUE {ID}\r\n").as_bytes())
+            .unwrap();
+        let a = link.on_bytes(b"\n*1\r\n$4\r\nPING\r\n").unwrap();
+        assert_eq!(a.len(), 1);
+        assert!(matches!(&a[0], Action::Command { offset: 25, .. }));
+        assert_eq!(link.offset(), 25);
+    }
+
     proptest! {
         /// Any split of the master's bytes gives the same actions.
         #[test]

@@ -158,6 +158,11 @@ pub(crate) struct LinkStatus {
     pub(crate) read: AtomicU64,
     /// Whether a link was ever established (the offsets mean something).
     pub(crate) had_master: AtomicBool,
+    /// The payload being received: its size (-1 with EOF framing), the
+    /// bytes read, and when the last ones came.
+    pub(crate) sync_total: std::sync::atomic::AtomicI64,
+    pub(crate) sync_read: AtomicU64,
+    pub(crate) sync_last_io_ms: AtomicU64,
 }
 
 /// See the module documentation.
@@ -562,6 +567,20 @@ pub(crate) fn info(shared: &Shared) -> String {
                 if up { "up" } else { "down" },
                 u8::from(link.syncing.load(Ordering::Relaxed)),
             ));
+            if link.syncing.load(Ordering::Relaxed) {
+                let total = link.sync_total.load(Ordering::Relaxed);
+                let read = link.sync_read.load(Ordering::Relaxed) as i64;
+                let perc = if total > 0 {
+                    read as f64 / total as f64 * 100.0
+                } else {
+                    0.0
+                };
+                out.push_str(&format!(
+                    "master_sync_total_bytes:{total}\r\nmaster_sync_read_bytes:{read}\r\nmaster_sync_left_bytes:{}\r\nmaster_sync_perc:{perc:.2}\r\nmaster_sync_last_io_seconds_ago:{}\r\n",
+                    total - read,
+                    now.saturating_sub(link.sync_last_io_ms.load(Ordering::Relaxed)) / 1000
+                ));
+            }
             if !up {
                 let since = link.down_since_ms.load(Ordering::Relaxed);
                 let secs = if since == 0 {

@@ -166,6 +166,10 @@ fn connect(
                     )))
                 }
                 Action::RdbBegin { len } => {
+                    link.sync_total
+                        .store(len.map_or(-1, |l| l as i64), Ordering::Relaxed);
+                    link.sync_read.store(0, Ordering::Relaxed);
+                    link.sync_last_io_ms.store(unix_ms(), Ordering::Relaxed);
                     link.syncing.store(true, Ordering::Release);
                     link.phase.store(3, Ordering::Relaxed);
                     payload.clear();
@@ -177,7 +181,12 @@ fn connect(
                         )
                     ));
                 }
-                Action::RdbChunk(bytes) => payload.extend_from_slice(&bytes),
+                Action::RdbChunk(bytes) => {
+                    payload.extend_from_slice(&bytes);
+                    link.sync_read
+                        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    link.sync_last_io_ms.store(unix_ms(), Ordering::Relaxed);
+                }
                 Action::RdbDone => {
                     let Some((replid, offset)) = pending_full.take() else {
                         return Err(std::io::Error::other("payload without FULLRESYNC"));
