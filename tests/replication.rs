@@ -442,12 +442,16 @@ fn ferrodis_replicas_promotion_siblings_and_chains() {
 /// after it, even when they are far more than the backlog holds.
 #[test]
 fn writes_during_a_transfer_are_kept_for_the_replica() {
-    let master = Server::ferrodis(&[
-        "--repl-backlog-size",
-        "16384",
-        "--repl-diskless-sync-delay",
-        "2",
-    ]);
+    let master_dir = TempDir::new("busy-master");
+    let master = Launch::ferrodis()
+        .dir(master_dir.path())
+        .args(&[
+            "--repl-backlog-size",
+            "16384",
+            "--repl-diskless-sync-delay",
+            "2",
+        ])
+        .start();
     let mut c = master.client();
     seed_data(&mut c);
     let dir = TempDir::new("redis-replica-busy");
@@ -461,7 +465,7 @@ fn writes_during_a_transfer_are_kept_for_the_replica() {
     pipeline(&mut c, &mixed_writes(11, 20_000));
     wait_in_sync(&master, &replica);
     assert_same_data(&master, &replica);
-    assert_eq!(field(&master, "sync_full"), "1");
+    assert_eq!(field(&master, "sync_full"), "1", "{}", master.log());
     assert_eq!(field(&master, "repl_backlog_size"), "16384");
 }
 
@@ -548,5 +552,47 @@ fn masterauth_both_ways() {
             Frame::Bulk(master.port.to_string().into_bytes().into())
         );
         assert_eq!(r.call(&["REPLICAOF", "NO", "ONE"]), ok());
+    }
+}
+
+/// A replica restarted from the RDB file it saved continues with its
+/// master (`+CONTINUE`): the file records the replication id, offset and
+/// stream database. Both ways between Ferrodis and redis-server.
+#[test]
+fn a_restarted_replica_continues_from_its_rdb_file() {
+    let redis_dir = TempDir::new("restart-redis");
+    let ferrodis_dir = TempDir::new("restart-ferrodis");
+    let redis_master = Launch::redis().dir(redis_dir.path()).start();
+    let ferrodis_replica = Launch::ferrodis()
+        .dir(ferrodis_dir.path())
+        .args(&["--replicaof", "127.0.0.1", &redis_master.port.to_string()])
+        .start();
+    let ferrodis_master = Server::ferrodis(&["--repl-diskless-sync-delay", "0"]);
+    let replica_dir = TempDir::new("restart-redis-replica");
+    let redis_replica = Launch::redis()
+        .dir(replica_dir.path())
+        .args(&[
+            "--replicaof",
+            "127.0.0.1",
+            &ferrodis_master.port.to_string(),
+        ])
+        .start();
+    for (master, mut replica, seed) in [
+        (&redis_master, ferrodis_replica, 21),
+        (&ferrodis_master, redis_replica, 22),
+    ] {
+        let mut c = master.client();
+        pipeline(&mut c, &mixed_writes(seed, 5000));
+        wait_in_sync(master, &replica);
+        assert_eq!(replica.client().call(&["SAVE"]), ok());
+        replica.kill();
+        pipeline(&mut c, &mixed_writes(seed + 100, 3000));
+        replica.restart();
+        wait_until(Duration::from_secs(30), "a partial resync", || {
+            field(master, "sync_partial_ok") == "1"
+        });
+        wait_in_sync(master, &replica);
+        assert_same_data(master, &replica);
+        assert_eq!(field(master, "sync_full"), "1");
     }
 }

@@ -257,6 +257,70 @@ pub(crate) fn gate_on(shared: &Shared) -> crate::persist::gate::GateGuard<'_> {
     guard
 }
 
+/// What an RDB file written now records about replication (Redis'
+/// `rdbPopulateSaveInfo`): taken with the snapshot, under the write gate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SaveInfo {
+    pub(crate) stream_db: usize,
+    pub(crate) replid: ReplId,
+    pub(crate) offset: u64,
+}
+
+/// See [`SaveInfo`]: a replica that has followed a master, or a master
+/// with a backlog, records its id and offset.
+pub(crate) fn save_info(shared: &Shared) -> Option<SaveInfo> {
+    let replica = shared.repl.is_replica();
+    if replica && !shared.repl.link.had_master.load(Ordering::Relaxed) {
+        return None;
+    }
+    let h = shared.repl.history.lock();
+    if !replica && h.backlog.is_none() {
+        return None;
+    }
+    Some(SaveInfo {
+        stream_db: if replica { h.proxied_db } else { 0 },
+        replid: h.ids.replid,
+        offset: h.master_repl_offset(),
+    })
+}
+
+/// After loading an RDB file with replication fields (at start): a node
+/// configured as a replica takes them as the history to continue with its
+/// master; a master keeps them as its secondary id, so that its former
+/// replicas can continue with it (Redis' `loadDataFromDisk`).
+pub(crate) fn restore(shared: &Shared, fields: crate::persist::rdb::ReplFields) {
+    let (Some(replid), Some(offset), Some(stream_db)) =
+        (fields.replid, fields.offset, fields.stream_db)
+    else {
+        return;
+    };
+    let (Ok(offset), Ok(stream_db)) = (u64::try_from(offset), usize::try_from(stream_db)) else {
+        return;
+    };
+    let replica = shared.config.read().replicaof().is_some() || shared.repl.is_replica();
+    let mut h = shared.repl.history.lock();
+    if replica {
+        h.ids = ReplIds::new(replid);
+        h.backlog = None;
+        h.offset = offset;
+        h.proxied_db = stream_db;
+        let link = &shared.repl.link;
+        link.had_master.store(true, Ordering::Relaxed);
+        link.processed.store(offset, Ordering::Relaxed);
+        link.read.store(offset, Ordering::Relaxed);
+    } else {
+        h.ids.replid2 = replid;
+        h.ids.second_repl_offset = ferrodis_repl_offset(offset) + 1;
+        h.backlog = None;
+        h.offset = offset;
+    }
+    ensure_backlog(shared, &mut h);
+}
+
+fn ferrodis_repl_offset(offset: u64) -> i64 {
+    i64::try_from(offset).unwrap_or(i64::MAX)
+}
+
 /// A new random replication id.
 pub(crate) fn fresh_id() -> ReplId {
     ReplId::from_random([random_u64(), random_u64(), random_u64()])
@@ -344,7 +408,12 @@ pub(crate) fn replicate_from(shared: &Arc<Shared>, host: &str, port: u16) -> boo
         *m = Some(addr.clone());
         shared.repl.following.store(true, Ordering::Release);
     }
-    let generation = shared.repl.generation.fetch_add(1, Ordering::AcqRel) + 1;
+    // Under the write gate: the previous link applies nothing more once
+    // this returns (it checks the generation with the gate held).
+    let generation = {
+        let _gate = shared.persist.gate.exclusive();
+        shared.repl.generation.fetch_add(1, Ordering::AcqRel) + 1
+    };
     let link = &shared.repl.link;
     link.up.store(false, Ordering::Release);
     link.down_since_ms.store(0, Ordering::Relaxed);
@@ -367,7 +436,11 @@ pub(crate) fn become_master(shared: &Shared) {
         return;
     }
     shared.repl.following.store(false, Ordering::Release);
-    shared.repl.generation.fetch_add(1, Ordering::AcqRel);
+    {
+        // See `replicate_from`: the old link stops applying now.
+        let _gate = shared.persist.gate.exclusive();
+        shared.repl.generation.fetch_add(1, Ordering::AcqRel);
+    }
     let link = &shared.repl.link;
     link.up.store(false, Ordering::Release);
     link.syncing.store(false, Ordering::Release);

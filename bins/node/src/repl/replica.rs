@@ -43,6 +43,10 @@ fn run(shared: &Arc<Shared>, addr: &MasterAddr, generation: u64) {
     // The master client: its selected database survives reconnections, as
     // Redis' cached master does.
     let mut master = Session::attach_master(Arc::clone(shared));
+    // The stream goes on in the database the history left it in (from a
+    // previous master, or from the RDB file loaded at start).
+    let db = shared.repl.history.lock().proxied_db;
+    master.set_db(db);
     while current(shared, generation) {
         let link = &shared.repl.link;
         link.phase.store(1, Ordering::Relaxed);
@@ -146,6 +150,10 @@ fn connect(
                     pending_full = Some((replid, offset));
                 }
                 Action::Continue { replid } => {
+                    let _gate = shared.persist.gate.exclusive();
+                    if !current(shared, generation) {
+                        return Ok(());
+                    }
                     log::notice(
                         "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.",
                     );
@@ -188,10 +196,15 @@ fn connect(
                     link.sync_last_io_ms.store(unix_ms(), Ordering::Relaxed);
                 }
                 Action::RdbDone => {
+                    if !current(shared, generation) {
+                        return Ok(());
+                    }
                     let Some((replid, offset)) = pending_full.take() else {
                         return Err(std::io::Error::other("payload without FULLRESYNC"));
                     };
-                    load_payload(shared, &payload, replid, offset)?;
+                    if !load_payload(shared, &payload, replid, offset, generation)? {
+                        return Ok(());
+                    }
                     // The stream goes on in the database the master had
                     // selected when it made the payload.
                     let db = crate::persist::rdb::stream_db(&payload).unwrap_or(0);
@@ -209,6 +222,11 @@ fn connect(
                     // Applied and handed on as one step: a snapshot for
                     // this node's own replicas sees both or neither.
                     let gate = shared.persist.gate.exclusive();
+                    if !current(shared, generation) {
+                        // REPLICAOF changed meanwhile: nothing more from
+                        // this master.
+                        return Ok(());
+                    }
                     let name = argv.first().map(|a| a.to_ascii_lowercase());
                     if !matches!(name.as_deref(), Some(b"replconf" | b"ping")) {
                         let args: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
@@ -288,17 +306,21 @@ fn load_payload(
     payload: &[u8],
     replid: ferrodis_repl::ReplId,
     offset: u64,
-) -> std::io::Result<()> {
-    log::notice("MASTER <-> REPLICA sync: Flushing old data");
+    generation: u64,
+) -> std::io::Result<bool> {
     let p = &shared.persist;
+    // Held to the end: REPLICAOF (which takes the gate to change the
+    // generation) sees the old dataset and history or the new ones.
+    let _gate = p.gate.exclusive();
+    if !current(shared, generation) {
+        return Ok(false);
+    }
+    log::notice("MASTER <-> REPLICA sync: Flushing old data");
     p.loading.begin(payload.len() as u64, 0);
     p.loading.let_clients_in();
-    let result = {
-        let _gate = p.gate.exclusive();
-        shared.store.flush_all();
-        log::notice("MASTER <-> REPLICA sync: Loading DB in memory");
-        crate::persist::rdb::load_bytes(shared, payload)
-    };
+    shared.store.flush_all();
+    log::notice("MASTER <-> REPLICA sync: Loading DB in memory");
+    let result = crate::persist::rdb::load_bytes(shared, payload);
     p.loading.end();
     let (loaded, _, _) = result.map_err(|e| {
         std::io::Error::other(format!(
@@ -324,5 +346,5 @@ fn load_payload(
     let link = &shared.repl.link;
     link.processed.store(offset, Ordering::Relaxed);
     link.read.store(offset, Ordering::Relaxed);
-    Ok(())
+    Ok(true)
 }
