@@ -596,3 +596,21 @@ fn a_restarted_replica_continues_from_its_rdb_file() {
         assert_eq!(field(master, "sync_full"), "1");
     }
 }
+
+/// `redis-cli --rdb` (REPLCONF rdb-only, SYNC) gets a whole RDB file of the
+/// dataset from a Ferrodis node, which `redis-server` then loads.
+#[test]
+fn redis_cli_rdb_takes_a_payload() {
+    let master = Server::ferrodis(&["--repl-diskless-sync-delay", "0"]);
+    let mut c = master.client();
+    seed_data(&mut c);
+    let dir = TempDir::new("cli-rdb");
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &master.port.to_string(), "--rdb"])
+        .arg(dir.path().join("dump.rdb"))
+        .output()
+        .expect("redis-cli runs");
+    assert!(out.status.success(), "{out:?}");
+    let redis = Launch::redis().dir(dir.path()).start();
+    assert_same_data(&master, &redis);
+}

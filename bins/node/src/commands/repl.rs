@@ -74,7 +74,15 @@ fn replconf(ctx: &mut Ctx<'_>, req: &Request) {
         } else if is(req, j, "ack") || is(req, j, "getack") {
             // Only meaningful on a replica link: no reply.
             return;
-        } else if is(req, j, "rdb-only") || is(req, j, "rdb-filter-only") {
+        } else if is(req, j, "rdb-only") {
+            match int_arg(req, j + 1) {
+                Some(v @ 0..=1) => ctx.client.announced.rdb_only = v == 1,
+                _ => {
+                    ctx.error("ERR value is out of range, value must between 0 and 1");
+                    return;
+                }
+            }
+        } else if is(req, j, "rdb-filter-only") {
         } else {
             ctx.error(&format!(
                 "ERR Unrecognized REPLCONF option: {}",
@@ -90,17 +98,6 @@ fn replconf(ctx: &mut Ctx<'_>, req: &Request) {
 /// `PSYNC replid offset` / `SYNC`: the connection becomes a replica link;
 /// the worker hands it to `repl::master`, which answers.
 fn psync(ctx: &mut Ctx<'_>, req: &Request) {
-    if ctx.shared.repl.is_replica()
-        && !ctx
-            .shared
-            .repl
-            .link
-            .up
-            .load(std::sync::atomic::Ordering::Acquire)
-    {
-        ctx.error("NOMASTERLINK Can't SYNC while not connected with my master");
-        return;
-    }
     if ctx.client.stream.is_none() {
         ctx.error("ERR PSYNC needs a connection");
         return;

@@ -32,6 +32,9 @@ pub(crate) struct Announced {
     pub(crate) ip: Option<String>,
     pub(crate) capa_eof: bool,
     pub(crate) capa_psync2: bool,
+    /// `REPLCONF rdb-only 1` (redis-cli --rdb): the payload and nothing
+    /// more.
+    pub(crate) rdb_only: bool,
 }
 
 /// A connection that became a replica, handed over by its worker.
@@ -136,6 +139,15 @@ fn serve(shared: &Arc<Shared>, h: Handoff) {
             }
             Decision::Full(why) => {
                 drop(h);
+                // A replica can hand on its history, not make a new one:
+                // with its own link down it has nothing to send (a
+                // continuation from its backlog is fine).
+                if shared.repl.is_replica() && !shared.repl.link.up.load(Ordering::Acquire) {
+                    let _ = stream.write_all(
+                        b"-NOMASTERLINK Can't SYNC while not connected with my master\r\n",
+                    );
+                    return;
+                }
                 let Ok(s) = shared.store.snapshot() else {
                     // Another snapshot (BGSAVE) runs: try again shortly.
                     drop(_gate);
@@ -169,6 +181,8 @@ fn serve(shared: &Arc<Shared>, h: Handoff) {
                 h.replicas.push(Arc::clone(&info));
                 drop(h);
                 snap = Some(s);
+                // SYNC, the old protocol, gets the payload without it.
+                let reply = if sync { Vec::new() } else { reply };
                 if stream.write_all(&reply).is_err() {
                     forget(shared, &info);
                     return;
@@ -189,6 +203,11 @@ fn serve(shared: &Arc<Shared>, h: Handoff) {
                     return;
                 }
             };
+        if announced.rdb_only {
+            log::notice(&format!("Payload sent to {who} (rdb-only): closing"));
+            forget(shared, &info);
+            return;
+        }
         // After an EOF-framed payload a replica finds the end only if
         // nothing follows the mark: the stream waits for its first ACK,
         // which it sends once loaded (Redis' `repl_put_online_on_ack`).
