@@ -322,6 +322,15 @@ pub(crate) fn block(
     ctx.client.meta.blocked.store(true, Ordering::Relaxed);
 }
 
+/// Blocks the client until another thread hands its worker the reply
+/// ([`WorkerMsg::Unblocked`]): WAIT, whose waiting thread keeps the time
+/// itself. Nothing is registered under a key.
+pub(crate) fn block_for_reply(client: &mut Client) {
+    client.block.blocked = Some(None);
+    client.block.unscheduled = None;
+    client.meta.blocked.store(true, Ordering::Relaxed);
+}
+
 /// Called after each command (also each command of a transaction): notes
 /// the keys a write may have made ready.
 pub(crate) fn after_command(shared: &Shared, client: &mut Client, spec: &Spec, req: &Request) {

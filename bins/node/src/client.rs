@@ -82,6 +82,15 @@ pub(crate) struct Client {
     ///
     /// [`Ctx::db`]: crate::commands::Ctx::db
     pub(crate) now_ms: Option<u64>,
+    /// What `REPLCONF` announced (a replica's port, address, capabilities).
+    pub(crate) announced: crate::repl::master::Announced,
+    /// `PSYNC`/`SYNC` ran: the worker hands the connection to replication.
+    pub(crate) handoff: Option<Vec<bytes::Bytes>>,
+    /// The master client of a replica: applies the stream, exempt from
+    /// read-only and propagated only as its master's bytes.
+    pub(crate) master: bool,
+    /// The replication offset after this client's last write (WAIT).
+    pub(crate) woff: u64,
 }
 
 impl Client {
@@ -127,6 +136,10 @@ impl Client {
             in_exec: false,
             exec_propagated: false,
             now_ms: None,
+            announced: Default::default(),
+            handoff: None,
+            master: false,
+            woff: 0,
         }
     }
 

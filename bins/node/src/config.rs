@@ -489,7 +489,7 @@ pub(crate) static PARAMS: &[Param] = &[
     boolean("lazyfree-lazy-user-del", None, DEBUG, false),
     boolean("lazyfree-lazy-user-flush", None, DEBUG, false),
     boolean("repl-disable-tcp-nodelay", None, MODIFIABLE, false),
-    boolean("repl-diskless-sync", None, DEBUG, true),
+    boolean("repl-diskless-sync", None, DEBUG, true).imp(),
     boolean("aof-rewrite-incremental-fsync", None, MODIFIABLE, true),
     boolean("no-appendfsync-on-rewrite", None, MODIFIABLE, false),
     boolean("cluster-require-full-coverage", None, MODIFIABLE, true).imp(),
@@ -499,8 +499,8 @@ pub(crate) static PARAMS: &[Param] = &[
     boolean("aof-timestamp-enabled", None, MODIFIABLE, false),
     boolean("cluster-replica-no-failover", Some("cluster-slave-no-failover"), MODIFIABLE, false),
     boolean("replica-lazy-flush", Some("slave-lazy-flush"), MODIFIABLE, false),
-    boolean("replica-serve-stale-data", Some("slave-serve-stale-data"), MODIFIABLE, true),
-    boolean("replica-read-only", Some("slave-read-only"), DEBUG, true),
+    boolean("replica-serve-stale-data", Some("slave-serve-stale-data"), MODIFIABLE, true).imp(),
+    boolean("replica-read-only", Some("slave-read-only"), DEBUG, true).imp(),
     boolean("replica-ignore-maxmemory", Some("slave-ignore-maxmemory"), MODIFIABLE, true),
     boolean("jemalloc-bg-thread", None, MODIFIABLE, true),
     boolean("activedefrag", None, DEBUG, false),
@@ -521,8 +521,8 @@ pub(crate) static PARAMS: &[Param] = &[
     string("aclfile", None, IMMUTABLE, false, Some(""), StrCheck::None),
     string("unixsocket", None, IMMUTABLE, true, None, StrCheck::None),
     string("pidfile", None, IMMUTABLE, true, None, StrCheck::None).imp(),
-    string("replica-announce-ip", Some("slave-announce-ip"), MODIFIABLE, true, None, StrCheck::None),
-    string("masteruser", None, SENSITIVE, true, None, StrCheck::None),
+    string("replica-announce-ip", Some("slave-announce-ip"), MODIFIABLE, true, None, StrCheck::None).imp(),
+    string("masteruser", None, SENSITIVE, true, None, StrCheck::None).imp(),
     string("cluster-announce-ip", None, MODIFIABLE, true, None, StrCheck::None).imp(),
     string("cluster-config-file", None, IMMUTABLE, false, Some("nodes.conf"), StrCheck::None).imp(),
     string("cluster-announce-hostname", None, MODIFIABLE, true, None, StrCheck::Hostname).imp(),
@@ -538,7 +538,7 @@ pub(crate) static PARAMS: &[Param] = &[
     string("proc-title-template", None, MODIFIABLE, false, Some("{title} {listen-addr} {server-mode}"), StrCheck::ProcTitle),
     string("bind-source-addr", None, MODIFIABLE, true, None, StrCheck::None),
     string("logfile", None, IMMUTABLE, false, Some(""), StrCheck::None).imp(),
-    string("masterauth", None, SENSITIVE, true, None, StrCheck::None),
+    string("masterauth", None, SENSITIVE, true, None, StrCheck::None).imp(),
     string("requirepass", None, SENSITIVE, true, None, StrCheck::None).imp(),
     enumeration("supervised", None, IMMUTABLE, SUPERVISED_MODE_ENUM, 0, EnumCheck::None),
     enumeration("syslog-facility", None, IMMUTABLE, SYSLOG_FACILITY_ENUM, 128, EnumCheck::None),
@@ -571,25 +571,25 @@ pub(crate) static PARAMS: &[Param] = &[
     number("lfu-log-factor", None, MODIFIABLE, signed(0, 2147483647, 10, Style::Plain)).imp(),
     number("lfu-decay-time", None, MODIFIABLE, signed(0, 2147483647, 1, Style::Plain)).imp(),
     number("replica-priority", Some("slave-priority"), MODIFIABLE, signed(0, 2147483647, 100, Style::Plain)),
-    number("repl-diskless-sync-delay", None, MODIFIABLE, signed(0, 2147483647, 5, Style::Plain)),
+    number("repl-diskless-sync-delay", None, MODIFIABLE, signed(0, 2147483647, 5, Style::Plain)).imp(),
     number("maxmemory-samples", None, MODIFIABLE, signed(1, 2147483647, 5, Style::Plain)).imp(),
     number("maxmemory-eviction-tenacity", None, MODIFIABLE, signed(0, 100, 10, Style::Plain)),
     number("timeout", None, MODIFIABLE, signed(0, 2147483647, 0, Style::Plain)).imp(),
-    number("replica-announce-port", Some("slave-announce-port"), MODIFIABLE, signed(0, 65535, 0, Style::Plain)),
+    number("replica-announce-port", Some("slave-announce-port"), MODIFIABLE, signed(0, 65535, 0, Style::Plain)).imp(),
     number("tcp-backlog", None, IMMUTABLE, signed(0, 2147483647, 511, Style::Plain)).imp(),
     number("cluster-port", None, IMMUTABLE, signed(0, 65535, 0, Style::Plain)).imp(),
     number("cluster-announce-bus-port", None, MODIFIABLE, signed(0, 65535, 0, Style::Plain)).imp(),
     number("cluster-announce-port", None, MODIFIABLE, signed(0, 65535, 0, Style::Plain)).imp(),
     number("cluster-announce-tls-port", None, MODIFIABLE, signed(0, 65535, 0, Style::Plain)),
-    number("repl-timeout", None, MODIFIABLE, signed(1, 2147483647, 60, Style::Plain)),
-    number("repl-ping-replica-period", Some("repl-ping-slave-period"), MODIFIABLE, signed(1, 2147483647, 10, Style::Plain)),
+    number("repl-timeout", None, MODIFIABLE, signed(1, 2147483647, 60, Style::Plain)).imp(),
+    number("repl-ping-replica-period", Some("repl-ping-slave-period"), MODIFIABLE, signed(1, 2147483647, 10, Style::Plain)).imp(),
     number("list-compress-depth", None, DEBUG, signed(0, 2147483647, 0, Style::Plain)),
     number("rdb-key-save-delay", None, HIDDEN, signed(-2147483648, 2147483647, 0, Style::Plain)),
     number("key-load-delay", None, HIDDEN, signed(-2147483648, 2147483647, 0, Style::Plain)),
     number("active-expire-effort", None, MODIFIABLE, signed(1, 10, 1, Style::Plain)),
     number("hz", None, MODIFIABLE, signed(0, 2147483647, 10, Style::Plain)).imp(),
-    number("min-replicas-to-write", Some("min-slaves-to-write"), MODIFIABLE, signed(0, 2147483647, 0, Style::Plain)),
-    number("min-replicas-max-lag", Some("min-slaves-max-lag"), MODIFIABLE, signed(0, 2147483647, 10, Style::Plain)),
+    number("min-replicas-to-write", Some("min-slaves-to-write"), MODIFIABLE, signed(0, 2147483647, 0, Style::Plain)).imp(),
+    number("min-replicas-max-lag", Some("min-slaves-max-lag"), MODIFIABLE, signed(0, 2147483647, 10, Style::Plain)).imp(),
     number("watchdog-period", None, HIDDEN, signed(0, 2147483647, 0, Style::Plain)),
     number("shutdown-timeout", None, MODIFIABLE, signed(0, 2147483647, 10, Style::Plain)),
     number("repl-diskless-sync-max-replicas", None, MODIFIABLE, signed(0, 2147483647, 0, Style::Plain)),
@@ -605,7 +605,7 @@ pub(crate) static PARAMS: &[Param] = &[
     number("latency-monitor-threshold", None, MODIFIABLE, signed(0, 9223372036854775807, 0, Style::Plain)).imp(),
     number("proto-max-bulk-len", None, DEBUG, signed(1048576, 9223372036854775807, 536870912, Style::Memory)).imp(),
     number("stream-node-max-entries", None, MODIFIABLE, signed(0, 9223372036854775807, 100, Style::Plain)),
-    number("repl-backlog-size", None, MODIFIABLE, signed(1, 9223372036854775807, 1048576, Style::Memory)),
+    number("repl-backlog-size", None, MODIFIABLE, signed(1, 9223372036854775807, 1048576, Style::Memory)).imp(),
     number("maxmemory", None, MODIFIABLE, unsigned(0, 18446744073709551615, 0, Style::Memory)).imp(),
     number("cluster-link-sendbuf-limit", None, MODIFIABLE, unsigned(0, 18446744073709551615, 0, Style::Memory)),
     number("hash-max-listpack-entries", Some("hash-max-ziplist-entries"), MODIFIABLE, unsigned(0, 9223372036854775807, 512, Style::Plain)),
@@ -619,7 +619,7 @@ pub(crate) static PARAMS: &[Param] = &[
     number("tracking-table-max-keys", None, MODIFIABLE, unsigned(0, 9223372036854775807, 1000000, Style::Plain)),
     number("client-query-buffer-limit", None, DEBUG, unsigned(1048576, 9223372036854775807, 1073741824, Style::Memory)),
     number("maxmemory-clients", None, MODIFIABLE, signed(-100, 9223372036854775807, 0, Style::MemoryOrPercent)),
-    number("repl-backlog-ttl", None, MODIFIABLE, signed(0, 9223372036854775807, 3600, Style::Plain)),
+    number("repl-backlog-ttl", None, MODIFIABLE, signed(0, 9223372036854775807, 3600, Style::Plain)).imp(),
     number("auto-aof-rewrite-min-size", None, MODIFIABLE, signed(0, 9223372036854775807, 67108864, Style::Memory)).imp(),
     number("loading-process-events-interval-bytes", None, HIDDEN, signed(1024, 2147483647, 2097152, Style::Plain)),
     number("tls-port", None, MODIFIABLE, signed(0, 65535, 0, Style::Plain)),
@@ -648,7 +648,7 @@ pub(crate) static PARAMS: &[Param] = &[
     special("oom-score-adj-values", None, MULTI_ARG, Special::OomScoreAdjValues),
     special("notify-keyspace-events", None, MODIFIABLE, Special::NotifyKeyspaceEvents).imp(),
     special("bind", None, MULTI_ARG, Special::Bind).imp(),
-    special("replicaof", Some("slaveof"), IMMUTABLE | MULTI_ARG, Special::ReplicaOf),
+    special("replicaof", Some("slaveof"), IMMUTABLE | MULTI_ARG, Special::ReplicaOf).imp(),
     special("latency-tracking-info-percentiles", None, MULTI_ARG, Special::LatencyTrackingInfoPercentiles),
 ];
 
@@ -2666,7 +2666,7 @@ mod tests {
             .filter(|p| p.implemented)
             .map(|p| p.name)
             .collect();
-        assert_eq!(implemented.len(), 53);
+        assert_eq!(implemented.len(), 68);
         for name in [
             "aof-load-truncated",
             "aof-use-rdb-preamble",
@@ -2675,7 +2675,8 @@ mod tests {
         ] {
             assert_eq!(Config::is_implemented(name), Some(true), "{name}");
         }
-        assert_eq!(Config::is_implemented("slaveof"), Some(false));
+        assert_eq!(Config::is_implemented("slaveof"), Some(true));
+        assert_eq!(Config::is_implemented("repl-diskless-load"), Some(false));
         assert_eq!(Config::is_implemented("MAXMEMORY"), Some(true));
         assert_eq!(Config::is_implemented("lfu-decay-time"), Some(true));
         assert_eq!(Config::is_implemented("nope"), None);
@@ -3617,7 +3618,6 @@ mod tests {
             c.not_implemented_set(),
             args(&[
                 "activerehashing",
-                "replica-read-only",
                 "rename-command",
                 "user",
                 "loadmodule",

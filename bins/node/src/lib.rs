@@ -23,6 +23,7 @@ mod log;
 mod net;
 mod persist;
 mod pubsub;
+mod repl;
 mod session;
 mod shared;
 mod slowlog;
@@ -250,6 +251,13 @@ fn serve(config: Config, ready: &mut Option<daemon::Ready>) -> std::io::Result<(
         w.send(shared::WorkerMsg::Wake);
     }
     loaded.map_err(std::io::Error::other)?;
+    // `replicaof host port` in the configuration: follow that master.
+    let replicaof = shared.config.read().replicaof();
+    if let Some((host, port)) = replicaof {
+        if shared.cluster.is_none() {
+            repl::replicate_from(&shared, &host, port);
+        }
+    }
     alloc::update_peak();
     log::notice(&format!(
         "Ready to accept connections tcp on port {}",

@@ -234,9 +234,19 @@ impl Worker {
         if self.index == 0 {
             // Redis spends at most 25% of the cron period expiring keys
             // (unless DEBUG SET-ACTIVE-EXPIRE 0 turned that off).
-            if self.shared.debug.active_expire.load(Ordering::Relaxed) {
+            // A replica does not expire keys itself: it waits for its
+            // master's DEL, as Redis' replicas do.
+            if self.shared.debug.active_expire.load(Ordering::Relaxed)
+                && !self.shared.repl.is_replica()
+            {
                 let start = Instant::now();
+                // The DELs it propagates keep their place among writes
+                // (see `persist/gate.rs`).
+                let propagating = self.shared.persist.aof_on.load(Ordering::Relaxed)
+                    || self.shared.repl.active.load(Ordering::Relaxed);
+                let gate = propagating.then(|| self.shared.persist.gate.exclusive());
                 self.shared.store.active_expire_cycle(period / 4);
+                drop(gate);
                 let micros = start.elapsed().as_micros() as u64;
                 self.shared.latency.sample_if_needed("expire-cycle", micros);
             }
@@ -493,6 +503,10 @@ impl Worker {
             }
         }
         process(&shared, client);
+        if client.handoff.is_some() && !closed {
+            self.hand_to_replication(token);
+            return;
+        }
         self.timers.schedule(client);
         if closed {
             self.close(token);
@@ -586,6 +600,32 @@ impl Worker {
         }
     }
 
+    /// A client that sent PSYNC or SYNC becomes a replica: its socket
+    /// leaves this worker for the replication threads (`repl::master`).
+    fn hand_to_replication(&mut self, token: usize) {
+        let Some(Some(client)) = self.clients.get_mut(token) else {
+            return;
+        };
+        let Some(argv) = client.handoff.take() else {
+            return;
+        };
+        let Some(mut stream) = client.stream.take() else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut stream);
+        let handoff = crate::repl::master::Handoff {
+            stream: std::net::TcpStream::from(stream),
+            client_id: client.id(),
+            peer_ip: client.meta.addr.ip().to_string(),
+            announced: client.announced.clone(),
+            argv,
+            pending_out: client.wbuf.split().to_vec(),
+            pending_in: client.rbuf.split().to_vec(),
+        };
+        self.close(token);
+        crate::repl::master::start(&self.shared, handoff);
+    }
+
     fn close(&mut self, token: usize) {
         let Some(slot) = self.clients.get_mut(token) else {
             return;
@@ -615,6 +655,10 @@ fn process(shared: &Shared, client: &mut Client) {
     loop {
         if client.close_after_reply {
             rbuf.clear();
+            break;
+        }
+        if client.handoff.is_some() {
+            // The rest belongs to the replication link.
             break;
         }
         if client.block.is_blocked() {

@@ -145,16 +145,22 @@ pub(crate) struct KeyspacePublisher {
 }
 
 impl ferrodis_store::notify::Notify for KeyspacePublisher {
-    fn notify(&self, db: usize, _class: u32, event: &str, key: &[u8]) {
+    fn notify(&self, db: usize, class_of: u32, event: &str, key: &[u8]) {
         use ferrodis_store::notify::class;
         let Some(shared) = self.shared.upgrade() else {
             return;
         };
+        if class_of & (class::EXPIRED | class::EVICTED) != 0 {
+            crate::persist::propagate::deleted(&shared, db, key);
+        }
         let mask = shared
             .store
             .settings()
             .notify_mask
             .load(std::sync::atomic::Ordering::Relaxed);
+        if mask & class_of == 0 {
+            return;
+        }
         if mask & class::KEYSPACE != 0 {
             let mut channel = format!("__keyspace@{db}__:").into_bytes();
             channel.extend_from_slice(key);

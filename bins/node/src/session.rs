@@ -61,6 +61,33 @@ impl Session {
         session
     }
 
+    /// The master client of a replica: it applies the replication stream.
+    pub(crate) fn attach_master(shared: Arc<Shared>) -> Session {
+        let mut session = Session::attach(shared);
+        session.client.master = true;
+        session
+    }
+
+    /// Whether a transaction is open (MULTI without EXEC yet).
+    pub(crate) fn in_multi(&self) -> bool {
+        self.client.multi.is_some()
+    }
+
+    /// The selected database.
+    pub(crate) fn db(&self) -> usize {
+        self.client.db
+    }
+
+    /// Selects a database without a command (a replica's master client
+    /// after loading a payload, from its `repl-stream-db`).
+    pub(crate) fn set_db(&mut self, db: usize) {
+        self.client.db = db;
+        self.client
+            .meta
+            .db
+            .store(db, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Runs one command given as its arguments; returns the reply bytes
     /// (empty when the command sends none, e.g. under `CLIENT REPLY OFF`).
     pub fn execute(&mut self, argv: &[&[u8]]) -> Vec<u8> {

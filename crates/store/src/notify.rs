@@ -82,7 +82,9 @@ pub fn parse_flags(flags: &str) -> Option<u32> {
 /// Where the store sends keyspace events.
 pub trait Notify: Send + Sync + std::fmt::Debug {
     /// `key` in database `db` had `event` (e.g. `"set"`, `"del"`,
-    /// `"expired"`) of class `class` (one of [`class`]).
+    /// `"expired"`) of class `class` (one of [`class`]). Called for the
+    /// classes the notification mask enables, and always for `expired` and
+    /// `evicted`, whatever the mask.
     fn notify(&self, db: usize, class: u32, event: &str, key: &[u8]);
 }
 
@@ -91,7 +93,12 @@ impl Db<'_> {
     #[inline]
     pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
         let mask = self.store.settings().notify_mask.load(Ordering::Relaxed);
-        if mask & class != 0 && mask & (class::KEYSPACE | class::KEYEVENT) != 0 {
+        // Expired and evicted keys always reach the sink, whatever the
+        // mask: the embedder propagates them as deletions (the sink checks
+        // the mask before publishing them).
+        if (mask & class != 0 && mask & (class::KEYSPACE | class::KEYEVENT) != 0)
+            || class & (class::EXPIRED | class::EVICTED) != 0
+        {
             if let Some(sink) = self.store.notifier() {
                 sink.notify(self.index, class, event, key);
             }

@@ -228,7 +228,15 @@ fn cluster(ctx: &mut Ctx<'_>, req: &Request) {
                 if holds_keys && node.myself().is_master() && node.node(&id).is_some() {
                     return Err(ClusterError::ReplicateNotEmpty);
                 }
-                node.replicate(&id)
+                node.replicate(&id)?;
+                Ok(node.node(&id).map(|n| (n.ip.clone(), n.port)))
+            });
+            // The data follows the new master: replicate from its client
+            // address.
+            let result = result.map(|addr| {
+                if let (Some((ip, port)), Some(shared)) = (addr, ctx.shared.me()) {
+                    crate::repl::replicate_from(&shared, &ip, port);
+                }
             });
             done(ctx, cluster, result.map(|()| Vec::new()));
         }

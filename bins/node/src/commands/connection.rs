@@ -199,7 +199,11 @@ fn hello(ctx: &mut Ctx<'_>, req: &Request) {
     ctx.bulk(b"mode");
     ctx.bulk(if cluster { b"cluster" } else { b"standalone" });
     ctx.bulk(b"role");
-    ctx.bulk(b"master");
+    if ctx.shared.repl.is_replica() {
+        ctx.bulk(b"replica");
+    } else {
+        ctx.bulk(b"master");
+    }
     ctx.bulk(b"modules");
     ctx.array(0);
 }
@@ -545,6 +549,17 @@ fn client_kill(ctx: &mut Ctx<'_>, req: &Request) {
         if matches && !(skipme && c.id == me) {
             kill(ctx, c, me);
             killed += 1;
+        }
+    }
+    // Replication links live outside the client registry.
+    if let [(k, v)] = &filters[..] {
+        if k == b"type" {
+            let v = v.to_ascii_lowercase();
+            if v == b"replica" || v == b"slave" {
+                killed += crate::repl::master::kill_replicas(ctx.shared) as i64;
+            } else if v == b"master" && crate::repl::kill_master_link(ctx.shared) {
+                killed += 1;
+            }
         }
     }
     ctx.int(killed);

@@ -18,6 +18,7 @@ mod latency;
 mod lists;
 pub(crate) mod persist;
 mod pubsub;
+mod repl;
 mod server;
 mod sets;
 mod sort;
@@ -163,6 +164,7 @@ pub(crate) fn table() -> &'static HashMap<&'static str, Spec> {
         all.extend(sort::specs());
         all.extend(pubsub::specs());
         all.extend(cluster::specs());
+        all.extend(repl::specs());
         all.into_iter().map(|s| (s.name, s)).collect()
     })
 }
@@ -478,7 +480,8 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
         return;
     }
     if let Some(cluster) = &ctx.shared.cluster {
-        if !ctx.client.loader {
+        // The master client applies whatever its master sends.
+        if !ctx.client.loader && !ctx.client.master {
             if let Err(redirect) = crate::cluster::check(ctx.shared, cluster, ctx.client, spec, req)
             {
                 spec.stats.rejected.fetch_add(1, Ordering::Relaxed);
@@ -496,6 +499,10 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
     }
     if !spec.has(flags::LOADING) && !ctx.client.loader && ctx.shared.persist.loading.is_active() {
         ctx.reject(Some(spec), "LOADING Redis is loading the dataset in memory");
+        return;
+    }
+    if let Some(refusal) = refused_by_replication(ctx.shared, ctx.client, spec) {
+        ctx.reject(Some(spec), refusal);
         return;
     }
     let queueing = ctx.client.multi.is_some()
@@ -538,13 +545,29 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
     // on, so that the file's order is the order they ran in; exclusive for
     // EXEC, whose transaction then is whole in a snapshot (inside EXEC the
     // gate is already held). See `persist/gate.rs`.
-    let gate = ((may_replicate || spec.name == "exec")
-        && !ctx.client.in_exec
-        && ctx.shared.persist.gated.load(Ordering::Relaxed))
-    .then(|| {
-        let exclusive = spec.name == "exec" || ctx.shared.persist.aof_on.load(Ordering::Relaxed);
-        ctx.shared.persist.gate.enter(exclusive)
-    });
+    // With one worker, writes skip the gate until replication needs it:
+    // they announce themselves in `repl.ungated`, so that the replication
+    // thread that switches the gate on can wait for them (`repl::gate_on`).
+    let mut ungated = None;
+    let gate = if (may_replicate || spec.name == "exec") && !ctx.client.in_exec {
+        let exclusive = spec.name == "exec"
+            || ctx.shared.persist.aof_on.load(Ordering::Relaxed)
+            || ctx.shared.repl.active.load(Ordering::Relaxed);
+        if ctx.shared.persist.gated.load(Ordering::Relaxed) {
+            Some(ctx.shared.persist.gate.enter(exclusive))
+        } else {
+            let guard = crate::repl::Ungated::enter(&ctx.shared.repl);
+            if ctx.shared.repl.active.load(Ordering::SeqCst) {
+                drop(guard);
+                Some(ctx.shared.persist.gate.enter(exclusive))
+            } else {
+                ungated = Some(guard);
+                None
+            }
+        }
+    } else {
+        None
+    };
     let changes_before = ferrodis_store::changes_on_this_thread();
     let start = std::time::Instant::now();
     // One time for the whole command (a handler may take several handles).
@@ -563,6 +586,7 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
         ctx.client.propagate_as = None;
     }
     drop(gate);
+    drop(ungated);
     let stats = &spec.stats;
     stats.calls.fetch_add(1, Ordering::Relaxed);
     let micros = start.elapsed().as_micros() as u64;
@@ -580,6 +604,37 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
         stats.failed.fetch_add(1, Ordering::Relaxed);
     }
     crate::blocking::after_command(shared, client, spec, req);
+}
+
+/// Replication's refusals (Redis' `processCommand`): `-MASTERDOWN` on a
+/// replica whose link is down with `replica-serve-stale-data no` (commands
+/// not flagged `stale`), `-READONLY` for writes on a read-only replica,
+/// `-NOREPLICAS` for writes on a master short of good replicas
+/// (`min-replicas-to-write`). The master client is exempt from all three.
+fn refused_by_replication(shared: &Shared, client: &Client, spec: &Spec) -> Option<&'static str> {
+    if client.master || client.loader {
+        return None;
+    }
+    let writes = spec.has(flags::WRITE);
+    if shared.repl.is_replica() {
+        let cfg = shared.config.read();
+        if !spec.has(flags::STALE)
+            && !shared.repl.link.up.load(Ordering::Acquire)
+            && !cfg.get_bool("replica-serve-stale-data").unwrap_or(true)
+        {
+            return Some(
+                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            );
+        }
+        if writes && cfg.get_bool("replica-read-only").unwrap_or(true) {
+            return Some("READONLY You can't write against a read only replica.");
+        }
+        return None;
+    }
+    if writes && crate::repl::writes_refused(shared) {
+        return Some("NOREPLICAS Not enough good replicas to write.");
+    }
+    None
 }
 
 /// Whether a command must be refused because memory is above `maxmemory`

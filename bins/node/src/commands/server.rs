@@ -631,6 +631,9 @@ fn apply_config(ctx: &mut Ctx<'_>, changed: &[String]) {
     if changed.iter().any(|n| n == "hll-sparse-max-bytes") {
         super::hyperloglog::apply_config(&ctx.shared.store, &ctx.shared.config.read());
     }
+    if changed.iter().any(|n| n == "repl-backlog-size") {
+        crate::repl::resize_backlog(ctx.shared);
+    }
     if changed.iter().any(|n| n == "notify-keyspace-events") {
         crate::pubsub::apply_notify_flags(ctx.shared);
     }
@@ -886,12 +889,15 @@ pub(crate) fn info_text(ctx: &Ctx<'_>, wanted: &[String]) -> String {
         section(
             "Stats",
             format!(
-                "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\ntotal_error_replies:{}\r\n",
+                "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\ntotal_error_replies:{}\r\n",
                 c.connections_received.load(Ordering::Relaxed),
                 c.commands_processed.load(Ordering::Relaxed),
                 c.net_input_bytes.load(Ordering::Relaxed),
                 c.net_output_bytes.load(Ordering::Relaxed),
                 c.rejected_connections.load(Ordering::Relaxed),
+                sh.repl.sync_full.load(Ordering::Relaxed),
+                sh.repl.sync_partial_ok.load(Ordering::Relaxed),
+                sh.repl.sync_partial_err.load(Ordering::Relaxed),
                 st.expired_keys.load(Ordering::Relaxed),
                 st.evicted_keys.load(Ordering::Relaxed),
                 st.keyspace_hits.load(Ordering::Relaxed),
@@ -901,13 +907,7 @@ pub(crate) fn info_text(ctx: &Ctx<'_>, wanted: &[String]) -> String {
         );
     }
     if show("replication") {
-        section(
-            "Replication",
-            format!(
-                "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-                sh.run_id
-            ),
-        );
+        section("Replication", crate::repl::info(sh));
     }
     if show("cpu") {
         section("CPU", "used_cpu_sys:0.000000\r\nused_cpu_user:0.000000\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n".to_owned());

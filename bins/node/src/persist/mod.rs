@@ -254,11 +254,11 @@ pub(crate) fn bgsave(shared: &Arc<Shared>) -> Result<(), &'static str> {
         return Err("ERR Background save already in progress");
     }
     p.last_bgsave_try.store(unix_ms() / 1000, Ordering::Relaxed);
-    let snap = {
+    let (snap, repl) = {
         let _gate = p.gate.exclusive();
         p.dirty_at_bgsave
             .store(p.dirty.load(Ordering::Relaxed), Ordering::Relaxed);
-        shared.store.snapshot()
+        (shared.store.snapshot(), crate::repl::save_info(shared))
     };
     let snap = match snap {
         Ok(s) => s,
@@ -273,7 +273,7 @@ pub(crate) fn bgsave(shared: &Arc<Shared>) -> Result<(), &'static str> {
         .name("bgsave".into())
         .spawn(move || {
             let path = rdb::path(&shared);
-            let result = rdb::write(&shared, snap, &path, false, true);
+            let result = rdb::write(&shared, snap, &path, false, true, repl);
             let p = &shared.persist;
             if p.bgsave_cancel.swap(false, Ordering::AcqRel) {
                 // Aborted on purpose: not a failure, and nothing saved.
@@ -312,18 +312,18 @@ pub(crate) fn bgsave(shared: &Arc<Shared>) -> Result<(), &'static str> {
 /// first). Errors are logged; returns whether it succeeded.
 pub(crate) fn save(shared: &Shared) -> bool {
     let p = &shared.persist;
-    let snap = loop {
+    let (snap, repl) = loop {
         let attempt = {
             let _gate = p.gate.exclusive();
-            shared.store.snapshot()
+            (shared.store.snapshot(), crate::repl::save_info(shared))
         };
         match attempt {
-            Ok(s) => break s,
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+            (Ok(s), repl) => break (s, repl),
+            (Err(_), _) => std::thread::sleep(std::time::Duration::from_millis(5)),
         }
     };
     let before = p.dirty.load(Ordering::Relaxed);
-    match rdb::write(shared, snap, &rdb::path(shared), false, false) {
+    match rdb::write(shared, snap, &rdb::path(shared), false, false, repl) {
         Ok(()) => {
             let _ = p
                 .dirty

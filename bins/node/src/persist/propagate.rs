@@ -19,7 +19,11 @@ pub(crate) fn after_write(ctx: &mut Ctx<'_>, spec: &Spec, req: &Request, changes
     let shared = ctx.shared;
     shared.persist.dirty.fetch_add(changes, Ordering::Relaxed);
     let explicit = ctx.client.propagate_as.take();
-    if !shared.persist.aof_on.load(Ordering::Acquire) {
+    let aof = shared.persist.aof_on.load(Ordering::Acquire);
+    // A replica's writes reach its own replicas as its master's bytes
+    // (`repl::replica`), and writes on a writable replica stay local.
+    let repl = shared.repl.active.load(Ordering::Acquire) && !shared.repl.is_replica();
+    if !aof && !repl {
         return;
     }
     let commands = match explicit {
@@ -30,19 +34,31 @@ pub(crate) fn after_write(ctx: &mut Ctx<'_>, spec: &Spec, req: &Request, changes
     for argv in &commands {
         if ctx.client.in_exec && !ctx.client.exec_propagated {
             ctx.client.exec_propagated = true;
-            super::aof::feed(shared, db, &[b"MULTI"]);
+            feed(ctx, repl, db, &[b"MULTI"]);
         }
         let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
         // SELECT, SWAPDB and MOVE name databases themselves; the file's
         // current database is what the client had selected.
-        super::aof::feed(shared, db, &args);
+        feed(ctx, repl, db, &args);
+    }
+}
+
+/// One command to the AOF and, when `repl`, to the replication stream.
+fn feed(ctx: &mut Ctx<'_>, repl: bool, db: usize, argv: &[&[u8]]) {
+    super::aof::feed(ctx.shared, db, argv);
+    if repl {
+        if let Some(off) = crate::repl::feed(ctx.shared, db, argv) {
+            ctx.client.woff = off;
+        }
     }
 }
 
 /// Ends a transaction's propagation (after EXEC ran its commands).
 pub(crate) fn after_exec(ctx: &mut Ctx<'_>) {
     if std::mem::take(&mut ctx.client.exec_propagated) {
-        super::aof::feed(ctx.shared, ctx.client.db, &[b"EXEC"]);
+        let repl = ctx.shared.repl.active.load(Ordering::Acquire) && !ctx.shared.repl.is_replica();
+        let db = ctx.client.db;
+        feed(ctx, repl, db, &[b"EXEC"]);
     }
 }
 
@@ -182,11 +198,29 @@ pub(crate) fn served(shared: &crate::shared::Shared, db: usize, commands: &[Vec<
         .persist
         .dirty
         .fetch_add(commands.len() as u64, Ordering::Relaxed);
-    if !shared.persist.aof_on.load(Ordering::Acquire) {
+    let repl = shared.repl.active.load(Ordering::Acquire) && !shared.repl.is_replica();
+    if !shared.persist.aof_on.load(Ordering::Acquire) && !repl {
         return;
     }
     for argv in commands {
         let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
         super::aof::feed(shared, db, &args);
+        if repl {
+            crate::repl::feed(shared, db, &args);
+        }
+    }
+}
+
+/// Propagates a key that expired or was evicted as `DEL`, as Redis does, so
+/// that the AOF and replicas (which do not expire keys themselves) lose it
+/// too. Called while the key's table is still locked for a lazy expiry, so
+/// a write to the key cannot be propagated before it.
+pub(crate) fn deleted(shared: &crate::shared::Shared, db: usize, key: &[u8]) {
+    let repl = shared.repl.active.load(Ordering::Acquire) && !shared.repl.is_replica();
+    if shared.persist.aof_on.load(Ordering::Acquire) {
+        super::aof::feed(shared, db, &[b"DEL", key]);
+    }
+    if repl {
+        crate::repl::feed(shared, db, &[b"DEL", key]);
     }
 }

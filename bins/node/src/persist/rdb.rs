@@ -55,6 +55,19 @@ pub(crate) fn serialize(
     background: bool,
     out: &mut impl Write,
 ) -> io::Result<()> {
+    serialize_with(shared, snap, aof_base, background, None, out)
+}
+
+/// [`serialize`], with the replication fields (`repl-stream-db`,
+/// `repl-id`, `repl-offset`) a payload for a replica carries.
+pub(crate) fn serialize_with(
+    shared: &Shared,
+    snap: Snapshot,
+    aof_base: bool,
+    background: bool,
+    repl: Option<ferrodis_persist::ReplAux<'_>>,
+    out: &mut impl Write,
+) -> io::Result<()> {
     let opts = write_options(shared);
     let mut buf = Vec::with_capacity(CHUNK * 2);
     let mut w = RdbWriter::new(opts, &mut buf);
@@ -64,7 +77,7 @@ pub(crate) fn serialize(
             redis_ver: crate::config::REDIS_VERSION,
             ctime: (unix_ms() / 1000) as i64,
             used_mem: crate::alloc::used_memory() as u64,
-            repl: None,
+            repl,
             aof_base,
         },
     );
@@ -199,6 +212,7 @@ pub(crate) fn write(
     path: &Path,
     aof_base: bool,
     background: bool,
+    repl: Option<crate::repl::SaveInfo>,
 ) -> io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
     let tmp_name = format!(
@@ -210,7 +224,16 @@ pub(crate) fn write(
     let result = (|| {
         let file = File::create(&tmp)?;
         let mut w = io::BufWriter::with_capacity(CHUNK, file);
-        serialize(shared, snap, aof_base, background, &mut w)?;
+        let replid = repl.map(|r| r.replid);
+        let aux = match (repl, &replid) {
+            (Some(r), Some(id)) => Some(ferrodis_persist::ReplAux {
+                stream_db: r.stream_db as i64,
+                id: id.as_str(),
+                offset: r.offset as i64,
+            }),
+            _ => None,
+        };
+        serialize_with(shared, snap, aof_base, background, aux, &mut w)?;
         let file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
@@ -364,6 +387,7 @@ pub(crate) fn load_file(shared: &Shared, path: &Path) -> Result<bool, LoadError>
     };
     let start = std::time::Instant::now();
     let (loaded, expired, _) = load_bytes(shared, &bytes)?;
+    crate::repl::restore(shared, repl_fields(&bytes));
     let p = &shared.persist;
     p.last_load.0.store(loaded, Ordering::Relaxed);
     p.last_load.1.store(expired, Ordering::Relaxed);
@@ -448,4 +472,43 @@ impl KeyLoadDelay {
             std::thread::sleep(std::time::Duration::from_micros(micros));
         }
     }
+}
+
+/// The replication aux fields of RDB data (`repl-stream-db`, `repl-id`,
+/// `repl-offset`), those present (aux fields come before the first
+/// database).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct ReplFields {
+    pub(crate) stream_db: Option<i64>,
+    pub(crate) replid: Option<ferrodis_repl::ReplId>,
+    pub(crate) offset: Option<i64>,
+}
+
+pub(crate) fn repl_fields(bytes: &[u8]) -> ReplFields {
+    let mut out = ReplFields::default();
+    let Ok(mut reader) = RdbReader::new(bytes) else {
+        return out;
+    };
+    let number = |v: &[u8]| std::str::from_utf8(v).ok()?.parse::<i64>().ok();
+    while let Ok(Some(item)) = reader.next_item_ref() {
+        match item {
+            RdbItemRef::Other(RdbItem::Aux { key, value }) => {
+                if key == ferrodis_persist::AUX_REPL_STREAM_DB.as_bytes() {
+                    out.stream_db = number(&value);
+                } else if key == ferrodis_persist::AUX_REPL_ID.as_bytes() {
+                    out.replid = ferrodis_repl::ReplId::parse(&value);
+                } else if key == ferrodis_persist::AUX_REPL_OFFSET.as_bytes() {
+                    out.offset = number(&value);
+                }
+            }
+            RdbItemRef::Other(RdbItem::SelectDb(_)) | RdbItemRef::Entry(_) => break,
+            RdbItemRef::Other(_) => {}
+        }
+    }
+    out
+}
+
+/// The `repl-stream-db` of RDB data, when valid.
+pub(crate) fn stream_db(bytes: &[u8]) -> Option<usize> {
+    usize::try_from(repl_fields(bytes).stream_db?).ok()
 }
