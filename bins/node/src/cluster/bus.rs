@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -137,10 +138,17 @@ impl Bus {
             }
             if std::time::Instant::now() >= next_tick {
                 next_tick = std::time::Instant::now() + TICK;
+                report_replication(&shared, cluster);
                 actions.extend(cluster.node().on_tick(unix_ms()));
             }
-            self.carry_out(&shared, cluster, actions);
+            let resume = self.carry_out(&shared, cluster, actions);
             cluster.after_change(&shared);
+            if resume {
+                // Only now: the routing view that says who serves the
+                // slots is out, so writes held by the manual failover's
+                // pause are redirected, not accepted by a former master.
+                shared.pause_until_ms.store(0, Ordering::SeqCst);
+            }
         }
     }
 
@@ -250,7 +258,15 @@ impl Bus {
         }
     }
 
-    fn carry_out(&mut self, shared: &Shared, cluster: &super::Cluster, actions: Vec<Action>) {
+    /// Carries out `actions`; true when writes paused for a manual
+    /// failover may resume (after the routing view is published).
+    fn carry_out(
+        &mut self,
+        shared: &Arc<Shared>,
+        cluster: &super::Cluster,
+        actions: Vec<Action>,
+    ) -> bool {
+        let mut resume = false;
         let mut queue = std::collections::VecDeque::from(actions);
         while let Some(action) = queue.pop_front() {
             match action {
@@ -313,17 +329,19 @@ impl Bus {
                     };
                     shared.pubsub.publish(shared, kind, &channel, &message);
                 }
-                // Failover's effects on the data set (stop or start
-                // replicating, pause writes for a manual failover) are not
-                // wired to the replication layer yet.
-                Action::BecomeMaster
-                | Action::ReplicateFrom { .. }
-                | Action::PauseWrites { .. }
-                | Action::ResumeWrites => {
-                    crate::log::warning(&format!("cluster: {action:?} not carried out"));
+                Action::BecomeMaster => crate::repl::become_master(shared),
+                Action::ReplicateFrom { ip, port, .. } => {
+                    crate::repl::replicate_from(shared, &ip, port);
                 }
+                Action::PauseWrites { until_ms } => {
+                    pause_writes(shared, until_ms);
+                    report_replication(shared, cluster);
+                    resume = false;
+                }
+                Action::ResumeWrites => resume = true,
             }
         }
+        resume
     }
 
     /// Writes what a link has pending; watches for writability while some
@@ -390,4 +408,28 @@ fn socket_addr(ip: &NodeIp, cport: u16) -> Option<SocketAddr> {
     let text = std::str::from_utf8(ip.as_bytes()).ok()?;
     let ip: IpAddr = text.parse().ok()?;
     Some(SocketAddr::new(ip, cport))
+}
+
+/// The master's side of a manual failover: writes wait from now until
+/// `until_ms`. Returns once no write is running, so that the offset read
+/// next is final: a write that passed its pause check before this entered
+/// the write gate first and is waited for here; one that enters the gate
+/// after sees the pause there and is held (`commands::run`). While the
+/// node has replicas every write passes the gate.
+fn pause_writes(shared: &Shared, until_ms: u64) {
+    shared.pause_writes_only.store(true, Ordering::SeqCst);
+    shared.pause_until_ms.store(until_ms, Ordering::SeqCst);
+    drop(shared.persist.gate.exclusive());
+}
+
+/// Tells the state machine this node's replication offset (carried by
+/// every bus message; replicas rank by it, a manual failover waits for
+/// it) and, on a replica, when it last heard from its master (the
+/// `cluster-replica-validity-factor` data age).
+fn report_replication(shared: &Shared, cluster: &super::Cluster) {
+    let offset = crate::repl::current_offset(shared);
+    let last = crate::repl::master_last_interaction(shared);
+    let mut node = cluster.node();
+    node.set_repl_offset(offset);
+    node.set_master_last_interaction(last);
 }

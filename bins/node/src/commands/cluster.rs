@@ -240,6 +240,22 @@ fn cluster(ctx: &mut Ctx<'_>, req: &Request) {
             });
             done(ctx, cluster, result.map(|()| Vec::new()));
         }
+        (b"failover", n) => {
+            use ferrodis_bus::cluster::FailoverKind;
+            let kind = match req.arg(2) {
+                _ if n > 3 => None,
+                None => Some(FailoverKind::Default),
+                Some(a) if a.eq_ignore_ascii_case(b"force") => Some(FailoverKind::Force),
+                Some(a) if a.eq_ignore_ascii_case(b"takeover") => Some(FailoverKind::Takeover),
+                Some(_) => None,
+            };
+            let Some(kind) = kind else {
+                ctx.syntax_error();
+                return;
+            };
+            let result = cluster.node().failover(kind, unix_ms());
+            done(ctx, cluster, result);
+        }
         (b"setslot", n) if n >= 4 => setslot(ctx, cluster, req),
         (b"bumpepoch", 2) => {
             let bumped = cluster.node().bump_epoch();
@@ -392,6 +408,7 @@ fn help(ctx: &mut Ctx<'_>) {
         "COUNTKEYSINSLOT <slot>",
         "DELSLOTS <slot> [<slot> ...]",
         "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+        "FAILOVER [FORCE|TAKEOVER]",
         "FLUSHSLOTS",
         "FORGET <node-id>",
         "GETKEYSINSLOT <slot> <count>",

@@ -568,6 +568,19 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
     } else {
         None
     };
+    // A pause that began while this write waited for the gate holds it
+    // here: the master's side of a manual failover reads its final offset
+    // once it holds the gate itself, and nothing may change it after.
+    if (gate.is_some() || ungated.is_some())
+        && !queued
+        && !ctx.client.in_exec
+        && paused_for(ctx.shared, ctx.client, req)
+    {
+        drop(gate);
+        drop(ungated);
+        ctx.client.held = Some(req.clone());
+        return;
+    }
     let changes_before = ferrodis_store::changes_on_this_thread();
     let start = std::time::Instant::now();
     // One time for the whole command (a handler may take several handles).

@@ -393,6 +393,24 @@ pub(crate) fn current_offset(shared: &Shared) -> u64 {
     shared.repl.history.lock().master_repl_offset()
 }
 
+/// On a replica, when it last heard from its master, Unix ms: the last
+/// read while the link is up, the moment it went down otherwise (Redis'
+/// `lastinteraction` and `repl_down_since`). `None` on a master.
+pub(crate) fn master_last_interaction(shared: &Shared) -> Option<u64> {
+    if !shared.repl.is_replica() {
+        return None;
+    }
+    let link = &shared.repl.link;
+    if link.up.load(Ordering::Acquire) {
+        Some(link.last_io_ms.load(Ordering::Relaxed))
+    } else {
+        match link.down_since_ms.load(Ordering::Relaxed) {
+            0 => None,
+            since => Some(since),
+        }
+    }
+}
+
 /// Starts replicating `host:port` (REPLICAOF host port). Returns false when
 /// this node already follows that master.
 pub(crate) fn replicate_from(shared: &Arc<Shared>, host: &str, port: u16) -> bool {

@@ -99,6 +99,7 @@ impl ClusterNode {
         }
 
         let mut update_state = false;
+        let mut suspected = false;
         let ids: Vec<NodeId> = self.others.keys().copied().collect();
         for id in ids {
             let Some(node) = self.others.get(&id) else {
@@ -151,7 +152,16 @@ impl ClusterNode {
                     node.flags.insert(NodeFlags::PFAIL);
                 }
                 update_state = true;
+                suspected = true;
             }
+        }
+        // A master that starts suspecting a node tells everyone at once
+        // (its PONG's gossip names every node it suspects) instead of on
+        // the next pings, up to half a node timeout later: the other
+        // masters' reports are what turns PFAIL into FAIL, so a failover
+        // starts sooner. Plain PONGs, which Redis nodes accept at any time.
+        if suspected && self.myself.is_master() {
+            self.broadcast_pong(now, out);
         }
 
         self.failover_cron(now, out);
