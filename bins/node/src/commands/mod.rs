@@ -557,7 +557,7 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
                 Some(ctx.shared.persist.gate.enter(exclusive))
             } else {
                 ungated = Some(guard);
-                None
+                Some(ctx.shared.persist.gate.skip())
             }
         }
     } else {
