@@ -213,7 +213,12 @@ fn redis_server_replicates_a_ferrodis_master() {
 #[test]
 fn ferrodis_replicates_a_redis_server_master() {
     let dir = TempDir::new("redis-master");
-    let master = Launch::redis().dir(dir.path()).start();
+    // A disk-based transfer (`$<len>` framing); the other tests with a
+    // redis-server master use its default, diskless `$EOF:` framing.
+    let master = Launch::redis()
+        .dir(dir.path())
+        .args(&["--repl-diskless-sync", "no"])
+        .start();
     let mut c = master.client();
     seed_data(&mut c);
     let replica = Server::ferrodis(&[]);

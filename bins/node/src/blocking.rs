@@ -384,15 +384,11 @@ pub(crate) fn after_dispatch(shared: &Shared, client: &mut Client) {
         return;
     }
     let ready = std::mem::take(&mut client.block.ready);
-    // Serving pops is a write: with several workers it passes the
-    // persistence gate as write commands do (exclusively while the AOF is
-    // on, so that the pop is appended in the order it ran; shared
-    // otherwise, so that a snapshot never falls inside a served BLMOVE).
-    let persist = &shared.persist;
-    let _gate = persist
-        .gated
-        .load(Ordering::Relaxed)
-        .then(|| persist.gate.enter(persist.aof_on.load(Ordering::Relaxed)));
+    // Serving pops is a write: it passes the persistence gate as write
+    // commands do (exclusively while the AOF is on or replicas are fed,
+    // so that the pop is propagated in the order it ran; shared otherwise,
+    // so that a snapshot never falls inside a served BLMOVE).
+    let _gate = crate::repl::pass_gate(shared, false);
     serve_ready(shared, ready);
 }
 

@@ -545,28 +545,12 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
     // on, so that the file's order is the order they ran in; exclusive for
     // EXEC, whose transaction then is whole in a snapshot (inside EXEC the
     // gate is already held). See `persist/gate.rs`.
-    // With one worker, writes skip the gate until replication needs it:
-    // they announce themselves in `repl.ungated`, so that the replication
-    // thread that switches the gate on can wait for them (`repl::gate_on`).
-    let mut ungated = None;
-    let gate = if (may_replicate || spec.name == "exec") && !ctx.client.in_exec {
-        let exclusive = spec.name == "exec"
-            || ctx.shared.persist.aof_on.load(Ordering::Relaxed)
-            || ctx.shared.repl.active.load(Ordering::Relaxed);
-        if ctx.shared.persist.gated.load(Ordering::Relaxed) {
-            Some(ctx.shared.persist.gate.enter(exclusive))
-        } else {
-            let guard = crate::repl::Ungated::enter(&ctx.shared.repl);
-            if ctx.shared.repl.active.load(Ordering::SeqCst) {
-                drop(guard);
-                Some(ctx.shared.persist.gate.enter(exclusive))
-            } else {
-                ungated = Some(guard);
-                None
-            }
-        }
+    // With one worker, writes skip the gate until replication needs it
+    // (`repl::pass_gate`, `repl::gate_on`).
+    let (gate, ungated) = if (may_replicate || spec.name == "exec") && !ctx.client.in_exec {
+        crate::repl::pass_gate(ctx.shared, spec.name == "exec")
     } else {
-        None
+        (None, None)
     };
     // A pause that began while this write waited for the gate holds it
     // here: the master's side of a manual failover reads its final offset

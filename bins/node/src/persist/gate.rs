@@ -48,6 +48,11 @@ pub(crate) enum GateGuard<'a> {
     },
     /// This thread held the gate already (a command inside EXEC).
     Reentered,
+    /// A write that runs without the gate (one worker, nothing that needs
+    /// it): the thread counts as holding it, so that what the write does
+    /// inside (BGSAVE in EXEC) does not wait for a gate a replication
+    /// thread holds while it waits for this very write (`repl::gate_on`).
+    Skipped,
 }
 
 impl Gate {
@@ -68,6 +73,15 @@ impl Gate {
         };
         HELD.with(|h| h.set(true));
         guard
+    }
+
+    /// Runs a write without the gate; see [`GateGuard::Skipped`].
+    pub(crate) fn skip(&self) -> GateGuard<'_> {
+        if HELD.with(Cell::get) {
+            return GateGuard::Reentered;
+        }
+        HELD.with(|h| h.set(true));
+        GateGuard::Skipped
     }
 
     /// Takes the gate exclusively to start a snapshot (or to switch the AOF

@@ -462,7 +462,13 @@ fn load_dataset(shared: &Arc<Shared>) -> Result<(), String> {
     }
     let path = rdb::path(shared);
     match rdb::load_file(shared, &path) {
-        Ok(_) => Ok(()),
+        Ok(true) => {
+            // At start only (not DEBUG RELOAD): the replication state the
+            // file records.
+            crate::repl::restore(shared, rdb::repl_fields_of_file(&path));
+            Ok(())
+        }
+        Ok(false) => Ok(()),
         Err(e) => Err(format!(
             "Fatal error loading the DB ({}): {e}. Exiting.",
             path.display()

@@ -387,7 +387,6 @@ pub(crate) fn load_file(shared: &Shared, path: &Path) -> Result<bool, LoadError>
     };
     let start = std::time::Instant::now();
     let (loaded, expired, _) = load_bytes(shared, &bytes)?;
-    crate::repl::restore(shared, repl_fields(&bytes));
     let p = &shared.persist;
     p.last_load.0.store(loaded, Ordering::Relaxed);
     p.last_load.1.store(expired, Ordering::Relaxed);
@@ -511,4 +510,15 @@ pub(crate) fn repl_fields(bytes: &[u8]) -> ReplFields {
 /// The `repl-stream-db` of RDB data, when valid.
 pub(crate) fn stream_db(bytes: &[u8]) -> Option<usize> {
     usize::try_from(repl_fields(bytes).stream_db?).ok()
+}
+
+/// The replication fields of the RDB file at `path` (read from its first
+/// bytes, where aux fields are).
+pub(crate) fn repl_fields_of_file(path: &Path) -> ReplFields {
+    use std::io::Read;
+    let mut head = Vec::new();
+    if let Ok(f) = File::open(path) {
+        let _ = f.take(64 * 1024).read_to_end(&mut head);
+    }
+    repl_fields(&head)
 }

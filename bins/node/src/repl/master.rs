@@ -74,6 +74,14 @@ fn serve(shared: &Arc<Shared>, h: Handoff) {
     } = h;
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_nodelay(true);
+    // A replica that stops reading for `repl-timeout` is dropped.
+    let timeout = shared
+        .config
+        .read()
+        .get_i64("repl-timeout")
+        .unwrap_or(60)
+        .max(1) as u64;
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(timeout)));
     if stream.write_all(&pending_out).is_err() {
         return;
     }

@@ -242,6 +242,33 @@ impl Drop for Ungated<'_> {
     }
 }
 
+/// Passes the write gate for a write (a command, EXEC, serving a blocked
+/// client): exclusively for EXEC (`exec`), while the AOF is on or the
+/// backlog exists; shared otherwise with several workers; with one worker
+/// and neither, not at all but counted in `ungated` (see [`gate_on`]).
+/// Both guards are held until the write is propagated.
+pub(crate) fn pass_gate(
+    shared: &Shared,
+    exec: bool,
+) -> (
+    Option<crate::persist::gate::GateGuard<'_>>,
+    Option<Ungated<'_>>,
+) {
+    let exclusive = exec
+        || shared.persist.aof_on.load(Ordering::Relaxed)
+        || shared.repl.active.load(Ordering::Relaxed);
+    if shared.persist.gated.load(Ordering::Relaxed) {
+        return (Some(shared.persist.gate.enter(exclusive)), None);
+    }
+    let ungated = Ungated::enter(&shared.repl);
+    if shared.repl.active.load(Ordering::SeqCst) {
+        drop(ungated);
+        (Some(shared.persist.gate.enter(exclusive)), None)
+    } else {
+        (Some(shared.persist.gate.skip()), Some(ungated))
+    }
+}
+
 /// Makes every write pass the write gate (exclusively) from now on, and
 /// returns the gate held exclusively once no write is half done: then a
 /// snapshot and the stream's offset agree. With several workers writes
