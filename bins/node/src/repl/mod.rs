@@ -562,7 +562,11 @@ pub(crate) fn start_cron(shared: &Arc<Shared>) {
                 } else {
                     h.no_replicas_since_ms = now;
                 }
+                // Not while clients are paused: a manual failover waits
+                // for the replica to reach an offset that must not move.
+                let paused = shared.pause_until_ms.load(Ordering::Relaxed) > now;
                 let ping = !is_replica
+                    && !paused
                     && !h.replicas.is_empty()
                     && now.saturating_sub(last_ping) >= period * 1000;
                 drop(h);

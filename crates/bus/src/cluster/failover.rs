@@ -145,15 +145,13 @@ impl ClusterNode {
         }
     }
 
-    /// MFSTART from one of our replicas: pause writes, and send it our
-    /// offset at once, flagged `PAUSED`.
-    pub(super) fn on_mfstart(
-        &mut self,
-        sender: &NodeId,
-        link: LinkId,
-        now: u64,
-        out: &mut Vec<Action>,
-    ) {
+    /// MFSTART from one of our replicas: pause writes. The replica gets
+    /// our offset, flagged `PAUSED`, with the pings of the following ticks
+    /// (`failover_cron`): by then the node has carried out
+    /// [`Action::PauseWrites`] and reported the offset the pause froze
+    /// ([`set_repl_offset`](Self::set_repl_offset)). A ping sent now would
+    /// carry the offset from before writes running at this moment.
+    pub(super) fn on_mfstart(&mut self, sender: &NodeId, now: u64, out: &mut Vec<Action>) {
         let my_id = self.myself.id;
         if self.get(sender).and_then(|n| n.replica_of) != Some(my_id) || !self.myself.is_master() {
             return;
@@ -163,7 +161,6 @@ impl ClusterNode {
         self.mf_replica = Some(*sender);
         out.push(Action::PauseWrites { until_ms });
         self.pause_told = true;
-        self.send_ping(link, super::send::Kind::Ping, now, out);
     }
 
     /// A message from this replica's master during a manual failover: the

@@ -142,7 +142,7 @@ impl ClusterNode {
             }
             Body::MfStart => {
                 if let Some(sender) = sender {
-                    self.on_mfstart(&sender, link, now, out);
+                    self.on_mfstart(&sender, now, out);
                 }
             }
             // Module messages are not handled here.

@@ -418,7 +418,7 @@ fn the_master_pauses_writes_and_flags_its_offset_for_the_replica() {
     let mine = Fake::new(7).replica_of(&Fake::new(1).with_slots(0..=99, 1));
     h.join(&mine);
     h.from(mine.n, &mine.ping(vec![]));
-    h.node.set_repl_offset(777);
+    h.node.set_repl_offset(700);
     let out = h.from(mine.n, &mine.bytes(Body::MfStart));
     assert_eq!(
         out[0],
@@ -426,13 +426,16 @@ fn the_master_pauses_writes_and_flags_its_offset_for_the_replica() {
             until_ms: h.now + 10_000
         }
     );
+    // No ping yet: the offset is the one the node reports once the pause
+    // holds every write.
+    assert!(sent_of(&out, MessageType::Ping).is_empty());
+    h.node.set_repl_offset(777);
+    assert_eq!(h.node.manual_failover_replica(), Some(&mine.id()));
+    // It pings the replica every tick, then gives up at 5 s.
+    let out = h.tick();
     let ping = &sent_of(&out, MessageType::Ping)[0].1;
     assert!(ping.header.mflags.contains(types::MessageFlags::PAUSED));
     assert_eq!(ping.header.offset, types::ReplOffset(777));
-    assert_eq!(h.node.manual_failover_replica(), Some(&mine.id()));
-    // It keeps pinging the replica every tick, then gives up at 5 s.
-    let out = h.tick();
-    assert!(!sent_of(&out, MessageType::Ping).is_empty());
     let out = h.run(5000);
     assert!(out.contains(&Action::ResumeWrites));
     assert_eq!(h.node.manual_failover_replica(), None);
