@@ -188,6 +188,8 @@ pub(crate) struct Shared {
     pub(crate) persist: crate::persist::Persistence,
     /// Cluster mode's state, when `cluster-enabled yes`.
     pub(crate) cluster: Option<crate::cluster::Cluster>,
+    /// MIGRATE's cached connections to targets.
+    pub(crate) migrate_sockets: crate::commands::migrate::SocketCache,
     /// This value's own `Arc`, for work handed to other threads.
     me: std::sync::OnceLock<std::sync::Weak<Shared>>,
 }
@@ -230,6 +232,7 @@ impl Shared {
             blocking: crate::blocking::Registry::default(),
             persist: crate::persist::Persistence::new(),
             cluster: None,
+            migrate_sockets: Default::default(),
             me: std::sync::OnceLock::new(),
         }
     }
