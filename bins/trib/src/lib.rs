@@ -23,6 +23,7 @@ pub mod local;
 pub mod manager;
 pub mod output;
 pub mod plan;
+pub mod reshard;
 pub mod rng;
 
 pub use conn::{Conn, ConnectOptions};

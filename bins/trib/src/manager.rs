@@ -1,5 +1,6 @@
 //! The administration commands, as `redis-cli --cluster` 7.0 runs them and
-//! with the same report: `create`, `check`, `info`, `call`, `set-timeout`.
+//! with the same report: `create`, `check`, `info`, `call`, `set-timeout`
+//! (and, in `reshard`, `add-node`, `del-node`, `reshard`).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -35,6 +36,24 @@ pub struct Options {
     pub search_multiple_owners: bool,
     /// Colour the report.
     pub color: bool,
+    /// `--cluster-slave`: `add-node` adds a replica.
+    pub slave: bool,
+    /// `--cluster-master-id`: the master of the replica `add-node` adds.
+    pub master_id: Option<String>,
+    /// `--cluster-from`: reshard's source node IDs (comma-separated, or `all`).
+    pub from: Option<String>,
+    /// `--cluster-to`: reshard's receiving node ID.
+    pub to: Option<String>,
+    /// `--cluster-slots`: how many slots reshard moves (0: ask).
+    pub slots: usize,
+    /// `--cluster-timeout`: MIGRATE's timeout in ms (0: 60000).
+    pub timeout_ms: u64,
+    /// `--cluster-pipeline`: keys per MIGRATE (0: 10).
+    pub pipeline: usize,
+    /// `--cluster-replace`: overwrite keys the target already holds.
+    pub replace: bool,
+    /// Running `fix` (slot moves may then claim unserved slots).
+    pub fix: bool,
     /// How many seconds `create` waits for the nodes to agree before it
     /// gives up (`None`: forever, as redis-cli).
     pub join_timeout: Option<Duration>,
@@ -168,6 +187,9 @@ pub fn run(inv: &Invocation, opts: &Options, out: &mut Output<'_>, input: &mut d
         "info" => m.info(&inv.args),
         "call" => m.call(&inv.args),
         "set-timeout" => m.set_timeout(&inv.args),
+        "add-node" => m.add_node(&inv.args),
+        "del-node" => m.del_node(&inv.args),
+        "reshard" => m.reshard(&inv.args, input),
         "help" => {
             m.out.print(&help_text());
             false
@@ -175,7 +197,7 @@ pub fn run(inv: &Invocation, opts: &Options, out: &mut Output<'_>, input: &mut d
         other => {
             m.out.eprint(&format!(
                 "The '{other}' subcommand is not available in this version \
-                 (available: create, check, info, call, set-timeout).\n"
+                 (available: create, check, info, call, set-timeout, add-node, del-node, reshard).\n"
             ));
             false
         }
@@ -220,8 +242,8 @@ pub struct Manager<'o, 'w> {
     pub errors: Vec<String>,
     /// Masters that could not be reached while loading.
     pub unreachable_masters: usize,
-    opts: &'o Options,
-    out: &'o mut Output<'w>,
+    pub(crate) opts: &'o Options,
+    pub(crate) out: &'o mut Output<'w>,
     rng: Rng,
 }
 
@@ -238,7 +260,7 @@ impl<'o, 'w> Manager<'o, 'w> {
         }
     }
 
-    fn node_by_name(&self, name: &str) -> Option<usize> {
+    pub(crate) fn node_by_name(&self, name: &str) -> Option<usize> {
         let lower = name.to_ascii_lowercase();
         self.nodes.iter().position(|n| n.name == lower)
     }
@@ -364,7 +386,7 @@ impl<'o, 'w> Manager<'o, 'w> {
         true
     }
 
-    fn load_from_args(&mut self, args: &[String]) -> bool {
+    pub(crate) fn load_from_args(&mut self, args: &[String]) -> bool {
         let Some((ip, port)) = host_from_args(args) else {
             self.out.eprint(INVALID_HOST_ARG);
             return false;
@@ -953,7 +975,7 @@ impl<'o, 'w> Manager<'o, 'w> {
     /// Waits until all nodes agree on the configuration, a dot a second;
     /// after a while, says which links are down. False only when
     /// [`Options::join_timeout`] runs out.
-    fn wait_for_cluster_join(&mut self) -> bool {
+    pub(crate) fn wait_for_cluster_join(&mut self) -> bool {
         self.out.print("Waiting for the cluster to join\n");
         self.out.flush();
         let started = std::time::Instant::now();
