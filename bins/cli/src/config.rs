@@ -219,17 +219,33 @@ pub fn parse(args: &[String], cfg: &mut Config) -> Parsed {
                 cfg.cluster_options.replicas = usize::try_from(atoi(&value(i))).unwrap_or(0);
                 consumed = 2;
             }
-            "--cluster-master-id"
-            | "--cluster-from"
-            | "--cluster-to"
-            | "--cluster-from-user"
-            | "--cluster-from-pass"
-            | "--cluster-slots"
-            | "--cluster-timeout"
-            | "--cluster-pipeline"
-            | "--cluster-threshold"
-                if has_value =>
-            {
+            "--cluster-slave" => cfg.cluster_options.slave = true,
+            "--cluster-replace" => cfg.cluster_options.replace = true,
+            "--cluster-master-id" if has_value => {
+                cfg.cluster_options.master_id = Some(value(i));
+                consumed = 2;
+            }
+            "--cluster-from" if has_value => {
+                cfg.cluster_options.from = Some(value(i));
+                consumed = 2;
+            }
+            "--cluster-to" if has_value => {
+                cfg.cluster_options.to = Some(value(i));
+                consumed = 2;
+            }
+            "--cluster-slots" if has_value => {
+                cfg.cluster_options.slots = usize::try_from(atoi(&value(i))).unwrap_or(0);
+                consumed = 2;
+            }
+            "--cluster-timeout" if has_value => {
+                cfg.cluster_options.timeout_ms = u64::try_from(atoi(&value(i))).unwrap_or(0);
+                consumed = 2;
+            }
+            "--cluster-pipeline" if has_value => {
+                cfg.cluster_options.pipeline = usize::try_from(atoi(&value(i))).unwrap_or(0);
+                consumed = 2;
+            }
+            "--cluster-from-user" | "--cluster-from-pass" | "--cluster-threshold" if has_value => {
                 consumed = 2;
             }
             "--cluster-weight" => {
@@ -241,11 +257,11 @@ pub fn parse(args: &[String], cfg: &mut Config) -> Parsed {
             }
             "--cluster-from-askpass"
             | "--cluster-simulate"
-            | "--cluster-replace"
             | "--cluster-copy"
-            | "--cluster-slave"
-            | "--cluster-use-empty-masters"
-            | "--cluster-fix-with-unreachable-masters" => {}
+            | "--cluster-use-empty-masters" => {}
+            "--cluster-fix-with-unreachable-masters" => {
+                cfg.cluster_options.fix_with_unreachable_masters = true;
+            }
             _ if cfg.cluster_command.is_some() && !arg.starts_with('-') => {
                 if let Some(inv) = cfg.cluster_command.as_mut() {
                     if inv.args.is_empty() {

@@ -107,6 +107,7 @@ pub fn parse(args: &[String]) -> Result<TribArgs> {
                 "only-replicas" => out.options.only_replicas = true,
                 "search-multiple-owners" => out.options.search_multiple_owners = true,
                 "slave" => out.options.slave = true,
+                "fix-with-unreachable-masters" => out.options.fix_with_unreachable_masters = true,
                 "replace" => out.options.replace = true,
                 other => out.unused.push(format!("--{other}")),
             }

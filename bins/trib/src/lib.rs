@@ -18,6 +18,7 @@ pub mod args;
 pub mod cluster;
 pub mod conn;
 pub mod error;
+pub mod fix;
 pub mod format;
 pub mod local;
 pub mod manager;

@@ -54,6 +54,8 @@ pub struct Options {
     pub replace: bool,
     /// Running `fix` (slot moves may then claim unserved slots).
     pub fix: bool,
+    /// `--cluster-fix-with-unreachable-masters`.
+    pub fix_with_unreachable_masters: bool,
     /// How many seconds `create` waits for the nodes to agree before it
     /// gives up (`None`: forever, as redis-cli).
     pub join_timeout: Option<Duration>,
@@ -180,10 +182,12 @@ pub fn run(inv: &Invocation, opts: &Options, out: &mut Output<'_>, input: &mut d
         out.eprint("[ERR] Wrong number of arguments for specified --cluster sub command\n");
         return false;
     }
-    let mut m = Manager::new(opts, out);
+    let mut fix_opts = opts.clone();
+    fix_opts.fix = inv.command == "fix";
+    let mut m = Manager::new(&fix_opts, out);
     match inv.command.as_str() {
         "create" => m.create(&inv.args, input),
-        "check" => m.check(&inv.args),
+        "check" | "fix" => m.check(&inv.args),
         "info" => m.info(&inv.args),
         "call" => m.call(&inv.args),
         "set-timeout" => m.set_timeout(&inv.args),
@@ -242,6 +246,8 @@ pub struct Manager<'o, 'w> {
     pub errors: Vec<String>,
     /// Masters that could not be reached while loading.
     pub unreachable_masters: usize,
+    /// `fix` refused to go on (redis-cli exits there).
+    pub aborted: bool,
     pub(crate) opts: &'o Options,
     pub(crate) out: &'o mut Output<'w>,
     rng: Rng,
@@ -254,9 +260,19 @@ impl<'o, 'w> Manager<'o, 'w> {
             nodes: Vec::new(),
             errors: Vec::new(),
             unreachable_masters: 0,
+            aborted: false,
             opts,
             out,
             rng: Rng::from_time(),
+        }
+    }
+
+    /// A random index below `n` (0 when `n` is 0).
+    pub(crate) fn random_index(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.rng.next_u64() % n as u64) as usize
         }
     }
 
@@ -543,6 +559,21 @@ impl<'o, 'w> Manager<'o, 'w> {
                     list.join(",")
                 ),
             );
+            if self.opts.fix {
+                for &slot in open.keys() {
+                    match self.fix_open_slot(slot as usize) {
+                        crate::fix::FixOutcome::Done => result = true,
+                        crate::fix::FixOutcome::Failed => {
+                            result = false;
+                            break;
+                        }
+                        crate::fix::FixOutcome::Refused => {
+                            self.aborted = true;
+                            return false;
+                        }
+                    }
+                }
+            }
         }
         self.out.log(Level::Info, ">>> Check slots coverage...\n");
         let mut covered = vec![false; CLUSTER_SLOTS];
@@ -563,6 +594,16 @@ impl<'o, 'w> Manager<'o, 'w> {
                 "[ERR] Not all {CLUSTER_SLOTS} slots are covered by nodes.\n"
             ));
             result = false;
+            if self.opts.fix {
+                match self.fix_slots_coverage(&covered) {
+                    Ok(fixed) if fixed > 0 => result = true,
+                    Ok(_) | Err(crate::fix::FixOutcome::Failed | crate::fix::FixOutcome::Done) => {}
+                    Err(crate::fix::FixOutcome::Refused) => {
+                        self.aborted = true;
+                        return false;
+                    }
+                }
+            }
         }
         if self.opts.search_multiple_owners {
             result &= self.check_multiple_owners();

@@ -318,7 +318,7 @@ impl Manager<'_, '_> {
 
     /// Runs a command whose reply must not be an error, printing the error
     /// as redis-cli does (`clusterManagerCheckRedisReply`).
-    fn call_checked(&mut self, node: &mut ClusterNode, args: &[&str]) -> bool {
+    pub(crate) fn call_checked(&mut self, node: &mut ClusterNode, args: &[&str]) -> bool {
         match node.call(args) {
             Ok(reply) => match error_text(&reply) {
                 Some(msg) => {
@@ -652,7 +652,7 @@ impl Manager<'_, '_> {
 
     /// `CLUSTER SETSLOT slot state <id of other>` on `node`; the error text
     /// on failure.
-    fn set_slot(
+    pub(crate) fn set_slot(
         &mut self,
         node: usize,
         other: usize,
