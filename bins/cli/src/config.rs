@@ -245,20 +245,24 @@ pub fn parse(args: &[String], cfg: &mut Config) -> Parsed {
                 cfg.cluster_options.pipeline = usize::try_from(atoi(&value(i))).unwrap_or(0);
                 consumed = 2;
             }
-            "--cluster-from-user" | "--cluster-from-pass" | "--cluster-threshold" if has_value => {
+            "--cluster-threshold" if has_value => {
+                cfg.cluster_options.threshold = value(i).trim().parse().ok();
+                consumed = 2;
+            }
+            "--cluster-from-user" | "--cluster-from-pass" if has_value => {
                 consumed = 2;
             }
             "--cluster-weight" => {
                 let mut j = i + 1;
                 while j < n && !args[j].starts_with("--") && args[j].contains('=') {
+                    cfg.cluster_options.weights.push(args[j].clone());
                     j += 1;
                 }
                 consumed = j - i;
             }
-            "--cluster-from-askpass"
-            | "--cluster-simulate"
-            | "--cluster-copy"
-            | "--cluster-use-empty-masters" => {}
+            "--cluster-from-askpass" | "--cluster-copy" => {}
+            "--cluster-simulate" => cfg.cluster_options.simulate = true,
+            "--cluster-use-empty-masters" => cfg.cluster_options.use_empty_masters = true,
             "--cluster-fix-with-unreachable-masters" => {
                 cfg.cluster_options.fix_with_unreachable_masters = true;
             }

@@ -95,7 +95,7 @@ pub fn parse(args: &[String]) -> Result<TribArgs> {
                 .get(i)
                 .filter(|w| !w.starts_with("--") && w.contains('='))
             {
-                out.unused.push(format!("--weight {w}"));
+                out.options.weights.push(w.clone());
                 i += 1;
             }
             continue;
@@ -107,6 +107,8 @@ pub fn parse(args: &[String]) -> Result<TribArgs> {
                 "only-replicas" => out.options.only_replicas = true,
                 "search-multiple-owners" => out.options.search_multiple_owners = true,
                 "slave" => out.options.slave = true,
+                "use-empty-masters" => out.options.use_empty_masters = true,
+                "simulate" => out.options.simulate = true,
                 "fix-with-unreachable-masters" => out.options.fix_with_unreachable_masters = true,
                 "replace" => out.options.replace = true,
                 other => out.unused.push(format!("--{other}")),
@@ -136,6 +138,7 @@ pub fn parse(args: &[String]) -> Result<TribArgs> {
             "slots" => out.options.slots = number(name, value)?,
             "timeout" => out.options.timeout_ms = number(name, value)?,
             "pipeline" => out.options.pipeline = number(name, value)?,
+            "threshold" => out.options.threshold = Some(number(name, value)?),
             "pass" => out.options.connect.password = Some(value.clone()),
             "user" => out.options.connect.user = Some(value.clone()),
             "masters" => out.local.masters = number(name, value)?,

@@ -54,6 +54,14 @@ pub struct Options {
     pub replace: bool,
     /// Running `fix` (slot moves may then claim unserved slots).
     pub fix: bool,
+    /// `--cluster-weight id=w ...` for rebalance.
+    pub weights: Vec<String>,
+    /// `--cluster-use-empty-masters` for rebalance.
+    pub use_empty_masters: bool,
+    /// `--cluster-threshold` (percent, default 2) for rebalance.
+    pub threshold: Option<f32>,
+    /// `--cluster-simulate`: rebalance prints what it would move.
+    pub simulate: bool,
     /// `--cluster-fix-with-unreachable-masters`.
     pub fix_with_unreachable_masters: bool,
     /// How many seconds `create` waits for the nodes to agree before it
@@ -194,6 +202,7 @@ pub fn run(inv: &Invocation, opts: &Options, out: &mut Output<'_>, input: &mut d
         "add-node" => m.add_node(&inv.args),
         "del-node" => m.del_node(&inv.args),
         "reshard" => m.reshard(&inv.args, input),
+        "rebalance" => m.rebalance(&inv.args),
         "help" => {
             m.out.print(&help_text());
             false
@@ -201,7 +210,7 @@ pub fn run(inv: &Invocation, opts: &Options, out: &mut Output<'_>, input: &mut d
         other => {
             m.out.eprint(&format!(
                 "The '{other}' subcommand is not available in this version \
-                 (available: create, check, info, call, set-timeout, add-node, del-node, reshard).\n"
+                 (available: create, check, info, fix, call, set-timeout, add-node, del-node, reshard, rebalance).\n"
             ));
             false
         }

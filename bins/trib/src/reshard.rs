@@ -970,3 +970,163 @@ fn reply_message(e: Error) -> String {
         other => other.to_string(),
     }
 }
+
+impl Manager<'_, '_> {
+    /// `rebalance host:port [--weight id=w ...] [--use-empty-masters]
+    /// [--threshold t] [--simulate]` (`clusterManagerCommandRebalance`):
+    /// moves slots from the masters above their weighted share to those
+    /// below, when one is off by more than the threshold (percent).
+    pub fn rebalance(&mut self, args: &[String]) -> bool {
+        if !self.load_from_args(args) {
+            return false;
+        }
+        let mut weights = vec![1.0f32; self.nodes.len()];
+        for spec in &self.opts.weights {
+            let Some((name, w)) = spec.split_once('=') else {
+                self.out
+                    .log(Level::Err, &format!("*** invalid input {spec}\n"));
+                return false;
+            };
+            let lower = name.to_ascii_lowercase();
+            let Some(i) = self.nodes.iter().position(|n| n.name.starts_with(&lower)) else {
+                self.out
+                    .log(Level::Err, &format!("*** No such master node {name}\n"));
+                return false;
+            };
+            if let Some(slot) = weights.get_mut(i) {
+                *slot = w.trim().parse().unwrap_or(0.0);
+            }
+        }
+        let mut total_weight = 0f32;
+        let mut involved = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.is_replica() || n.replicate.is_some() {
+                continue;
+            }
+            if !self.opts.use_empty_masters && n.slots_count == 0 {
+                continue;
+            }
+            total_weight += weights.get(i).copied().unwrap_or(1.0);
+            involved.push(i);
+        }
+        self.check_cluster(true);
+        if !self.errors.is_empty() {
+            self.out.log(
+                Level::Err,
+                "*** Please fix your cluster problems before rebalancing\n",
+            );
+            return false;
+        }
+        let threshold = self.opts.threshold.unwrap_or(2.0);
+        let mut balance: Vec<(usize, i64)> = Vec::new();
+        let mut total_balance = 0i64;
+        let mut reached = false;
+        for &i in &involved {
+            let Some(n) = self.nodes.get(i) else { continue };
+            let w = weights.get(i).copied().unwrap_or(1.0);
+            let expected = (CLUSTER_SLOTS as f32 / total_weight * w) as i64;
+            let count = n.slots_count as i64;
+            let b = count - expected;
+            total_balance += b;
+            if threshold > 0.0 {
+                if count > 0 {
+                    let err = (100.0 - (100.0 * expected as f64 / count as f64)).abs();
+                    if err > f64::from(threshold) {
+                        reached = true;
+                    }
+                } else if expected > 1 {
+                    reached = true;
+                }
+            }
+            balance.push((i, b));
+        }
+        if !reached {
+            self.out.log(
+                Level::Warn,
+                &format!(
+                    "*** No rebalancing needed! All nodes are within the {threshold:.2}% threshold.\n"
+                ),
+            );
+            return true;
+        }
+        while total_balance > 0 {
+            for (_, b) in balance.iter_mut() {
+                if *b <= 0 && total_balance > 0 {
+                    *b -= 1;
+                    total_balance -= 1;
+                }
+            }
+        }
+        balance.sort_by_key(|&(_, b)| b);
+        self.out.log(
+            Level::Info,
+            &format!(
+                ">>> Rebalancing across {} nodes. Total weight = {total_weight:.2}\n",
+                involved.len()
+            ),
+        );
+        let (mut dst_idx, mut src_idx) = (0usize, balance.len().saturating_sub(1));
+        while dst_idx < src_idx {
+            let (Some(&(dst, db)), Some(&(src, sb))) = (balance.get(dst_idx), balance.get(src_idx))
+            else {
+                break;
+            };
+            let numslots = db.abs().min(sb.abs());
+            if numslots > 0 {
+                let (sa, da) = (
+                    self.nodes
+                        .get(src)
+                        .map(ClusterNode::addr)
+                        .unwrap_or_default(),
+                    self.nodes
+                        .get(dst)
+                        .map(ClusterNode::addr)
+                        .unwrap_or_default(),
+                );
+                self.out
+                    .print(&format!("Moving {numslots} slots from {sa} to {da}\n"));
+                let table = self.reshard_table(&[src], numslots as usize);
+                if table.len() != numslots as usize {
+                    self.out.log(
+                        Level::Err,
+                        "*** Assertion failed: Reshard table != number of slots",
+                    );
+                    return false;
+                }
+                if self.opts.simulate {
+                    self.out.print(&"#".repeat(table.len()));
+                } else {
+                    let opts = MoveOptions {
+                        quiet: true,
+                        update: true,
+                        ..MoveOptions::default()
+                    };
+                    for (from, slot) in table {
+                        if let Err(e) = self.move_slot(from, dst, slot, opts) {
+                            let e = e.unwrap_or_default();
+                            self.out
+                                .log(Level::Err, &format!("*** clusterManagerMoveSlot: {e}\n"));
+                            return false;
+                        }
+                        self.out.print("#");
+                        self.out.flush();
+                    }
+                }
+                self.out.print("\n");
+            }
+            if let Some(d) = balance.get_mut(dst_idx) {
+                d.1 += numslots;
+                if d.1 == 0 {
+                    dst_idx += 1;
+                }
+            }
+            if let Some(s) = balance.get_mut(src_idx) {
+                s.1 -= numslots;
+                if s.1 == 0 {
+                    src_idx = src_idx.saturating_sub(1);
+                }
+            }
+        }
+        true
+    }
+}
