@@ -429,6 +429,20 @@ fn walkthrough_add_reshard_and_remove_nodes() {
     assert_eq!(cluster_masters_dbsize(&nodes), KEYS as i64);
     wait_slots_seen(&nodes, new, 0);
 
+    // When a master gives its last slot away, its replica follows the
+    // node that took it (Redis' clusterUpdateSlotsConfigWith), so
+    // del-node will find no replica of it to move.
+    let mut rc = replica.client();
+    wait_until(
+        Duration::from_secs(30),
+        "the replica follows the slots",
+        || {
+            bulk_text(&mut rc, "CLUSTER NODES")
+                .lines()
+                .any(|l| l.contains("myself,slave") && l.contains(to.as_str()))
+        },
+    );
+
     // Now del-node removes it (its replica moves to another master), then
     // the replica itself.
     let out = trib(&["del-node", &entry, &new_id]);
@@ -436,7 +450,6 @@ fn walkthrough_add_reshard_and_remove_nodes() {
     assert!(out.status.success(), "{report}");
     assert!(report.contains(">>> Sending CLUSTER FORGET messages to the cluster..."));
     assert!(report.contains(">>> Sending CLUSTER RESET SOFT to the deleted node."));
-    assert!(report.contains(&format!(">>> {} as replica of ", addr(replica))));
     let replica_id = myid(replica);
     let out = trib(&["del-node", &entry, &replica_id]);
     assert!(out.status.success(), "{}", text(&out));
@@ -662,4 +675,162 @@ fn ferrodis_trib_reshards_redis_nodes() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(cluster_masters_dbsize(&nodes[..3]), 2000);
     verify_keys(nodes[0].port, 2000);
+}
+
+/// `ferrodis-trib fix` closes an open slot and covers an unassigned one;
+/// `rebalance` evens out the masters again after a reshard.
+#[test]
+fn ferrodis_trib_fixes_and_rebalances() {
+    let dir = TempDir::new("reshard-fix");
+    let nodes = ferrodis_nodes(dir.path(), 3);
+    create(&nodes, 0);
+    let entry = addr(&nodes[0]);
+    load_keys(nodes[0].port, 1000);
+    let ids: Vec<String> = nodes.iter().map(myid).collect();
+
+    // A migration of slot 9842 (key:... keys live in many slots; `1`
+    // is put there) left open on both sides.
+    let mut any = nodes[0].client();
+    let owner = nodes
+        .iter()
+        .position(|n| !matches!(n.client().call(&["GET", "1"]), Frame::Error(_)))
+        .expect("owner of 9842");
+    let other = (owner + 1) % 3;
+    nodes[owner].client().call(&["SET", "1", "one"]);
+    nodes[other].client().call(&[
+        "CLUSTER",
+        "SETSLOT",
+        "9842",
+        "IMPORTING",
+        ids[owner].as_str(),
+    ]);
+    nodes[owner].client().call(&[
+        "CLUSTER",
+        "SETSLOT",
+        "9842",
+        "MIGRATING",
+        ids[other].as_str(),
+    ]);
+    let out = trib(&["check", &entry]);
+    let report = text(&out);
+    assert!(!out.status.success(), "{report}");
+    assert!(
+        report.contains("[WARNING] The following slots are open: 9842."),
+        "{report}"
+    );
+    let out = trib(&["fix", &entry]);
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains(">>> Fixing open slot 9842\n"), "{report}");
+    assert!(report.contains(&format!(
+        ">>> Case 1: Moving slot 9842 from {} to {}\n",
+        addr(&nodes[owner]),
+        addr(&nodes[other])
+    )));
+    assert_eq!(nodes[other].client().call(&["GET", "1"]), bulk("one"));
+    for n in &nodes {
+        wait_slots_seen(&nodes, n, slot_count(n));
+    }
+    let out = trib(&["check", &entry]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    // A slot nobody serves: one holding no key, taken from every node.
+    // The question is asked even with --yes, as redis-cli does.
+    let empty = (0..16384u16)
+        .rev()
+        .find(|s| {
+            let s = s.to_string();
+            nodes.iter().all(|n| {
+                n.client().call(&["CLUSTER", "COUNTKEYSINSLOT", s.as_str()]) == Frame::Integer(0)
+            })
+        })
+        .expect("an empty slot")
+        .to_string();
+    for n in &nodes {
+        let _ = n.client().call(&["CLUSTER", "DELSLOTS", empty.as_str()]);
+    }
+    let out = trib(&["check", &entry]);
+    let report = text(&out);
+    assert!(
+        report.contains("[ERR] Not all 16384 slots are covered by nodes."),
+        "{report}"
+    );
+    let out = run(
+        &tool_binary("ferrodis-trib"),
+        &["fix", &entry, "--yes"],
+        b"yes\n",
+    );
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    assert!(
+        report.contains(&format!(
+            ">>> Fixing slots coverage...\n\
+             The following uncovered slots have no keys across the cluster:\n[{empty}]\n\
+             Fix these slots by covering with a random node? (type 'yes' to accept): "
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(">>> Covering slot {empty} with ")),
+        "{report}"
+    );
+    wait_until(
+        Duration::from_secs(30),
+        "the slot covered everywhere",
+        || {
+            nodes.iter().all(|n| {
+                let info = bulk_text(&mut n.client(), "CLUSTER INFO");
+                info.contains("cluster_slots_assigned:16384") && info.contains("cluster_state:ok")
+            })
+        },
+    );
+    for n in &nodes {
+        wait_slots_seen(&nodes, n, slot_count(n));
+    }
+    let out = trib(&["check", &entry]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(cluster_masters_dbsize(&nodes), 1001);
+
+    // Unbalance (200 slots to the third master), then rebalance.
+    let out = trib(&[
+        "reshard",
+        &entry,
+        "--from",
+        ids[0].as_str(),
+        "--to",
+        ids[2].as_str(),
+        "--slots",
+        "200",
+        "--yes",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    for n in &nodes {
+        wait_slots_seen(&nodes, n, slot_count(n));
+    }
+    let out = trib(&["rebalance", &entry, "--threshold", "1", "--simulate"]);
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains(">>> Rebalancing across 3 nodes. Total weight = 3.00\n"));
+    let out = trib(&["rebalance", &entry, "--threshold", "1"]);
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    assert!(
+        report.contains(&format!("slots from {} to ", addr(&nodes[2]))),
+        "{report}"
+    );
+    for n in &nodes {
+        let c = slot_count(n);
+        assert!(
+            (5460..=5462).contains(&c),
+            "{c} slots on {}:\n{report}",
+            n.port
+        );
+    }
+    let out = trib(&["rebalance", &entry]);
+    assert!(
+        text(&out).contains("*** No rebalancing needed! All nodes are within the 2.00% threshold.")
+    );
+    assert_eq!(cluster_masters_dbsize(&nodes), 1001);
+    drop(any.call(&["PING"]));
+    verify_keys(nodes[0].port, 1000);
 }
