@@ -834,3 +834,49 @@ fn ferrodis_trib_fixes_and_rebalances() {
     drop(any.call(&["PING"]));
     verify_keys(nodes[0].port, 1000);
 }
+
+/// `ferrodis-trib import --from` a standalone node: every key lands on
+/// its master, copied with `--copy`, moved without.
+#[test]
+fn ferrodis_trib_imports_a_standalone_node() {
+    let dir = TempDir::new("reshard-import");
+    let nodes = ferrodis_nodes(dir.path(), 3);
+    create(&nodes, 0);
+    let source = Launch::ferrodis().start();
+    let mut s = source.client();
+    for i in 0..300 {
+        let (k, v) = (format!("key:{i}"), i.to_string());
+        s.call(&["SET", k.as_str(), v.as_str()]);
+    }
+    let from = addr(&source);
+    let out = trib(&["import", &addr(&nodes[0]), "--from", &from, "--copy"]);
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains(&format!(
+        ">>> Importing data from {from} to cluster {}\n",
+        addr(&nodes[0])
+    )));
+    assert!(
+        report.contains("*** Importing 300 keys from DB 0\n"),
+        "{report}"
+    );
+    assert_eq!(report.matches(": OK\n").count(), 300, "{report}");
+    assert_eq!(s.call(&["DBSIZE"]), Frame::Integer(300));
+    assert_eq!(cluster_masters_dbsize(&nodes), 300);
+    verify_keys(nodes[0].port, 300);
+    // Without --copy the keys leave the source; REPLACE overwrites.
+    let out = trib(&[
+        "import",
+        &addr(&nodes[0]),
+        "--cluster-from",
+        &from,
+        "--cluster-replace",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(s.call(&["DBSIZE"]), Frame::Integer(0));
+    assert_eq!(cluster_masters_dbsize(&nodes), 300);
+    // A cluster node is refused as a source.
+    let out = trib(&["import", &addr(&nodes[0]), "--from", &addr(&nodes[1])]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("[ERR] The source node should not be a cluster node."));
+}

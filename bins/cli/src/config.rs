@@ -249,7 +249,12 @@ pub fn parse(args: &[String], cfg: &mut Config) -> Parsed {
                 cfg.cluster_options.threshold = value(i).trim().parse().ok();
                 consumed = 2;
             }
-            "--cluster-from-user" | "--cluster-from-pass" if has_value => {
+            "--cluster-from-user" if has_value => {
+                cfg.cluster_options.from_user = Some(value(i));
+                consumed = 2;
+            }
+            "--cluster-from-pass" if has_value => {
+                cfg.cluster_options.from_pass = Some(value(i));
                 consumed = 2;
             }
             "--cluster-weight" => {
@@ -260,7 +265,8 @@ pub fn parse(args: &[String], cfg: &mut Config) -> Parsed {
                 }
                 consumed = j - i;
             }
-            "--cluster-from-askpass" | "--cluster-copy" => {}
+            "--cluster-from-askpass" => {}
+            "--cluster-copy" => cfg.cluster_options.copy = true,
             "--cluster-simulate" => cfg.cluster_options.simulate = true,
             "--cluster-use-empty-masters" => cfg.cluster_options.use_empty_masters = true,
             "--cluster-fix-with-unreachable-masters" => {

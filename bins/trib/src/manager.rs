@@ -62,6 +62,12 @@ pub struct Options {
     pub threshold: Option<f32>,
     /// `--cluster-simulate`: rebalance prints what it would move.
     pub simulate: bool,
+    /// `--cluster-copy`: import copies (MIGRATE ... COPY).
+    pub copy: bool,
+    /// `--cluster-from-user` / `--cluster-from-pass`: import's source login.
+    pub from_user: Option<String>,
+    /// See `from_user`.
+    pub from_pass: Option<String>,
     /// `--cluster-fix-with-unreachable-masters`.
     pub fix_with_unreachable_masters: bool,
     /// How many seconds `create` waits for the nodes to agree before it
@@ -203,6 +209,7 @@ pub fn run(inv: &Invocation, opts: &Options, out: &mut Output<'_>, input: &mut d
         "del-node" => m.del_node(&inv.args),
         "reshard" => m.reshard(&inv.args, input),
         "rebalance" => m.rebalance(&inv.args),
+        "import" => m.import(&inv.args),
         "help" => {
             m.out.print(&help_text());
             false
@@ -210,7 +217,7 @@ pub fn run(inv: &Invocation, opts: &Options, out: &mut Output<'_>, input: &mut d
         other => {
             m.out.eprint(&format!(
                 "The '{other}' subcommand is not available in this version \
-                 (available: create, check, info, fix, call, set-timeout, add-node, del-node, reshard, rebalance).\n"
+                 (available: create, check, info, fix, call, set-timeout, add-node, del-node, reshard, rebalance, import).\n"
             ));
             false
         }

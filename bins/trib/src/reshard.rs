@@ -1130,3 +1130,170 @@ impl Manager<'_, '_> {
         true
     }
 }
+
+impl Manager<'_, '_> {
+    /// `import host:port --from host:port [--copy] [--replace]`
+    /// (`clusterManagerCommandImport`): every key of database 0 of a
+    /// non-cluster instance, moved (or copied) to its master with MIGRATE
+    /// run on the source.
+    pub fn import(&mut self, args: &[String]) -> bool {
+        let Some((ip, port)) = host_from_args(args) else {
+            self.out.eprint(INVALID_HOST_ARG);
+            return false;
+        };
+        let Some(from) = self.opts.from.clone() else {
+            self.out
+                .eprint("[ERR] Option '--cluster-from' is required for subcommand 'import'.\n");
+            return false;
+        };
+        let Some((src_ip, src_port)) = host_from_args(std::slice::from_ref(&from)) else {
+            self.out.eprint(
+                "[ERR] Invalid --cluster-from host. You need to pass a valid address \
+                 (ie. 120.0.0.1:7000).\n",
+            );
+            return false;
+        };
+        self.out.log(
+            Level::Info,
+            &format!(">>> Importing data from {src_ip}:{src_port} to cluster {ip}:{port}\n"),
+        );
+        if !self.load_from(ClusterNode::new(&ip, port, None)) || !self.check_cluster(false) {
+            return false;
+        }
+        let src_opts = crate::conn::ConnectOptions {
+            connect_timeout: self.opts.connect.connect_timeout,
+            password: self.opts.from_pass.clone(),
+            user: self.opts.from_user.clone(),
+        };
+        let mut src = match crate::conn::Conn::open(&src_ip, src_port, &src_opts) {
+            Ok(c) => c,
+            Err(e) => {
+                self.out.eprint(&format!(
+                    "Could not connect to Redis at {src_ip}:{src_port}: {e}.\n"
+                ));
+                return false;
+            }
+        };
+        let src_err = |m: &mut Self, text: &str| {
+            m.out.log(
+                Level::Err,
+                &format!("Source {src_ip}:{src_port} replied with error:\n{text}\n"),
+            );
+        };
+        let info = match src.call(&["INFO"]) {
+            Ok(r) => match error_text(&r) {
+                Some(e) => {
+                    src_err(self, &e);
+                    return false;
+                }
+                None => string_bytes(&r)
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default(),
+            },
+            Err(_) => return false,
+        };
+        if crate::cluster::info_field(&info, "cluster_enabled")
+            .is_some_and(|v| crate::cluster::atoi(v) != 0)
+        {
+            self.out.log(
+                Level::Err,
+                "[ERR] The source node should not be a cluster node.\n",
+            );
+            return false;
+        }
+        let size = match src.call(&["DBSIZE"]) {
+            Ok(Frame::Integer(n)) => n,
+            Ok(r) => {
+                src_err(self, &error_text(&r).unwrap_or_default());
+                return false;
+            }
+            Err(_) => return false,
+        };
+        self.out.log(
+            Level::Warn,
+            &format!("*** Importing {size} keys from DB 0\n"),
+        );
+        let mut owner = vec![None; CLUSTER_SLOTS];
+        for (slot, o) in owner.iter_mut().enumerate() {
+            *o = self
+                .nodes
+                .iter()
+                .position(|n| !n.is_replica() && n.slots_count > 0 && n.slots.contains(slot));
+        }
+        let timeout = self.timeout_ms().to_string();
+        let mut cursor = b"0".to_vec();
+        loop {
+            let reply = match src.call(&[b"SCAN".as_slice(), &cursor, b"COUNT", b"1000"]) {
+                Ok(r) => r,
+                Err(_) => return false,
+            };
+            if let Some(e) = error_text(&reply) {
+                src_err(self, &e);
+                return false;
+            }
+            let Frame::Array(parts) = reply else {
+                return false;
+            };
+            cursor = parts
+                .first()
+                .and_then(string_bytes)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_else(|| b"0".to_vec());
+            let keys: Vec<Vec<u8>> = match parts.get(1) {
+                Some(Frame::Array(keys)) => keys
+                    .iter()
+                    .filter_map(|k| string_bytes(k).map(<[u8]>::to_vec))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for key in keys {
+                let slot = usize::from(ferrodis_slots::key_slot(&key).get());
+                let Some(t) = owner.get(slot).copied().flatten() else {
+                    return false;
+                };
+                let Some((t_ip, t_port)) = self.nodes.get(t).map(|n| (n.ip.clone(), n.port)) else {
+                    return false;
+                };
+                self.out.print(&format!(
+                    "Migrating {} to {t_ip}:{t_port}: ",
+                    String::from_utf8_lossy(&key)
+                ));
+                let port_s = t_port.to_string();
+                let mut argv: Vec<&[u8]> = vec![
+                    b"MIGRATE",
+                    t_ip.as_bytes(),
+                    port_s.as_bytes(),
+                    &key,
+                    b"0",
+                    timeout.as_bytes(),
+                ];
+                if let Some(pass) = &self.opts.connect.password {
+                    match &self.opts.connect.user {
+                        Some(user) => argv.extend([b"AUTH2".as_slice(), user.as_bytes()]),
+                        None => argv.push(b"AUTH"),
+                    }
+                    argv.push(pass.as_bytes());
+                }
+                if self.opts.copy {
+                    argv.push(b"COPY");
+                }
+                if self.opts.replace {
+                    argv.push(b"REPLACE");
+                }
+                match src.call(&argv) {
+                    Ok(r) => {
+                        if let Some(e) = error_text(&r) {
+                            src_err(self, &e);
+                            return false;
+                        }
+                    }
+                    Err(_) => return false,
+                }
+                self.out.log(Level::Ok, "OK\n");
+            }
+            if cursor == b"0" {
+                return true;
+            }
+        }
+    }
+}
