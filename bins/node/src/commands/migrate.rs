@@ -233,6 +233,7 @@ fn migrate(ctx: &mut Ctx<'_>, req: &Request) {
         }
         let now = db.now_ms();
         let mut sent: Vec<&[u8]> = Vec::with_capacity(present.len());
+        let mut sent_objs: Vec<ferrodis_persist::RdbObject> = Vec::with_capacity(present.len());
         for &key in &present {
             let ttl = match db.ttl(key) {
                 ferrodis_store::Ttl::ExpiresAt(at) if at < now => continue,
@@ -253,6 +254,7 @@ fn migrate(ctx: &mut Ctx<'_>, req: &Request) {
             }
             command(&mut out, &argv);
             sent.push(key);
+            sent_objs.push(obj);
         }
         present.clone_from(&sent);
         let written = conn.conn.get_ref().set_write_timeout(Some(timeout)).is_ok()
@@ -293,11 +295,11 @@ fn migrate(ctx: &mut Ctx<'_>, req: &Request) {
             }
         }
         let prelude_error = first_error.is_some();
-        let mut acked: Vec<&[u8]> = Vec::new();
+        let mut acked: Vec<(&[u8], &ferrodis_persist::RdbObject)> = Vec::new();
         let mut read = 0;
         let mut socket_error = !prelude_ok;
         if prelude_ok {
-            for &key in &sent {
+            for (&key, obj) in sent.iter().zip(&sent_objs) {
                 match read_line(&mut conn, timeout) {
                     Ok(l) => {
                         read += 1;
@@ -306,7 +308,7 @@ fn migrate(ctx: &mut Ctx<'_>, req: &Request) {
                         if prelude_error || l.starts_with(b"-") {
                             first_error.get_or_insert(l);
                         } else if !a.copy {
-                            acked.push(key);
+                            acked.push((key, obj));
                         }
                     }
                     Err(e) => {
@@ -317,10 +319,26 @@ fn migrate(ctx: &mut Ctx<'_>, req: &Request) {
                 }
             }
         }
-        if !acked.is_empty() {
-            db.del(&acked);
+        // With several workers, another client may have written a key
+        // since it was serialized: such a key is sent again (REPLACE)
+        // rather than deleted, so that no write is lost.
+        let mut deleted: Vec<&[u8]> = Vec::new();
+        let mut changed: Vec<&[u8]> = Vec::new();
+        for (key, obj) in acked {
+            if db.del_if_unchanged(key, obj) {
+                deleted.push(key);
+            } else if db.contains(key) {
+                changed.push(key);
+            }
+        }
+        if !changed.is_empty() && !socket_error {
+            deleted.extend(resend_changed(
+                &db, &mut conn, &changed, cluster, &opts, timeout,
+            ));
+        }
+        if !deleted.is_empty() {
             ctx.client.propagate_as = Some(vec![std::iter::once(b"DEL".as_slice())
-                .chain(acked.iter().copied())
+                .chain(deleted.iter().copied())
                 .map(<[u8]>::to_vec)
                 .collect()]);
         }
@@ -356,6 +374,70 @@ fn migrate(ctx: &mut Ctx<'_>, req: &Request) {
             None => ctx.ok(),
         };
     }
+}
+
+/// Sends again, with REPLACE, keys written here while MIGRATE was
+/// sending them, until each is deleted unchanged after the target took it
+/// (16 rounds at most; a key still changing stays here, the target
+/// holding an older copy, as after a COPY). The keys deleted.
+fn resend_changed<'k>(
+    db: &ferrodis_store::Db<'_>,
+    conn: &mut Cached,
+    keys: &[&'k [u8]],
+    cluster: bool,
+    opts: &ferrodis_persist::EncodeOptions,
+    timeout: Duration,
+) -> Vec<&'k [u8]> {
+    let mut deleted = Vec::new();
+    let mut pending: Vec<&[u8]> = keys.to_vec();
+    for _ in 0..16 {
+        if pending.is_empty() {
+            break;
+        }
+        let mut out = Vec::new();
+        let mut objs = Vec::new();
+        let now = db.now_ms();
+        for &key in &pending {
+            let Some((obj, expire_at)) = db.peek(key) else {
+                continue;
+            };
+            let ttl = match expire_at {
+                Some(at) if at <= now => continue,
+                Some(at) => (at - now).to_string(),
+                None => "0".to_owned(),
+            };
+            let payload = obj.to_dump(opts);
+            let restore: &[u8] = if cluster {
+                b"RESTORE-ASKING"
+            } else {
+                b"RESTORE"
+            };
+            command(
+                &mut out,
+                &[restore, key, ttl.as_bytes(), &payload, b"REPLACE"],
+            );
+            objs.push((key, obj));
+        }
+        if conn.conn.get_mut().write_all(&out).is_err() {
+            break;
+        }
+        let mut next = Vec::new();
+        for (key, obj) in objs {
+            match read_line(conn, timeout) {
+                Ok(l) if !l.starts_with(b"-") => {
+                    if db.del_if_unchanged(key, &obj) {
+                        deleted.push(key);
+                    } else if db.contains(key) {
+                        next.push(key);
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => return deleted,
+            }
+        }
+        pending = next;
+    }
+    deleted
 }
 
 fn is_timeout(e: &std::io::Error) -> bool {
