@@ -37,6 +37,8 @@ const SKIPPED: &[&str] = &[
     // Adds 10^7 elements to two HyperLogLogs by design (seconds per run);
     // the `hll_value` target and the store's tests cover what it checks.
     "pfselftest",
+    // Opens connections to other hosts and waits for them.
+    "migrate",
 ];
 
 /// DEBUG subcommands never run: they sleep, crash the process on purpose,

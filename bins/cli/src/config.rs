@@ -219,33 +219,59 @@ pub fn parse(args: &[String], cfg: &mut Config) -> Parsed {
                 cfg.cluster_options.replicas = usize::try_from(atoi(&value(i))).unwrap_or(0);
                 consumed = 2;
             }
-            "--cluster-master-id"
-            | "--cluster-from"
-            | "--cluster-to"
-            | "--cluster-from-user"
-            | "--cluster-from-pass"
-            | "--cluster-slots"
-            | "--cluster-timeout"
-            | "--cluster-pipeline"
-            | "--cluster-threshold"
-                if has_value =>
-            {
+            "--cluster-slave" => cfg.cluster_options.slave = true,
+            "--cluster-replace" => cfg.cluster_options.replace = true,
+            "--cluster-master-id" if has_value => {
+                cfg.cluster_options.master_id = Some(value(i));
+                consumed = 2;
+            }
+            "--cluster-from" if has_value => {
+                cfg.cluster_options.from = Some(value(i));
+                consumed = 2;
+            }
+            "--cluster-to" if has_value => {
+                cfg.cluster_options.to = Some(value(i));
+                consumed = 2;
+            }
+            "--cluster-slots" if has_value => {
+                cfg.cluster_options.slots = usize::try_from(atoi(&value(i))).unwrap_or(0);
+                consumed = 2;
+            }
+            "--cluster-timeout" if has_value => {
+                cfg.cluster_options.timeout_ms = u64::try_from(atoi(&value(i))).unwrap_or(0);
+                consumed = 2;
+            }
+            "--cluster-pipeline" if has_value => {
+                cfg.cluster_options.pipeline = usize::try_from(atoi(&value(i))).unwrap_or(0);
+                consumed = 2;
+            }
+            "--cluster-threshold" if has_value => {
+                cfg.cluster_options.threshold = value(i).trim().parse().ok();
+                consumed = 2;
+            }
+            "--cluster-from-user" if has_value => {
+                cfg.cluster_options.from_user = Some(value(i));
+                consumed = 2;
+            }
+            "--cluster-from-pass" if has_value => {
+                cfg.cluster_options.from_pass = Some(value(i));
                 consumed = 2;
             }
             "--cluster-weight" => {
                 let mut j = i + 1;
                 while j < n && !args[j].starts_with("--") && args[j].contains('=') {
+                    cfg.cluster_options.weights.push(args[j].clone());
                     j += 1;
                 }
                 consumed = j - i;
             }
-            "--cluster-from-askpass"
-            | "--cluster-simulate"
-            | "--cluster-replace"
-            | "--cluster-copy"
-            | "--cluster-slave"
-            | "--cluster-use-empty-masters"
-            | "--cluster-fix-with-unreachable-masters" => {}
+            "--cluster-from-askpass" => {}
+            "--cluster-copy" => cfg.cluster_options.copy = true,
+            "--cluster-simulate" => cfg.cluster_options.simulate = true,
+            "--cluster-use-empty-masters" => cfg.cluster_options.use_empty_masters = true,
+            "--cluster-fix-with-unreachable-masters" => {
+                cfg.cluster_options.fix_with_unreachable_masters = true;
+            }
             _ if cfg.cluster_command.is_some() && !arg.starts_with('-') => {
                 if let Some(inv) = cfg.cluster_command.as_mut() {
                     if inv.args.is_empty() {

@@ -190,6 +190,8 @@ pub(crate) struct Shared {
     pub(crate) cluster: Option<crate::cluster::Cluster>,
     /// Replication: both roles' state.
     pub(crate) repl: crate::repl::Repl,
+    /// MIGRATE's cached connections to targets.
+    pub(crate) migrate_sockets: crate::commands::migrate::SocketCache,
     /// This value's own `Arc`, for work handed to other threads.
     me: std::sync::OnceLock<std::sync::Weak<Shared>>,
 }
@@ -233,6 +235,7 @@ impl Shared {
             persist: crate::persist::Persistence::new(),
             cluster: None,
             repl: crate::repl::Repl::new(),
+            migrate_sockets: Default::default(),
             me: std::sync::OnceLock::new(),
         }
     }

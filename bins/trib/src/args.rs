@@ -95,7 +95,7 @@ pub fn parse(args: &[String]) -> Result<TribArgs> {
                 .get(i)
                 .filter(|w| !w.starts_with("--") && w.contains('='))
             {
-                out.unused.push(format!("--weight {w}"));
+                out.options.weights.push(w.clone());
                 i += 1;
             }
             continue;
@@ -106,6 +106,12 @@ pub fn parse(args: &[String]) -> Result<TribArgs> {
                 "only-masters" => out.options.only_masters = true,
                 "only-replicas" => out.options.only_replicas = true,
                 "search-multiple-owners" => out.options.search_multiple_owners = true,
+                "slave" => out.options.slave = true,
+                "copy" => out.options.copy = true,
+                "use-empty-masters" => out.options.use_empty_masters = true,
+                "simulate" => out.options.simulate = true,
+                "fix-with-unreachable-masters" => out.options.fix_with_unreachable_masters = true,
+                "replace" => out.options.replace = true,
                 other => out.unused.push(format!("--{other}")),
             }
             continue;
@@ -127,6 +133,15 @@ pub fn parse(args: &[String]) -> Result<TribArgs> {
                 out.options.replicas = n;
                 out.local.replicas = n;
             }
+            "master-id" => out.options.master_id = Some(value.clone()),
+            "from" => out.options.from = Some(value.clone()),
+            "to" => out.options.to = Some(value.clone()),
+            "slots" => out.options.slots = number(name, value)?,
+            "timeout" => out.options.timeout_ms = number(name, value)?,
+            "pipeline" => out.options.pipeline = number(name, value)?,
+            "from-user" => out.options.from_user = Some(value.clone()),
+            "from-pass" => out.options.from_pass = Some(value.clone()),
+            "threshold" => out.options.threshold = Some(number(name, value)?),
             "pass" => out.options.connect.password = Some(value.clone()),
             "user" => out.options.connect.user = Some(value.clone()),
             "masters" => out.local.masters = number(name, value)?,
@@ -178,9 +193,24 @@ mod tests {
             assert!(a.options.yes);
         }
         let a = p("add-node a:1 b:2 --slave --master-id abc");
-        assert_eq!(a.unused, vec!["--slave", "--master-id abc"]);
-        let a = p("reshard a:1 --from x --to y --slots 10 --yes");
-        assert_eq!(a.unused.len(), 3);
+        assert!(a.unused.is_empty());
+        assert!(a.options.slave);
+        assert_eq!(a.options.master_id.as_deref(), Some("abc"));
+        for line in [
+            "reshard a:1 --from x,y --to z --slots 10 --yes --pipeline 5 --timeout 900",
+            "reshard a:1 --cluster-from x,y --cluster-to z --cluster-slots 10 --cluster-yes \
+             --cluster-pipeline 5 --cluster-timeout 900",
+        ] {
+            let a = p(line);
+            assert!(a.unused.is_empty());
+            let o = a.options;
+            assert_eq!(o.from.as_deref(), Some("x,y"));
+            assert_eq!(o.to.as_deref(), Some("z"));
+            assert_eq!(
+                (o.slots, o.pipeline, o.timeout_ms, o.yes),
+                (10, 5, 900, true)
+            );
+        }
     }
 
     #[test]

@@ -145,6 +145,17 @@ impl SlotSet {
         }
     }
 
+    /// Removes `slot`; whether it was there.
+    pub fn remove(&mut self, slot: usize) -> bool {
+        match self.0.get_mut(slot) {
+            Some(s) if *s => {
+                *s = false;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// How many slots are in the set.
     pub fn count(&self) -> usize {
         self.0.iter().filter(|&&s| s).count()
@@ -396,13 +407,20 @@ impl ClusterNode {
     /// The node as the plan and the check print it (`clusterManagerNodeInfo`
     /// with no indent).
     pub fn info_string(&self) -> String {
-        let mut s = String::new();
+        self.info_string_indented(0)
+    }
+
+    /// The node as `clusterManagerNodeInfo` prints it with `indent` spaces
+    /// before each line (reshard's plan uses 4).
+    pub fn info_string_indented(&self, indent: usize) -> String {
+        let sp = " ".repeat(indent);
+        let mut s = sp.clone();
         let role = if self.is_replica() { "S" } else { "M" };
         if self.dirty && self.replicate.is_some() {
             s.push_str(&format!("S: {} {}:{}", self.name, self.ip, self.port));
         } else {
             s.push_str(&format!(
-                "{role}: {} {}:{}\n   slots:{} ({} slots) {}",
+                "{role}: {} {}:{}\n{sp}   slots:{} ({} slots) {}",
                 self.name,
                 self.ip,
                 self.port,
@@ -412,10 +430,10 @@ impl ClusterNode {
             ));
         }
         if let Some(m) = &self.replicate {
-            s.push_str(&format!("\n   replicates {m}"));
+            s.push_str(&format!("\n{sp}   replicates {m}"));
         } else if self.replicas_count > 0 {
             s.push_str(&format!(
-                "\n   {} additional replica(s)",
+                "\n{sp}   {} additional replica(s)",
                 self.replicas_count
             ));
         }

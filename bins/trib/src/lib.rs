@@ -18,11 +18,13 @@ pub mod args;
 pub mod cluster;
 pub mod conn;
 pub mod error;
+pub mod fix;
 pub mod format;
 pub mod local;
 pub mod manager;
 pub mod output;
 pub mod plan;
+pub mod reshard;
 pub mod rng;
 
 pub use conn::{Conn, ConnectOptions};

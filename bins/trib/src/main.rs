@@ -19,6 +19,35 @@ Usage: ferrodis-trib <command> <arguments ...>
   call            host:port command arg arg .. arg
                   --only-masters --only-replicas
   set-timeout     host:port milliseconds
+  add-node        new_host:new_port existing_host:existing_port
+                  --slave
+                  --master-id <arg>
+  del-node        host:port node_id
+  fix             host:port
+                  --search-multiple-owners
+                  --fix-with-unreachable-masters
+  reshard         host:port
+                  --from <arg>
+                  --to <arg>
+                  --slots <arg>
+                  --yes
+                  --timeout <arg>
+                  --pipeline <arg>
+                  --replace
+  rebalance       host:port
+                  --weight <node1=w1...nodeN=wN>
+                  --use-empty-masters
+                  --timeout <arg>
+                  --simulate
+                  --pipeline <arg>
+                  --threshold <arg>
+                  --replace
+  import          host:port
+                  --from <arg>
+                  --from-user <arg>
+                  --from-pass <arg>
+                  --copy
+                  --replace
   local start     [--masters <n>] [--replicas <n>] [--port <first port>]
                   [--host <ip>] [--dir <work dir>] [--node-binary <path>]
   local stop      [--dir <work dir>]
@@ -28,7 +57,7 @@ Usage: ferrodis-trib <command> <arguments ...>
 Every --option is also accepted as --cluster-option (redis-cli's spelling).
 Authentication: -a <password> (or --pass), --user <name>.
 --yes (or REDISCLI_CLUSTER_YES=1) answers yes to the confirmation.
-Not available yet: fix, reshard, rebalance, add-node, del-node, import, backup.
+Not available yet: backup.
 ";
 
 fn main() -> ExitCode {

@@ -1,5 +1,6 @@
 //! The administration commands, as `redis-cli --cluster` 7.0 runs them and
-//! with the same report: `create`, `check`, `info`, `call`, `set-timeout`.
+//! with the same report: `create`, `check`, `info`, `call`, `set-timeout`
+//! (and, in `reshard`, `add-node`, `del-node`, `reshard`).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -35,6 +36,40 @@ pub struct Options {
     pub search_multiple_owners: bool,
     /// Colour the report.
     pub color: bool,
+    /// `--cluster-slave`: `add-node` adds a replica.
+    pub slave: bool,
+    /// `--cluster-master-id`: the master of the replica `add-node` adds.
+    pub master_id: Option<String>,
+    /// `--cluster-from`: reshard's source node IDs (comma-separated, or `all`).
+    pub from: Option<String>,
+    /// `--cluster-to`: reshard's receiving node ID.
+    pub to: Option<String>,
+    /// `--cluster-slots`: how many slots reshard moves (0: ask).
+    pub slots: usize,
+    /// `--cluster-timeout`: MIGRATE's timeout in ms (0: 60000).
+    pub timeout_ms: u64,
+    /// `--cluster-pipeline`: keys per MIGRATE (0: 10).
+    pub pipeline: usize,
+    /// `--cluster-replace`: overwrite keys the target already holds.
+    pub replace: bool,
+    /// Running `fix` (slot moves may then claim unserved slots).
+    pub fix: bool,
+    /// `--cluster-weight id=w ...` for rebalance.
+    pub weights: Vec<String>,
+    /// `--cluster-use-empty-masters` for rebalance.
+    pub use_empty_masters: bool,
+    /// `--cluster-threshold` (percent, default 2) for rebalance.
+    pub threshold: Option<f32>,
+    /// `--cluster-simulate`: rebalance prints what it would move.
+    pub simulate: bool,
+    /// `--cluster-copy`: import copies (MIGRATE ... COPY).
+    pub copy: bool,
+    /// `--cluster-from-user` / `--cluster-from-pass`: import's source login.
+    pub from_user: Option<String>,
+    /// See `from_user`.
+    pub from_pass: Option<String>,
+    /// `--cluster-fix-with-unreachable-masters`.
+    pub fix_with_unreachable_masters: bool,
     /// How many seconds `create` waits for the nodes to agree before it
     /// gives up (`None`: forever, as redis-cli).
     pub join_timeout: Option<Duration>,
@@ -161,13 +196,20 @@ pub fn run(inv: &Invocation, opts: &Options, out: &mut Output<'_>, input: &mut d
         out.eprint("[ERR] Wrong number of arguments for specified --cluster sub command\n");
         return false;
     }
-    let mut m = Manager::new(opts, out);
+    let mut fix_opts = opts.clone();
+    fix_opts.fix = inv.command == "fix";
+    let mut m = Manager::new(&fix_opts, out);
     match inv.command.as_str() {
         "create" => m.create(&inv.args, input),
-        "check" => m.check(&inv.args),
+        "check" | "fix" => m.check(&inv.args),
         "info" => m.info(&inv.args),
         "call" => m.call(&inv.args),
         "set-timeout" => m.set_timeout(&inv.args),
+        "add-node" => m.add_node(&inv.args),
+        "del-node" => m.del_node(&inv.args),
+        "reshard" => m.reshard(&inv.args, input),
+        "rebalance" => m.rebalance(&inv.args),
+        "import" => m.import(&inv.args),
         "help" => {
             m.out.print(&help_text());
             false
@@ -175,7 +217,7 @@ pub fn run(inv: &Invocation, opts: &Options, out: &mut Output<'_>, input: &mut d
         other => {
             m.out.eprint(&format!(
                 "The '{other}' subcommand is not available in this version \
-                 (available: create, check, info, call, set-timeout).\n"
+                 (available: create, check, info, fix, call, set-timeout, add-node, del-node, reshard, rebalance, import).\n"
             ));
             false
         }
@@ -220,8 +262,10 @@ pub struct Manager<'o, 'w> {
     pub errors: Vec<String>,
     /// Masters that could not be reached while loading.
     pub unreachable_masters: usize,
-    opts: &'o Options,
-    out: &'o mut Output<'w>,
+    /// `fix` refused to go on (redis-cli exits there).
+    pub aborted: bool,
+    pub(crate) opts: &'o Options,
+    pub(crate) out: &'o mut Output<'w>,
     rng: Rng,
 }
 
@@ -232,13 +276,23 @@ impl<'o, 'w> Manager<'o, 'w> {
             nodes: Vec::new(),
             errors: Vec::new(),
             unreachable_masters: 0,
+            aborted: false,
             opts,
             out,
             rng: Rng::from_time(),
         }
     }
 
-    fn node_by_name(&self, name: &str) -> Option<usize> {
+    /// A random index below `n` (0 when `n` is 0).
+    pub(crate) fn random_index(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.rng.next_u64() % n as u64) as usize
+        }
+    }
+
+    pub(crate) fn node_by_name(&self, name: &str) -> Option<usize> {
         let lower = name.to_ascii_lowercase();
         self.nodes.iter().position(|n| n.name == lower)
     }
@@ -364,7 +418,7 @@ impl<'o, 'w> Manager<'o, 'w> {
         true
     }
 
-    fn load_from_args(&mut self, args: &[String]) -> bool {
+    pub(crate) fn load_from_args(&mut self, args: &[String]) -> bool {
         let Some((ip, port)) = host_from_args(args) else {
             self.out.eprint(INVALID_HOST_ARG);
             return false;
@@ -521,6 +575,21 @@ impl<'o, 'w> Manager<'o, 'w> {
                     list.join(",")
                 ),
             );
+            if self.opts.fix {
+                for &slot in open.keys() {
+                    match self.fix_open_slot(slot as usize) {
+                        crate::fix::FixOutcome::Done => result = true,
+                        crate::fix::FixOutcome::Failed => {
+                            result = false;
+                            break;
+                        }
+                        crate::fix::FixOutcome::Refused => {
+                            self.aborted = true;
+                            return false;
+                        }
+                    }
+                }
+            }
         }
         self.out.log(Level::Info, ">>> Check slots coverage...\n");
         let mut covered = vec![false; CLUSTER_SLOTS];
@@ -541,6 +610,16 @@ impl<'o, 'w> Manager<'o, 'w> {
                 "[ERR] Not all {CLUSTER_SLOTS} slots are covered by nodes.\n"
             ));
             result = false;
+            if self.opts.fix {
+                match self.fix_slots_coverage(&covered) {
+                    Ok(fixed) if fixed > 0 => result = true,
+                    Ok(_) | Err(crate::fix::FixOutcome::Failed | crate::fix::FixOutcome::Done) => {}
+                    Err(crate::fix::FixOutcome::Refused) => {
+                        self.aborted = true;
+                        return false;
+                    }
+                }
+            }
         }
         if self.opts.search_multiple_owners {
             result &= self.check_multiple_owners();
@@ -953,7 +1032,7 @@ impl<'o, 'w> Manager<'o, 'w> {
     /// Waits until all nodes agree on the configuration, a dot a second;
     /// after a while, says which links are down. False only when
     /// [`Options::join_timeout`] runs out.
-    fn wait_for_cluster_join(&mut self) -> bool {
+    pub(crate) fn wait_for_cluster_join(&mut self) -> bool {
         self.out.print("Waiting for the cluster to join\n");
         self.out.flush();
         let started = std::time::Instant::now();

@@ -56,6 +56,21 @@ impl Db<'_> {
         Some((to_rdb(&entry.value), expire_at))
     }
 
+    /// Deletes `key` if it still holds `obj` (what MIGRATE sent), as one
+    /// step under the key's lock: a write that another thread made since
+    /// is never lost. Reports a `del` event. Whether the key was deleted.
+    pub fn del_if_unchanged(&self, key: &[u8], obj: &RdbObject) -> bool {
+        let mut table = self.keys.lock(key);
+        let same = self
+            .live(&mut table, key, Access::Peek)
+            .is_some_and(|entry| to_rdb(&entry.value) == *obj);
+        let removed = same && table.remove(key).is_some();
+        if removed {
+            self.notify(class::GENERIC, "del", key);
+        }
+        removed
+    }
+
     /// `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s]`, with the
     /// payload already decoded: creates `key` holding `obj`. Returns
     /// `Ok(false)` when the expiry had already passed, so that nothing
@@ -311,6 +326,21 @@ mod tests {
         };
         assert_eq!(items.first().map(|(m, _)| m.as_slice()), Some(&b"b"[..]));
         assert_eq!(db.dump(b"missing"), None);
+    }
+
+    #[test]
+    fn del_if_unchanged_keeps_a_newer_write() {
+        let store = Store::new();
+        let db = store.db(0).expect("db 0");
+        db.set(b"k", b"1", Default::default()).expect("set");
+        let sent = db.dump(b"k").expect("k exists");
+        db.set(b"k", b"2", Default::default()).expect("set");
+        assert!(!db.del_if_unchanged(b"k", &sent));
+        assert!(db.contains(b"k"));
+        let sent = db.dump(b"k").expect("k exists");
+        assert!(db.del_if_unchanged(b"k", &sent));
+        assert!(!db.contains(b"k"));
+        assert!(!db.del_if_unchanged(b"k", &sent));
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub(crate) fn key_positions(spec: &Spec, req: &Request) -> Vec<usize> {
             let args: Vec<&[u8]> = req.args().collect();
             crate::commands::sort_key_positions(&args)
         }
+        "migrate" => crate::commands::migrate::key_positions(req),
         "spublish" => vec![1],
         "ssubscribe" | "sunsubscribe" => (1..argc).collect(),
         _ => crate::commands::key_positions(spec, argc),

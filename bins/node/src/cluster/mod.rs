@@ -136,7 +136,9 @@ pub(crate) fn check(
     req: &Request,
 ) -> Result<(), Redirect> {
     let mut query = route::Query {
-        asking: client.asking,
+        // RESTORE-ASKING (what MIGRATE sends in cluster mode) counts as
+        // asked, as Redis' CMD_ASKING flag makes it.
+        asking: client.asking || spec.name == "restore-asking",
         readonly: client.readonly,
         pubsub_shard: matches!(spec.name, "spublish" | "ssubscribe" | "sunsubscribe"),
         migrate: spec.name == "migrate",

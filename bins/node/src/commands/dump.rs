@@ -19,7 +19,7 @@ pub(super) fn specs() -> Vec<Spec> {
 
 /// The payload options from the configuration: `rdbcompression` and
 /// `list-max-listpack-size`.
-fn encode_options(ctx: &Ctx<'_>) -> EncodeOptions {
+pub(super) fn encode_options(ctx: &Ctx<'_>) -> EncodeOptions {
     let config = ctx.shared.config.read();
     let mut opts = EncodeOptions::default();
     if let Some(v) = config.get_str("rdbcompression") {

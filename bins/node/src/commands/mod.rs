@@ -16,6 +16,7 @@ pub(crate) mod hyperloglog;
 mod keys;
 mod latency;
 mod lists;
+pub(crate) mod migrate;
 pub(crate) mod persist;
 mod pubsub;
 mod repl;
@@ -154,6 +155,7 @@ pub(crate) fn table() -> &'static HashMap<&'static str, Spec> {
         all.extend(debug::specs());
         all.extend(keys::specs());
         all.extend(dump::specs());
+        all.extend(migrate::specs());
         all.extend(strings::specs());
         all.extend(bits::specs());
         all.extend(hyperloglog::specs());
