@@ -6,7 +6,7 @@
 //! migration (`clusterHandleSlaveMigration`), and the actions that tell the
 //! caller what to do with its data.
 
-use super::node::{Action, LinkId};
+use super::node::Action;
 use super::{
     ClusterError, ClusterNode, FailoverKind, TODO_FSYNC_CONFIG, TODO_HANDLE_MANUALFAILOVER,
     TODO_SAVE_CONFIG, TODO_UPDATE_STATE,
