@@ -71,15 +71,26 @@ impl Cluster {
         }
     }
 
-    /// Writes the cluster config file: through a temporary file, fsynced,
-    /// then renamed over the old one.
+    /// Writes the cluster config file, fsynced: see [`Cluster::save_as`].
     pub(crate) fn save(&self) -> std::io::Result<()> {
+        self.save_as(true)
+    }
+
+    /// Writes the cluster config file through a temporary file renamed
+    /// over the old one, so that a crash leaves the old file or the new
+    /// one, never a mix. With `fsync`, the data reaches the disk before
+    /// the rename, as Redis does where an epoch or an owner changed;
+    /// without, as Redis does for the other changes (`CLUSTER SETSLOT
+    /// IMPORTING`, say), which a slot migration makes several of per slot.
+    pub(crate) fn save_as(&self, fsync: bool) -> std::io::Result<()> {
         let text = self.node().to_nodes_conf().to_string();
         let tmp = format!("{}.tmp-{}", self.path, std::process::id());
         {
             let mut f = std::fs::File::create(&tmp)?;
             std::io::Write::write_all(&mut f, text.as_bytes())?;
-            f.sync_all()?;
+            if fsync {
+                f.sync_all()?;
+            }
         }
         std::fs::rename(&tmp, &self.path)
     }
@@ -92,8 +103,8 @@ impl Cluster {
             (view_of(&node, shared), node.take_save_request())
         };
         *self.view.write() = Arc::new(view);
-        if save.is_some() {
-            if let Err(e) = self.save() {
+        if let Some(save) = save {
+            if let Err(e) = self.save_as(save == ferrodis_bus::cluster::Save::Now) {
                 crate::log::warning(&format!(
                     "Could not save the cluster config file {}: {e}",
                     self.path
