@@ -472,8 +472,60 @@ fn redis_py_works_through_a_reshard() {
     let dir = TempDir::new("reshard-redis-py");
     let nodes = ferrodis_nodes(dir.path(), 3);
     create(&nodes, 0);
-    let port = nodes[0].port;
-    let stop = dir.path().join("stop");
+    let to = myid(&nodes[2]);
+    with_redis_py_load(dir.path(), nodes[0].port, || {
+        trib(&[
+            "reshard",
+            &addr(&nodes[0]),
+            "--from",
+            "all",
+            "--to",
+            &to,
+            "--slots",
+            "1000",
+            "--yes",
+            "--pipeline",
+            "5",
+        ])
+    });
+}
+
+/// The same client check while `ferrodis-trib rebalance
+/// --use-empty-masters` fills a master added empty.
+#[test]
+fn redis_py_works_through_a_rebalance() {
+    let dir = TempDir::new("rebalance-redis-py");
+    let nodes = ferrodis_nodes(dir.path(), 4);
+    create(&nodes[..3], 0);
+    let out = trib(&["add-node", &addr(&nodes[3]), &addr(&nodes[0])]);
+    assert!(out.status.success(), "{}", text(&out));
+    wait_settled(&nodes);
+    with_redis_py_load(dir.path(), nodes[0].port, || {
+        trib(&[
+            "rebalance",
+            &addr(&nodes[0]),
+            "--use-empty-masters",
+            "--pipeline",
+            "5",
+        ])
+    });
+    let mut c = nodes[3].client();
+    let Frame::Bulk(info) = c.cmd("CLUSTER NODES") else {
+        panic!("CLUSTER NODES");
+    };
+    let mine = String::from_utf8_lossy(&info)
+        .lines()
+        .find(|l| l.contains("myself"))
+        .map(|l| l.split(' ').skip(8).count())
+        .unwrap_or(0);
+    assert!(mine > 0, "the empty master got no slots");
+}
+
+/// Runs redis-py's `RedisCluster` on 2000 keys, reading and writing at
+/// random, while `admin` runs; then checks that the client met no error
+/// and no stale value, and that every key holds its last write.
+fn with_redis_py_load(dir: &Path, port: u16, admin: impl FnOnce() -> Output) {
+    let stop = dir.join("stop");
     let script = format!(
         "import os, random, redis.cluster as rc\n\
          c = rc.RedisCluster(host='127.0.0.1', port={port})\n\
@@ -490,7 +542,7 @@ fn redis_py_works_through_a_reshard() {
          wrong = [i for i in range(2000) if c.get(f'k{{i}}') != exp[i]]\n\
          print(f'ops={{n}} errors={{errors}} stale={{stale}} wrong={{len(wrong)}}')\n\
          assert errors == 0 and stale == 0 and not wrong\n",
-        ready = dir.path().join("ready").display(),
+        ready = dir.join("ready").display(),
         stop = stop.display(),
     );
     let worker = Command::new("python3")
@@ -500,22 +552,9 @@ fn redis_py_works_through_a_reshard() {
         .spawn()
         .expect("start python3");
     wait_until(Duration::from_secs(60), "redis-py loaded", || {
-        dir.path().join("ready").exists()
+        dir.join("ready").exists()
     });
-    let to = myid(&nodes[2]);
-    let out = trib(&[
-        "reshard",
-        &addr(&nodes[0]),
-        "--from",
-        "all",
-        "--to",
-        &to,
-        "--slots",
-        "1000",
-        "--yes",
-        "--pipeline",
-        "5",
-    ]);
+    let out = admin();
     std::fs::write(&stop, b"").expect("stop file");
     let done = worker.wait_with_output().expect("python3");
     let report = text(&done);
