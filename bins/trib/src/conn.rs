@@ -148,6 +148,20 @@ impl Conn {
         Ok(n)
     }
 
+    /// Reads raw bytes (a replication payload): what is already buffered
+    /// first, then the socket; [`Error::Closed`] at EOF.
+    pub fn read_raw(&mut self, out: &mut [u8]) -> Result<usize> {
+        if self.buf.is_empty() {
+            self.fill()?;
+        }
+        let n = out.len().min(self.buf.len());
+        let chunk = self.buf.split_to(n);
+        if let Some(dst) = out.get_mut(..n) {
+            dst.copy_from_slice(&chunk);
+        }
+        Ok(n)
+    }
+
     /// Sends a command and reads its reply.
     pub fn call<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Result<Frame> {
         self.send(args)?;

@@ -48,6 +48,7 @@ Usage: ferrodis-trib <command> <arguments ...>
                   --from-pass <arg>
                   --copy
                   --replace
+  backup          host:port backup_directory
   local start     [--masters <n>] [--replicas <n>] [--port <first port>]
                   [--host <ip>] [--dir <work dir>] [--node-binary <path>]
   local stop      [--dir <work dir>]
@@ -57,7 +58,6 @@ Usage: ferrodis-trib <command> <arguments ...>
 Every --option is also accepted as --cluster-option (redis-cli's spelling).
 Authentication: -a <password> (or --pass), --user <name>.
 --yes (or REDISCLI_CLUSTER_YES=1) answers yes to the confirmation.
-Not available yet: backup.
 ";
 
 fn main() -> ExitCode {

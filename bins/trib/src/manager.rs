@@ -210,6 +210,7 @@ pub fn run(inv: &Invocation, opts: &Options, out: &mut Output<'_>, input: &mut d
         "reshard" => m.reshard(&inv.args, input),
         "rebalance" => m.rebalance(&inv.args),
         "import" => m.import(&inv.args),
+        "backup" => m.backup(&inv.args),
         "help" => {
             m.out.print(&help_text());
             false
@@ -217,7 +218,7 @@ pub fn run(inv: &Invocation, opts: &Options, out: &mut Output<'_>, input: &mut d
         other => {
             m.out.eprint(&format!(
                 "The '{other}' subcommand is not available in this version \
-                 (available: create, check, info, fix, call, set-timeout, add-node, del-node, reshard, rebalance, import).\n"
+                 (available: create, check, info, fix, call, set-timeout, add-node, del-node, reshard, rebalance, import, backup).\n"
             ));
             false
         }

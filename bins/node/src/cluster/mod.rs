@@ -22,7 +22,7 @@ use std::sync::{Arc, OnceLock};
 
 use ferrodis_bus::cluster::{Action, ClusterNode, ClusterState};
 use ferrodis_resp::Request;
-use ferrodis_slots::NodeId;
+use ferrodis_slots::{Migration, NodeId};
 use parking_lot::{Mutex, MutexGuard, RwLock};
 
 use crate::client::Client;
@@ -119,6 +119,14 @@ fn view_of(node: &ClusterNode, shared: &Shared) -> RouteView {
     let endpoint = reply::EndpointType::from_config(&shared.config.read());
     let mut view = RouteView::empty(node.id());
     view.slots = node.slot_map().clone();
+    view.also_importing = view
+        .slots
+        .migrations()
+        .filter(|(slot, m)| {
+            matches!(m, Migration::Migrating { .. }) && node.importing_from(*slot).is_some()
+        })
+        .map(|(slot, _)| slot)
+        .collect();
     for n in node.nodes() {
         view.endpoints.insert(
             n.id,

@@ -3,10 +3,10 @@
 //! "run it here" or the redirection or error a client gets (`-MOVED`,
 //! `-ASK`, `-CROSSSLOT`, `-TRYAGAIN`, `-CLUSTERDOWN`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
-use ferrodis_slots::{key_slot, Migration, NodeId, SlotMap};
+use ferrodis_slots::{key_slot, Migration, NodeId, Slot, SlotMap};
 
 /// Where clients reach a node: the endpoint `-MOVED`/`-ASK` and
 /// `CLUSTER SLOTS` name.
@@ -35,6 +35,11 @@ pub(crate) struct RouteView {
     pub(crate) ok: bool,
     /// The master of this node, when it is a replica.
     pub(crate) master: Option<NodeId>,
+    /// Slots this node imports although `slots` shows them migrating
+    /// (both were set, as `redis-cli --cluster fix` does on a former
+    /// owner that still holds keys): on a node that no longer owns such a
+    /// slot Redis routes it as importing, so MIGRATE still runs there.
+    pub(crate) also_importing: BTreeSet<Slot>,
 }
 
 impl RouteView {
@@ -46,6 +51,7 @@ impl RouteView {
             endpoints: HashMap::new(),
             ok: false,
             master: None,
+            also_importing: BTreeSet::new(),
         }
     }
 }
@@ -120,7 +126,9 @@ pub(crate) fn route(
     let mine = *owner == view.myself;
     let migration = view.slots.migration(slot);
     let migrating = mine && matches!(migration, Some(Migration::Migrating { .. }));
-    let importing = !migrating && matches!(migration, Some(Migration::Importing { .. }));
+    let importing = !migrating
+        && (matches!(migration, Some(Migration::Importing { .. }))
+            || view.also_importing.contains(&slot));
     let mut several = false;
     let (mut missing, mut existing) = (0usize, 0usize);
     for key in &q.keys {
@@ -322,6 +330,31 @@ mod tests {
         };
         assert_eq!(route(&v, &several, |_| false), Err(Redirect::TryAgain));
         assert_eq!(route(&v, &several, |_| true), Ok(()));
+    }
+
+    #[test]
+    fn migrate_runs_on_a_former_owner_both_migrating_and_importing() {
+        // As `redis-cli --cluster fix` leaves a former owner with keys:
+        // migrating to b (shown), importing from b, slot now b's.
+        let mut v = view();
+        let s = Slot::new(slot("foo")).expect("slot");
+        v.slots
+            .set_migration(s, Migration::Migrating { to: id('b') });
+        let migrate = Query {
+            migrate: true,
+            ..q(&["foo"])
+        };
+        assert_eq!(
+            route(&v, &migrate, |_| true),
+            Err(Redirect::Moved(12182, ep(7001)))
+        );
+        v.also_importing.insert(s);
+        assert_eq!(route(&v, &migrate, |_| true), Ok(()));
+        let asking = Query {
+            asking: true,
+            ..q(&["foo"])
+        };
+        assert_eq!(route(&v, &asking, |_| true), Ok(()));
     }
 
     #[test]
