@@ -619,3 +619,40 @@ fn redis_cli_rdb_takes_a_payload() {
     let redis = Launch::redis().dir(dir.path()).start();
     assert_same_data(&master, &redis);
 }
+
+/// `CLIENT KILL <master's host:port>` on a replica drops its link to the
+/// master, as in Redis (the suite's psync tests cut links this way), and
+/// the replica continues with a partial resync.
+#[test]
+fn client_kill_by_the_masters_address_cuts_the_link() {
+    let master = Server::ferrodis(&[]);
+    let replica = Server::ferrodis(&[]);
+    let mut cm = master.client();
+    let mut cr = replica.client();
+    let master_addr = format!("127.0.0.1:{}", master.port);
+    assert_eq!(
+        cr.call(&["CLIENT", "KILL", &master_addr]),
+        Frame::Error("ERR No such client".into())
+    );
+    assert_eq!(
+        cr.call(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]),
+        ok()
+    );
+    seed_data(&mut cm);
+    wait_in_sync(&master, &replica);
+    assert_eq!(cr.call(&["CLIENT", "KILL", &master_addr]), ok());
+    for i in 0..100 {
+        assert_eq!(cm.call(&["SET", &format!("after:{i}"), "v"]), ok());
+    }
+    wait_in_sync(&master, &replica);
+    assert_eq!(
+        cr.call(&["CLIENT", "KILL", "ADDR", &master_addr]),
+        Frame::Integer(1)
+    );
+    wait_in_sync(&master, &replica);
+    wait_until(Duration::from_secs(20), "two partial resyncs", || {
+        field(&master, "sync_partial_ok") == "2"
+    });
+    assert_eq!(field(&master, "sync_full"), "1");
+    assert_same_data(&master, &replica);
+}

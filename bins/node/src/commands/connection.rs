@@ -493,6 +493,11 @@ fn client_kill(ctx: &mut Ctx<'_>, req: &Request) {
                 kill(ctx, c, me);
                 ctx.ok();
             }
+            // A replica's link to its master is the client named by the
+            // master's address, as in Redis.
+            None if is_master_link(ctx, &addr) && crate::repl::kill_master_link(ctx.shared) => {
+                ctx.ok();
+            }
             None => ctx.error("ERR No such client"),
         }
         return;
@@ -560,9 +565,24 @@ fn client_kill(ctx: &mut Ctx<'_>, req: &Request) {
             } else if v == b"master" && crate::repl::kill_master_link(ctx.shared) {
                 killed += 1;
             }
+        } else if k == b"addr"
+            && is_master_link(ctx, &String::from_utf8_lossy(v))
+            && crate::repl::kill_master_link(ctx.shared)
+        {
+            killed += 1;
         }
     }
     ctx.int(killed);
+}
+
+/// Whether `addr` (`host:port`) names the master this replica follows.
+fn is_master_link(ctx: &Ctx<'_>, addr: &str) -> bool {
+    ctx.shared
+        .repl
+        .master
+        .lock()
+        .as_ref()
+        .is_some_and(|m| format!("{}:{}", m.host, m.port) == addr)
 }
 
 fn kill(ctx: &mut Ctx<'_>, c: &ClientMeta, me: u64) {
