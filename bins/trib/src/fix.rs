@@ -58,6 +58,20 @@ impl Manager<'_, '_> {
         ok
     }
 
+    /// Gives an uncovered `slot` to node `i` (logged as redis-cli does).
+    fn cover_slot(&mut self, i: usize, slot: usize) -> Result<(), FixOutcome> {
+        let a = self.endpoints(&[i]);
+        self.out
+            .log(Level::Info, &format!(">>> Covering slot {slot} with {a}\n"));
+        if !self.set_slot_owner(i, slot, false) {
+            return Err(FixOutcome::Failed);
+        }
+        if let Some(node) = self.nodes.get_mut(i) {
+            node.slots.insert(slot);
+        }
+        Ok(())
+    }
+
     /// `clusterManagerSetSlotOwner`: in one transaction, DELSLOTS (errors
     /// ignored), ADDSLOTS, optionally SETSLOT STABLE, BUMPEPOCH.
     fn set_slot_owner(&mut self, i: usize, slot: usize, clear: bool) -> bool {
@@ -448,15 +462,7 @@ impl Manager<'_, '_> {
                     let Some(&n) = masters.get(self.random_index(masters.len())) else {
                         return Err(FixOutcome::Failed);
                     };
-                    let a = self.endpoints(&[n]);
-                    self.out
-                        .log(Level::Info, &format!(">>> Covering slot {slot} with {a}\n"));
-                    if !self.set_slot_owner(n, slot, false) {
-                        return Err(FixOutcome::Failed);
-                    }
-                    if let Some(node) = self.nodes.get_mut(n) {
-                        node.slots.insert(slot);
-                    }
+                    self.cover_slot(n, slot)?;
                     fixed += 1;
                 }
             }
@@ -470,15 +476,7 @@ impl Manager<'_, '_> {
                     let Some(&n) = holders_of(slot).first() else {
                         continue;
                     };
-                    let a = self.endpoints(&[n]);
-                    self.out
-                        .log(Level::Info, &format!(">>> Covering slot {slot} with {a}\n"));
-                    if !self.set_slot_owner(n, slot, false) {
-                        return Err(FixOutcome::Failed);
-                    }
-                    if let Some(node) = self.nodes.get_mut(n) {
-                        node.slots.insert(slot);
-                    }
+                    self.cover_slot(n, slot)?;
                     fixed += 1;
                 }
             }
