@@ -246,7 +246,14 @@ fn volatile_ttl_evicts_the_soonest_expiring_first() {
         "only {late} of the 100 latest-expiring keys survived"
     );
     assert!(exists(&store, 199));
-    assert!(!exists(&store, 0));
+    // Sampling, as Redis does, can miss any one key: among the twenty
+    // that expire soonest only a few may survive (random eviction would
+    // keep about ten).
+    let early = (0..20).filter(|&i| exists(&store, i)).count();
+    assert!(
+        early <= 6,
+        "{early} of the 20 soonest-expiring keys survived"
+    );
 }
 
 #[test]
