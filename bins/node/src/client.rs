@@ -67,6 +67,9 @@ pub(crate) struct Client {
     pub(crate) obuf_soft_since: Option<std::time::Instant>,
     /// A decoded request held back while clients are paused.
     pub(crate) held: Option<Request>,
+    /// This connection streams slots to import (`CLUSTER SYNCSLOTS
+    /// BEGIN`): its writes skip the cluster's slot check.
+    pub(crate) importer: bool,
     /// Whether this client is a MONITOR.
     pub(crate) monitor: bool,
     /// Blocking commands: whether the client waits, and what for.
@@ -130,6 +133,7 @@ impl Client {
             command_failed: false,
             obuf_soft_since: None,
             held: None,
+            importer: false,
             monitor: false,
             block: crate::blocking::BlockState::default(),
             propagate_as: None,

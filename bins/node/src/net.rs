@@ -210,14 +210,9 @@ impl Worker {
         }
     }
 
-    /// Periodic work: the active expire cycle (worker 0 only, as Redis runs
-    /// it from its single cron) and client timeouts.
-    fn cron(&mut self, period: Duration) {
-        if self.shared.debug.pause_cron.load(Ordering::Relaxed) {
-            return;
-        }
-        self.obuf_limits = self.shared.config.read().client_output_buffer_limits();
-        // Clients held by CLIENT PAUSE try again.
+    /// Clients held by a pause (CLIENT PAUSE, a failover's or a slot
+    /// migration's) try again.
+    fn retry_held(&mut self) {
         let held: Vec<usize> = self
             .clients
             .iter()
@@ -231,6 +226,16 @@ impl Worker {
             }
             self.flush(t);
         }
+    }
+
+    /// Periodic work: the active expire cycle (worker 0 only, as Redis runs
+    /// it from its single cron) and client timeouts.
+    fn cron(&mut self, period: Duration) {
+        if self.shared.debug.pause_cron.load(Ordering::Relaxed) {
+            return;
+        }
+        self.obuf_limits = self.shared.config.read().client_output_buffer_limits();
+        self.retry_held();
         if self.index == 0 {
             // Redis spends at most 25% of the cron period expiring keys
             // (unless DEBUG SET-ACTIVE-EXPIRE 0 turned that off).
@@ -315,7 +320,7 @@ impl Worker {
                     }
                 }
                 WorkerMsg::Shutdown => self.shared.shutdown.store(true, Ordering::Relaxed),
-                WorkerMsg::Wake => {}
+                WorkerMsg::Wake => self.retry_held(),
                 WorkerMsg::Unblocked {
                     client,
                     token,

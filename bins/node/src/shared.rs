@@ -192,6 +192,8 @@ pub(crate) struct Shared {
     pub(crate) repl: crate::repl::Repl,
     /// MIGRATE's cached connections to targets.
     pub(crate) migrate_sockets: crate::commands::migrate::SocketCache,
+    /// Atomic slot migrations, both ways (cluster mode).
+    pub(crate) slotmig: crate::cluster::slotmig::SlotMigrations,
     /// This value's own `Arc`, for work handed to other threads.
     me: std::sync::OnceLock<std::sync::Weak<Shared>>,
 }
@@ -236,6 +238,7 @@ impl Shared {
             cluster: None,
             repl: crate::repl::Repl::new(),
             migrate_sockets: Default::default(),
+            slotmig: Default::default(),
             me: std::sync::OnceLock::new(),
         }
     }
@@ -251,6 +254,14 @@ impl Shared {
     /// dropped.
     pub(crate) fn me(&self) -> Option<Arc<Shared>> {
         self.me.get().and_then(std::sync::Weak::upgrade)
+    }
+
+    /// Has every worker run its loop once (and retry clients a pause
+    /// held).
+    pub(crate) fn wake_workers(&self) {
+        for w in self.workers.read().iter() {
+            w.send(WorkerMsg::Wake);
+        }
     }
 
     pub(crate) fn next_id(&self) -> u64 {

@@ -54,6 +54,7 @@ const FLAGS: &[&str] = &[
     "use-empty-masters",
     "simulate",
     "replace",
+    "legacy",
     "copy",
     "only-masters",
     "only-replicas",
@@ -112,6 +113,7 @@ pub fn parse(args: &[String]) -> Result<TribArgs> {
                 "simulate" => out.options.simulate = true,
                 "fix-with-unreachable-masters" => out.options.fix_with_unreachable_masters = true,
                 "replace" => out.options.replace = true,
+                "legacy" => out.options.legacy = true,
                 other => out.unused.push(format!("--{other}")),
             }
             continue;

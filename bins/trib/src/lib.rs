@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod args;
+pub mod atomic;
 pub mod backup;
 pub mod cluster;
 pub mod conn;

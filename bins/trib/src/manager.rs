@@ -52,6 +52,9 @@ pub struct Options {
     pub pipeline: usize,
     /// `--cluster-replace`: overwrite keys the target already holds.
     pub replace: bool,
+    /// `--legacy`: move keys with MIGRATE even between Ferrodis nodes
+    /// (see [`crate::atomic`]).
+    pub legacy: bool,
     /// Running `fix` (slot moves may then claim unserved slots).
     pub fix: bool,
     /// `--cluster-weight id=w ...` for rebalance.
@@ -113,6 +116,7 @@ pub const COMMANDS: &[(&str, i32, &str, &[&str])] = &[
             "timeout <arg>",
             "pipeline <arg>",
             "replace",
+            "legacy",
         ],
     ),
     (
@@ -127,6 +131,7 @@ pub const COMMANDS: &[(&str, i32, &str, &[&str])] = &[
             "pipeline <arg>",
             "threshold <arg>",
             "replace",
+            "legacy",
         ],
     ),
     (

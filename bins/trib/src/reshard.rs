@@ -605,6 +605,15 @@ impl Manager<'_, '_> {
                 return false;
             }
         }
+        match self.move_slots_atomic(&table, target, false, false) {
+            Some(Ok(())) => return true,
+            Some(Err(e)) => {
+                self.out
+                    .log(Level::Err, &format!("*** Slot migration failed: {e}\n"));
+                return false;
+            }
+            None => {}
+        }
         let opts = MoveOptions {
             verbose: true,
             ..MoveOptions::default()
@@ -1095,6 +1104,14 @@ impl Manager<'_, '_> {
                 }
                 if self.opts.simulate {
                     self.out.print(&"#".repeat(table.len()));
+                } else if let Some(moved) = self.move_slots_atomic(&table, dst, true, true) {
+                    if let Err(e) = moved {
+                        self.out
+                            .log(Level::Err, &format!("*** Slot migration failed: {e}\n"));
+                        return false;
+                    }
+                    self.out.print(&"#".repeat(table.len()));
+                    self.out.flush();
                 } else {
                     let opts = MoveOptions {
                         quiet: true,

@@ -17,6 +17,7 @@ pub(crate) mod bus;
 pub(crate) mod keys;
 pub(crate) mod reply;
 pub(crate) mod route;
+pub(crate) mod slotmig;
 
 use std::sync::{Arc, OnceLock};
 

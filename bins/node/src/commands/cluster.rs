@@ -12,6 +12,7 @@ use super::flags::*;
 use super::{arg, int_arg, spec, Ctx, Spec};
 use crate::cluster::reply::{self, EndpointType};
 use crate::cluster::Cluster;
+use crate::cluster::slotmig;
 use crate::shared::unix_ms;
 
 const DISABLED: &str = "ERR This instance has cluster support disabled";
@@ -257,6 +258,41 @@ fn cluster(ctx: &mut Ctx<'_>, req: &Request) {
             done(ctx, cluster, result);
         }
         (b"setslot", n) if n >= 4 => setslot(ctx, cluster, req),
+        (b"migrateslots", n) if n >= 4 => match slotmig::migrate_slots(ctx.shared, req) {
+            Ok(()) => ctx.ok(),
+            Err(e) => ctx.error(&e),
+        },
+        (b"cancelslotmigrations", 2) => {
+            let n = slotmig::cancel_all(ctx.shared);
+            ctx.uint(n);
+        }
+        (b"getslotmigrations", 2) => {
+            let rows = slotmig::rows(ctx.shared);
+            ctx.array(rows.len());
+            for row in rows {
+                ctx.map(row.fields.len());
+                for (k, v) in row.fields {
+                    ctx.bulk(k.as_bytes());
+                    ctx.bulk(v.as_bytes());
+                }
+            }
+        }
+        (b"syncslots", n) if n >= 3 => {
+            let id = ctx.client.id();
+            let step = arg(req, 2).to_ascii_lowercase();
+            let result = match (&step[..], n) {
+                (b"begin", n) if n >= 6 => slotmig::begin_import(ctx.shared, id, req).map(|()| true),
+                (b"commit", 3) => slotmig::commit_import(ctx.shared, id).map(|()| false),
+                _ => Err("ERR syntax error".to_owned()),
+            };
+            match result {
+                Ok(importing) => {
+                    ctx.client.importer = importing;
+                    ctx.ok();
+                }
+                Err(e) => ctx.error(&e),
+            }
+        }
         (b"bumpepoch", 2) => {
             let bumped = cluster.node().bump_epoch();
             cluster.after_change(ctx.shared);
@@ -404,6 +440,7 @@ fn help(ctx: &mut Ctx<'_>) {
         "ADDSLOTS <slot> [<slot> ...]",
         "ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
         "BUMPEPOCH",
+        "CANCELSLOTMIGRATIONS",
         "COUNT-FAILURE-REPORTS <node-id>",
         "COUNTKEYSINSLOT <slot>",
         "DELSLOTS <slot> [<slot> ...]",
@@ -412,10 +449,12 @@ fn help(ctx: &mut Ctx<'_>) {
         "FLUSHSLOTS",
         "FORGET <node-id>",
         "GETKEYSINSLOT <slot> <count>",
+        "GETSLOTMIGRATIONS",
         "INFO",
         "KEYSLOT <key>",
         "LINKS",
         "MEET <ip> <port> [<bus-port>]",
+        "MIGRATESLOTS SLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...] NODE <node-id>",
         "MYID",
         "MYSHARDID",
         "NODES",

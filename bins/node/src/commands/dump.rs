@@ -20,7 +20,11 @@ pub(super) fn specs() -> Vec<Spec> {
 /// The payload options from the configuration: `rdbcompression` and
 /// `list-max-listpack-size`.
 pub(super) fn encode_options(ctx: &Ctx<'_>) -> EncodeOptions {
-    let config = ctx.shared.config.read();
+    options_of(&ctx.shared.config.read())
+}
+
+/// [`encode_options`] from a configuration.
+pub(crate) fn options_of(config: &crate::config::Config) -> EncodeOptions {
     let mut opts = EncodeOptions::default();
     if let Some(v) = config.get_str("rdbcompression") {
         opts.compression = !v.eq_ignore_ascii_case("no");

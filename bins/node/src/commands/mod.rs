@@ -28,6 +28,7 @@ mod subcommands;
 mod zsets;
 
 pub(crate) use server::{apply_encoding_settings, apply_memory_settings, key_positions};
+pub(crate) use dump::options_of as dump_options;
 pub(crate) use sort::key_positions as sort_key_positions;
 
 use std::collections::HashMap;
@@ -483,7 +484,8 @@ fn run(shared: &Shared, client: &mut Client, req: &Request, queued: bool) {
     }
     if let Some(cluster) = &ctx.shared.cluster {
         // The master client applies whatever its master sends.
-        if !ctx.client.loader && !ctx.client.master {
+        // So does a connection streaming slots to import.
+        if !ctx.client.loader && !ctx.client.master && !ctx.client.importer {
             if let Err(redirect) = crate::cluster::check(ctx.shared, cluster, ctx.client, spec, req)
             {
                 spec.stats.rejected.fetch_add(1, Ordering::Relaxed);
@@ -676,6 +678,9 @@ pub(crate) fn exec(ctx: &mut Ctx<'_>, multi: Multi) {
 
 /// Cleans up after a client that disconnected.
 pub(crate) fn on_disconnect(shared: &Shared, client: &mut Client) {
+    if client.importer {
+        crate::cluster::slotmig::on_disconnect(shared, client.id());
+    }
     crate::blocking::on_disconnect(shared, client);
     let mut ctx = Ctx { shared, client };
     connection::unwatch_all(&mut ctx);

@@ -18,6 +18,7 @@ use crate::commands::{Ctx, Spec};
 pub(crate) fn after_write(ctx: &mut Ctx<'_>, spec: &Spec, req: &Request, changes: u64) {
     let shared = ctx.shared;
     shared.persist.dirty.fetch_add(changes, Ordering::Relaxed);
+    crate::cluster::slotmig::touched_request(shared, spec, req);
     let explicit = ctx.client.propagate_as.take();
     let aof = shared.persist.aof_on.load(Ordering::Acquire);
     // A replica's writes reach its own replicas as its master's bytes
@@ -198,6 +199,7 @@ pub(crate) fn served(shared: &crate::shared::Shared, db: usize, commands: &[Vec<
         .persist
         .dirty
         .fetch_add(commands.len() as u64, Ordering::Relaxed);
+    crate::cluster::slotmig::touched_commands(shared, commands);
     let repl = shared.repl.active.load(Ordering::Acquire) && !shared.repl.is_replica();
     if !shared.persist.aof_on.load(Ordering::Acquire) && !repl {
         return;
@@ -216,6 +218,7 @@ pub(crate) fn served(shared: &crate::shared::Shared, db: usize, commands: &[Vec<
 /// too. Called while the key's table is still locked for a lazy expiry, so
 /// a write to the key cannot be propagated before it.
 pub(crate) fn deleted(shared: &crate::shared::Shared, db: usize, key: &[u8]) {
+    crate::cluster::slotmig::touched_key(shared, key);
     let repl = shared.repl.active.load(Ordering::Acquire) && !shared.repl.is_replica();
     if shared.persist.aof_on.load(Ordering::Acquire) {
         super::aof::feed(shared, db, &[b"DEL", key]);

@@ -284,6 +284,17 @@ pub(crate) fn gate_on(shared: &Shared) -> crate::persist::gate::GateGuard<'_> {
     guard
 }
 
+/// Waits until no write is half done, holding no lock after: for a pause
+/// of writes that must know every write before it is over (a slot
+/// migration's flip). Writes that come after the pause began see it and
+/// are held (`commands::run`).
+pub(crate) fn fence_writes(shared: &Shared) {
+    let _guard = shared.persist.gate.exclusive();
+    while shared.repl.ungated.load(Ordering::SeqCst) > 0 {
+        std::thread::yield_now();
+    }
+}
+
 /// What an RDB file written now records about replication (Redis'
 /// `rdbPopulateSaveInfo`): taken with the snapshot, under the write gate.
 #[derive(Debug, Clone, Copy)]

@@ -263,6 +263,65 @@ impl ClusterNode {
         Ok(out)
     }
 
+    /// Atomic slot migration, target side: this node takes every slot of
+    /// `slots` in one step, once the source's stream of them has been
+    /// applied here. As for the end of an import with `SETSLOT NODE`, it
+    /// takes a new config epoch without agreement when its own is not the
+    /// greatest (so that its claim wins), saves with fsync, and tells every
+    /// node at once with a PONG: those are the actions.
+    pub fn claim_slots(&mut self, slots: &[Slot], now: u64) -> Result<Vec<Action>, ClusterError> {
+        self.observe(now);
+        self.check_setslot()?;
+        let my_id = self.myself.id;
+        for &slot in slots {
+            self.migrating.remove(&slot);
+            self.importing.remove(&slot);
+            self.sync_migration(slot);
+            self.del_slot(slot);
+            self.add_slot(&my_id, slot);
+        }
+        self.bump_epoch();
+        self.todo |= TODO_SAVE_CONFIG | TODO_FSYNC_CONFIG | TODO_UPDATE_STATE;
+        let mut out = Vec::new();
+        self.broadcast_pong(now, &mut out);
+        self.before_sleep(self.now);
+        Ok(out)
+    }
+
+    /// Atomic slot migration, source side: `to` serves `slots` from now on
+    /// (it has claimed them with [`ClusterNode::claim_slots`]). A master
+    /// left without slots becomes a replica of `to`, as after `SETSLOT
+    /// NODE` (with replica migration allowed).
+    pub fn cede_slots(
+        &mut self,
+        slots: &[Slot],
+        to: &NodeId,
+        now: u64,
+    ) -> Result<Vec<Action>, ClusterError> {
+        self.observe(now);
+        self.check_setslot()?;
+        let target = self
+            .get(to)
+            .ok_or_else(|| ClusterError::UnknownNode(to.to_string()))?;
+        if target.is_replica() {
+            return Err(ClusterError::TargetNotMaster);
+        }
+        let had_slots = self.myself.numslots != 0;
+        for &slot in slots {
+            self.migrating.remove(&slot);
+            self.importing.remove(&slot);
+            self.sync_migration(slot);
+            self.del_slot(slot);
+            self.add_slot(to, slot);
+        }
+        if had_slots && self.myself.numslots == 0 && self.config.allow_replica_migration {
+            self.set_master(to);
+        }
+        self.todo |= TODO_SAVE_CONFIG | TODO_FSYNC_CONFIG | TODO_UPDATE_STATE;
+        self.before_sleep(self.now);
+        Ok(Vec::new())
+    }
+
     /// `CLUSTER BUMPEPOCH` (`clusterBumpConfigEpochWithoutConsensus`): if
     /// this node's config epoch is 0 or not the greatest it knows, take
     /// currentEpoch + 1, without agreement, and save with fsync.

@@ -368,3 +368,43 @@ fn setslot_node_giving_away_the_last_slot_makes_us_a_replica() {
     let err = h.node.set_slot_stable(slot(0)).unwrap_err();
     assert_eq!(err.to_string(), "ERR Please use SETSLOT only with masters.");
 }
+
+#[test]
+fn claiming_slots_at_once_takes_them_all_with_a_new_epoch() {
+    let mut h = Harness::new();
+    h.node.add_slots(&slots(0..=9)).unwrap();
+    let b = Fake::new(2).with_slots(10..=19, 3);
+    h.join(&b);
+    let _ = h.node.take_save_request();
+    let out = h.node.claim_slots(&slots(12..=15), h.now).unwrap();
+    for s in 12..=15 {
+        assert_eq!(owner(&h, s), Some(id(1)));
+    }
+    assert_eq!(owner(&h, 11), Some(id(2)), "only the slots named");
+    assert_eq!(owner(&h, 16), Some(id(2)), "only the slots named");
+    assert_eq!(h.node.config_epoch(), 4, "3 was the greatest: 4");
+    assert_eq!(h.node.take_save_request(), Some(Save::Now));
+    let pongs = sent_of(&out, MessageType::Pong);
+    assert_eq!(pongs.len(), 1);
+    assert_eq!(pongs[0].1.header.config_epoch, Epoch(4));
+    assert!(pongs[0].1.header.slots.contains(12));
+    assert!(pongs[0].1.header.slots.contains(15));
+}
+
+#[test]
+fn ceding_every_slot_makes_the_source_a_replica_of_the_target() {
+    let mut h = Harness::new();
+    h.node.add_slots(&slots(0..=3)).unwrap();
+    let b = Fake::new(2).with_slots(10..=19, 3);
+    h.join(&b);
+    h.node.cede_slots(&slots(0..=1), &b.id(), h.now).unwrap();
+    assert_eq!(owner(&h, 0), Some(id(2)));
+    assert_eq!(owner(&h, 2), Some(id(1)));
+    assert!(h.node.myself().is_master(), "slots left: still a master");
+    h.node.cede_slots(&slots(2..=3), &b.id(), h.now).unwrap();
+    assert_eq!(h.node.myself().replica_of, Some(id(2)));
+    assert_eq!(
+        h.node.cede_slots(&slots(2..=3), &id(77), h.now).unwrap_err(),
+        ClusterError::SetSlotOnReplica
+    );
+}
