@@ -11,7 +11,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ferrodis_resp::Frame;
-use ferrodis_suite::writer::{Acked, ClusterWriter};
+use ferrodis_suite::cluster::assert_readable;
+use ferrodis_suite::writer::ClusterWriter;
 use ferrodis_suite::{tool_binary, wait_until, Client, Launch, Server, TempDir};
 
 const NODE_TIMEOUT_MS: u64 = 5000;
@@ -213,46 +214,6 @@ fn wait_owner_everywhere(
         })
     });
     since.elapsed()
-}
-
-/// GET through the cluster, following `-MOVED` from `port`.
-fn cluster_get(port: u16, key: &str) -> Frame {
-    let mut port = port;
-    for _ in 0..5 {
-        let mut c =
-            Client::new(std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"));
-        match c.call(&["GET", key]) {
-            Frame::Error(e) if e.starts_with(b"MOVED ") => {
-                port = String::from_utf8_lossy(&e)
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .expect("MOVED port");
-            }
-            other => return other,
-        }
-    }
-    panic!("GET {key}: too many redirections")
-}
-
-/// Every write in `acked` that `keep` selects reads back with its value.
-fn assert_readable(port: u16, acked: &[Acked], keep: impl Fn(&Acked) -> bool) -> usize {
-    let mut checked = 0;
-    let mut missing = Vec::new();
-    for a in acked.iter().filter(|a| keep(a)) {
-        checked += 1;
-        match cluster_get(port, &a.key) {
-            Frame::Bulk(v) if v.as_ref() == a.value.as_bytes() => {}
-            other => missing.push(format!("{} = {:?}", a.key, other)),
-        }
-    }
-    assert!(
-        missing.is_empty(),
-        "{} of {checked} acknowledged writes lost, e.g. {:?}",
-        missing.len(),
-        &missing[..missing.len().min(10)]
-    );
-    checked
 }
 
 /// Six nodes (the kinds given) made a 3+3 cluster by `ferrodis-trib

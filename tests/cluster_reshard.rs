@@ -1,180 +1,25 @@
-//! Live resharding, key by key, on real processes: MIGRATE between
-//! `ferrodis-node`s, the operators' walkthrough with `ferrodis-trib`
-//! (add-node, reshard, del-node on a 3+3 cluster holding 30,000 keys), the
-//! seeds' move of slot 9842 by hand, a redis-py cluster client working
-//! through a reshard, and both admin tools (Debian's `redis-cli --cluster`
-//! and `ferrodis-trib`) against the other project's nodes.
+//! Live resharding on real processes: MIGRATE between `ferrodis-node`s;
+//! the operators' walkthrough with `ferrodis-trib` (add-node, reshard,
+//! del-node on a 3+3 cluster holding 30,000 keys; its slot moves between
+//! Ferrodis nodes are atomic slot migrations); the seeds' move of slot
+//! 9842 by hand; a redis-py cluster client working through atomic and
+//! key-by-key reshards and a rebalance; and both admin tools (Debian's
+//! `redis-cli --cluster` and `ferrodis-trib`) against the other project's
+//! nodes.
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use ferrodis_resp::Frame;
+use ferrodis_suite::cluster::{
+    addr, bulk_text, create, ferrodis_nodes, load_keys, myid, redis_cli, run, slot_count, text,
+    trib, verify_keys, wait_settled, wait_slots_seen,
+};
 use ferrodis_suite::reply::{bulk, error, ok, simple};
 use ferrodis_suite::{
-    cluster_masters_dbsize, redis_cluster_nodes, run_with_input, tool_binary, wait_until, Client,
-    Launch, Server, TempDir,
+    cluster_masters_dbsize, redis_cluster_nodes, tool_binary, wait_until, Client, Launch, TempDir,
 };
-
-/// Runs `program` with `args` and `input` on stdin, killed after ten
-/// minutes (a hang fails the test with what it printed).
-fn run(program: &Path, args: &[&str], input: &[u8]) -> Output {
-    let mut cmd = Command::new("timeout");
-    cmd.arg("600").arg(program).args(args).env("TERM", "dumb");
-    run_with_input(cmd, input)
-}
-
-fn trib(args: &[&str]) -> Output {
-    run(&tool_binary("ferrodis-trib"), args, b"")
-}
-
-fn redis_cli(args: &[&str], input: &[u8]) -> Output {
-    run(Path::new("redis-cli"), args, input)
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn bulk_text(c: &mut Client, cmd: &str) -> String {
-    match c.cmd(cmd) {
-        Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
-        other => panic!("{cmd}: {other:?}"),
-    }
-}
-
-fn addr(n: &Server) -> String {
-    format!("127.0.0.1:{}", n.port)
-}
-
-fn myid(n: &Server) -> String {
-    bulk_text(&mut n.client(), "CLUSTER MYID")
-}
-
-/// How many slots `n` serves, by its own line of CLUSTER NODES.
-fn slot_count(n: &Server) -> usize {
-    let nodes = bulk_text(&mut n.client(), "CLUSTER NODES");
-    let Some(line) = nodes.lines().find(|l| l.contains("myself")) else {
-        return 0;
-    };
-    line.split(' ')
-        .skip(8)
-        .filter(|r| !r.starts_with('['))
-        .map(|r| match r.split_once('-') {
-            Some((a, b)) => b.parse::<usize>().unwrap_or(0) - a.parse::<usize>().unwrap_or(0) + 1,
-            None => 1,
-        })
-        .sum()
-}
-
-/// `n` cluster-enabled `ferrodis-node`s, not yet joined.
-fn ferrodis_nodes(dir: &Path, n: usize) -> Vec<Server> {
-    (0..n)
-        .map(|i| {
-            Launch::ferrodis()
-                .args(&[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "5000",
-                ])
-                .dir(&dir.join(format!("node{i}")))
-                .start()
-        })
-        .collect()
-}
-
-/// `ferrodis-trib create` over `nodes`, then waits for every node to see
-/// the cluster up.
-fn create(nodes: &[Server], replicas: usize) {
-    let addrs: Vec<String> = nodes.iter().map(addr).collect();
-    let r = replicas.to_string();
-    let mut args = vec!["create"];
-    args.extend(addrs.iter().map(String::as_str));
-    args.extend(["--replicas", r.as_str(), "--yes"]);
-    let out = trib(&args);
-    assert!(out.status.success(), "{}", text(&out));
-    wait_settled(nodes);
-}
-
-/// Waits until every node is `cluster_state:ok` and knows every other.
-fn wait_settled(nodes: &[Server]) {
-    let ids: Vec<String> = nodes.iter().map(myid).collect();
-    for n in nodes {
-        let mut c = n.client();
-        wait_until(Duration::from_secs(60), "cluster settled", || {
-            let info = bulk_text(&mut c, "CLUSTER INFO");
-            let known = bulk_text(&mut c, "CLUSTER NODES");
-            info.contains("cluster_state:ok") && ids.iter().all(|id| known.contains(id.as_str()))
-        });
-    }
-}
-
-/// Runs a python snippet with redis-py; panics with its output on failure.
-fn python(script: &str) -> String {
-    let out = Command::new("python3")
-        .args(["-c", script])
-        .output()
-        .expect("run python3");
-    let t = text(&out);
-    assert!(out.status.success(), "python failed:\n{t}");
-    t
-}
-
-/// Writes `key:<i>` = i for i in 0..n through redis-py's cluster client.
-fn load_keys(port: u16, n: usize) {
-    python(&format!(
-        "import redis.cluster as rc\n\
-         c = rc.RedisCluster(host='127.0.0.1', port={port})\n\
-         p = c.pipeline()\n\
-         for i in range({n}):\n    p.set(f'key:{{i}}', i)\n    \
-         if i % 1000 == 999: p.execute()\n\
-         p.execute()\n"
-    ));
-}
-
-/// Reads every `key:<i>` back through redis-py's cluster client.
-fn verify_keys(port: u16, n: usize) {
-    python(&format!(
-        "import redis.cluster as rc\n\
-         c = rc.RedisCluster(host='127.0.0.1', port={port})\n\
-         bad = [i for i in range({n}) if c.get(f'key:{{i}}') != str(i).encode()]\n\
-         assert not bad, f'{{len(bad)}} keys wrong, first {{bad[:5]}}'\n"
-    ));
-}
-
-/// Waits until every node in `nodes` sees `slots` slots served by `n`.
-fn wait_slots_seen(nodes: &[Server], n: &Server, slots: usize) {
-    let id = myid(n);
-    for other in nodes {
-        let mut c = other.client();
-        wait_until(Duration::from_secs(30), "slot ownership spread", || {
-            let text = bulk_text(&mut c, "CLUSTER NODES");
-            text.lines()
-                .find(|l| l.starts_with(id.as_str()))
-                .is_some_and(|l| {
-                    l.split(' ')
-                        .skip(8)
-                        .filter(|r| !r.starts_with('['))
-                        .map(|r| match r.split_once('-') {
-                            Some((a, b)) => {
-                                b.parse::<usize>().unwrap_or(0) - a.parse::<usize>().unwrap_or(0)
-                                    + 1
-                            }
-                            None => 1,
-                        })
-                        .sum::<usize>()
-                        == slots
-                })
-        });
-    }
-}
 
 #[test]
 fn migrate_moves_copies_and_reports_as_redis() {
@@ -374,9 +219,14 @@ fn walkthrough_add_reshard_and_remove_nodes() {
     assert!(out.status.success(), "{report}");
     assert!(report.contains("\nReady to move 4096 slots.\n"), "{report}");
     assert_eq!(report.matches("\n    Moving slot ").count(), 4096);
-    assert!(
-        report.contains(&format!("Moving slot 0 from {entry} to {}: ", addr(new)))
-            || report.contains(&format!("to {}: ", addr(new)))
+    // Between Ferrodis nodes the slots move by atomic slot migration, one
+    // stream per source.
+    assert_eq!(
+        report
+            .matches(&format!(" to {} (atomic slot migration)\n", addr(new)))
+            .count(),
+        3,
+        "{report}"
     );
     assert_eq!(slot_count(new), 4096);
     assert_eq!(cluster_masters_dbsize(&nodes), KEYS as i64);
@@ -486,6 +336,32 @@ fn redis_py_works_through_a_reshard() {
             "--yes",
             "--pipeline",
             "5",
+        ])
+    });
+}
+
+/// The same while the slots move key by key (`--legacy`: SETSLOT,
+/// MIGRATE, clients following `-ASK`), as between Redis nodes.
+#[test]
+fn redis_py_works_through_a_legacy_reshard() {
+    let dir = TempDir::new("reshard-redis-py-legacy");
+    let nodes = ferrodis_nodes(dir.path(), 3);
+    create(&nodes, 0);
+    let to = myid(&nodes[2]);
+    with_redis_py_load(dir.path(), nodes[0].port, || {
+        trib(&[
+            "reshard",
+            &addr(&nodes[0]),
+            "--from",
+            "all",
+            "--to",
+            &to,
+            "--slots",
+            "1000",
+            "--yes",
+            "--pipeline",
+            "5",
+            "--legacy",
         ])
     });
 }

@@ -221,6 +221,8 @@ fn crash_mid_migration_then_fix(victim: Victim, driver: Driver) {
                 "--yes",
                 "--pipeline",
                 "10",
+                // Key by key: this test is about a half-moved slot.
+                "--legacy",
             ])
             .env("TERM", "dumb")
             .stdout(std::process::Stdio::null())

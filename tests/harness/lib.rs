@@ -6,6 +6,7 @@
 //! states the same way.
 #![forbid(unsafe_code)]
 
+pub mod cluster;
 pub mod dataset;
 pub mod writer;
 

@@ -251,6 +251,8 @@ fn serve(config: Config, ready: &mut Option<daemon::Ready>) -> std::io::Result<(
         w.send(shared::WorkerMsg::Wake);
     }
     loaded.map_err(std::io::Error::other)?;
+    // Keys of a slot import a crash interrupted go.
+    cluster::slotmig::recover_at_start(&shared);
     // `replicaof host port` in the configuration: follow that master.
     let replicaof = shared.config.read().replicaof();
     if let Some((host, port)) = replicaof {

@@ -128,11 +128,8 @@ impl Manager<'_, '_> {
             slots.sort_unstable();
             slots.dedup();
             let r = ranges(&slots);
-            let mut args: Vec<String> = vec![
-                "CLUSTER".into(),
-                "MIGRATESLOTS".into(),
-                "SLOTSRANGE".into(),
-            ];
+            let mut args: Vec<String> =
+                vec!["CLUSTER".into(), "MIGRATESLOTS".into(), "SLOTSRANGE".into()];
             for (a, b) in &r {
                 args.push(a.to_string());
                 args.push(b.to_string());

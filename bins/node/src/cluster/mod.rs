@@ -54,6 +54,11 @@ impl Cluster {
         }
     }
 
+    /// `cluster-config-file`.
+    pub(crate) fn config_path(&self) -> &str {
+        &self.path
+    }
+
     /// The state machine, locked.
     pub(crate) fn node(&self) -> MutexGuard<'_, ClusterNode> {
         self.node.lock()

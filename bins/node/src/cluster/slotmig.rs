@@ -41,7 +41,11 @@
 //! Any failure before the commit (the target unreachable or refusing a
 //! key, a cancel, `FLUSHALL`) ends the export with the source serving
 //! everything as before; the target drops what it received for the slots
-//! when the connection closes without a commit. If the commit's reply is
+//! when the connection closes without a commit. While it imports, the
+//! target lists the slots in `<cluster-config-file>.import` (fsynced
+//! before it accepts the first key): a target killed in the middle drops
+//! the keys it holds in those slots, if it does not serve them, when it
+//! starts again. If the commit's reply is
 //! lost, the source keeps writes paused and waits (at most
 //! `cluster-node-timeout`) to learn from the bus whether the target took
 //! the slots.
@@ -68,8 +72,20 @@ const WINDOW: u64 = 20_000;
 const CATCH_UP_ROUNDS: usize = 8;
 /// Noted keys few enough to send while writes are paused.
 const FEW: usize = 1_000;
-/// How long a reply may take.
-const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the target may go without replying when `repl-timeout` is
+/// not set (a big value's RESTORE takes a while).
+const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `repl-timeout`: how long the target may go without a reply (or
+/// without reading what is sent) before the export fails.
+fn reply_timeout(shared: &Shared) -> Duration {
+    shared
+        .config
+        .read()
+        .get_i64("repl-timeout")
+        .filter(|&s| s > 0)
+        .map_or(REPLY_TIMEOUT, |s| Duration::from_secs(s as u64))
+}
 
 /// A set of slots.
 #[derive(Debug, Clone)]
@@ -93,11 +109,16 @@ impl SlotSet {
 
     fn contains(&self, slot: Slot) -> bool {
         let i = usize::from(slot.get());
-        self.bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
     fn intersects(&self, other: &SlotSet) -> bool {
-        self.bits.iter().zip(other.bits.iter()).any(|(a, b)| a & b != 0)
+        self.bits
+            .iter()
+            .zip(other.bits.iter())
+            .any(|(a, b)| a & b != 0)
     }
 
     fn slots(&self) -> Vec<Slot> {
@@ -284,7 +305,10 @@ fn parse_groups(req: &Request, from: usize) -> Result<Vec<(Vec<(Slot, Slot)>, No
     let mut groups = Vec::new();
     let mut i = 0;
     while i < args.len() {
-        if !args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(b"slotsrange")) {
+        if !args
+            .get(i)
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"slotsrange"))
+        {
             return Err("ERR syntax error".to_owned());
         }
         i += 1;
@@ -399,9 +423,7 @@ pub(crate) fn migrate_slots(shared: &Shared, req: &Request) -> Result<(), String
         {
             let mut h = shared.slotmig.history.lock();
             h.push_back(Arc::clone(&export));
-            while h.len() > KEEP_FINISHED
-                && h.front().is_some_and(|e| e.state().finished())
-            {
+            while h.len() > KEEP_FINISHED && h.front().is_some_and(|e| e.state().finished()) {
                 h.pop_front();
             }
         }
@@ -473,6 +495,10 @@ struct Link {
     out: std::io::BufWriter<TcpStream>,
     sent: u64,
     acks: AckState,
+    /// The export's cancel flag: a wait for replies ends when it is set.
+    cancel: Arc<Export>,
+    /// How long the target may go without replying.
+    timeout: Duration,
 }
 
 impl Link {
@@ -517,10 +543,16 @@ impl Link {
         self.out
             .flush()
             .map_err(|e| format!("error writing to the target: {e}"))?;
-        let deadline = Instant::now() + REPLY_TIMEOUT;
+        let mut deadline = Instant::now() + self.timeout;
         let (lock, cv) = &*self.acks;
         let mut a = lock.lock();
+        let mut seen = a.count;
         loop {
+            if a.count > seen {
+                // Progress: the target is alive, only busy.
+                seen = a.count;
+                deadline = Instant::now() + self.timeout;
+            }
             if let Some(e) = &a.error {
                 return Err(format!("the target refused: {e}"));
             }
@@ -530,9 +562,14 @@ impl Link {
             if a.closed {
                 return Err("the target closed the connection".to_owned());
             }
-            if cv.wait_until(&mut a, deadline).timed_out() {
+            if self.cancel.cancelled.load(Ordering::SeqCst) {
+                return Err("cancelled".to_owned());
+            }
+            if Instant::now() >= deadline {
                 return Err("timeout waiting for the target".to_owned());
             }
+            let next = (Instant::now() + Duration::from_millis(50)).min(deadline);
+            let _ = cv.wait_until(&mut a, next);
         }
     }
 
@@ -617,7 +654,12 @@ fn take_dirty(export: &Export) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn export_slots(shared: &Arc<Shared>, export: &Arc<Export>, host: &str, port: u16) -> Result<(), String> {
+fn export_slots(
+    shared: &Arc<Shared>,
+    export: &Arc<Export>,
+    host: &str,
+    port: u16,
+) -> Result<(), String> {
     let cancelled = || -> Result<(), String> {
         if export.cancelled.load(Ordering::SeqCst) {
             Err("cancelled".to_owned())
@@ -633,7 +675,8 @@ fn export_slots(shared: &Arc<Shared>, export: &Arc<Export>, host: &str, port: u1
     let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
         .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
     let _ = stream.set_nodelay(true);
-    let _ = stream.set_write_timeout(Some(REPLY_TIMEOUT));
+    let timeout = reply_timeout(shared);
+    let _ = stream.set_write_timeout(Some(timeout));
     let reader = stream
         .try_clone()
         .map_err(|e| format!("cannot use the connection: {e}"))?;
@@ -652,6 +695,8 @@ fn export_slots(shared: &Arc<Shared>, export: &Arc<Export>, host: &str, port: u1
         out: std::io::BufWriter::with_capacity(256 * 1024, stream),
         sent: 0,
         acks,
+        cancel: Arc::clone(export),
+        timeout,
     };
     let result = stream_slots(shared, export, &mut link, &cancelled);
     // Ends the connection, whatever happened: a target that did not see
@@ -702,11 +747,22 @@ fn stream_slots(
         .db(0)
         .map_err(|e| format!("no database 0: {e}"))?;
     let opts = encode_options(shared);
+    // `rdb-key-save-delay` (a testing knob, as for RDB files): microseconds
+    // to wait after each key of the snapshot.
+    let delay = shared
+        .config
+        .read()
+        .get_i64("rdb-key-save-delay")
+        .filter(|&d| d > 0)
+        .map(|d| Duration::from_micros(d as u64));
     let mut sent = 0u64;
     for slot in export.slots.slots() {
         for key in db.keys_in_slot(slot, usize::MAX) {
             send_key(link, &db, &opts, &key)?;
             sent += 1;
+            if let Some(d) = delay {
+                std::thread::sleep(d);
+            }
         }
         export.keys_sent.store(sent, Ordering::Relaxed);
         cancelled()?;
@@ -731,7 +787,7 @@ fn stream_slots(
     cancelled()?;
 
     export.set_state(State::Flip, "");
-    let pause = PausedWrites::begin(shared);
+    let pause = PausedWrites::begin(shared, link.timeout);
     let dirty = take_dirty(export);
     for key in &dirty {
         send_key(link, &db, &opts, key)?;
@@ -815,16 +871,18 @@ struct PausedWrites<'a> {
 }
 
 impl<'a> PausedWrites<'a> {
-    fn begin(shared: &'a Shared) -> PausedWrites<'a> {
+    fn begin(shared: &'a Shared, timeout: Duration) -> PausedWrites<'a> {
         let before = (
             shared.pause_until_ms.load(Ordering::SeqCst),
             shared.pause_writes_only.load(Ordering::SeqCst),
         );
         // A pause already on that covers all commands stays so.
         let writes_only = before.0 <= unix_ms() || before.1;
-        shared.pause_writes_only.store(writes_only, Ordering::SeqCst);
+        shared
+            .pause_writes_only
+            .store(writes_only, Ordering::SeqCst);
         shared.pause_until_ms.store(
-            before.0.max(unix_ms() + 2 * REPLY_TIMEOUT.as_millis() as u64),
+            before.0.max(unix_ms() + 2 * timeout.as_millis() as u64),
             Ordering::SeqCst,
         );
         // A write that passed its pause check before this finishes first;
@@ -837,7 +895,9 @@ impl<'a> PausedWrites<'a> {
 impl Drop for PausedWrites<'_> {
     fn drop(&mut self) {
         let (until, writes_only) = self.before;
-        self.shared.pause_writes_only.store(writes_only, Ordering::SeqCst);
+        self.shared
+            .pause_writes_only
+            .store(writes_only, Ordering::SeqCst);
         self.shared.pause_until_ms.store(until, Ordering::SeqCst);
         self.shared.wake_workers();
     }
@@ -882,7 +942,10 @@ pub(crate) fn begin_import(shared: &Shared, client: u64, req: &Request) -> Resul
         };
         for s in (a.get()..=b.get()).filter_map(Slot::new) {
             if node.slot_map().owner(s) == Some(&my_id) {
-                return Err(format!("ERR I'm already the owner of hash slot {}", s.get()));
+                return Err(format!(
+                    "ERR I'm already the owner of hash slot {}",
+                    s.get()
+                ));
             }
             slots.insert(s);
         }
@@ -906,7 +969,80 @@ pub(crate) fn begin_import(shared: &Shared, client: u64, req: &Request) -> Resul
             created_ms: unix_ms(),
         },
     );
+    if let Err(e) = write_marker(shared, &imports) {
+        imports.remove(&client);
+        return Err(format!("ERR could not save the import: {e}"));
+    }
     Ok(())
+}
+
+/// Where the slots of running imports are listed.
+fn marker_path(shared: &Shared) -> Option<std::path::PathBuf> {
+    let cluster = shared.cluster.as_ref()?;
+    Some(std::path::PathBuf::from(format!(
+        "{}.import",
+        cluster.config_path()
+    )))
+}
+
+/// Lists the slots of `imports` in the marker file, fsynced (or removes
+/// it when there are none).
+fn write_marker(shared: &Shared, imports: &HashMap<u64, Import>) -> std::io::Result<()> {
+    let Some(path) = marker_path(shared) else {
+        return Ok(());
+    };
+    if imports.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
+    }
+    let mut text = String::new();
+    for i in imports.values() {
+        text.push_str(&ranges_text(&i.ranges));
+        text.push('\n');
+    }
+    let tmp = path.with_extension("import.tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path)
+}
+
+/// The slots a marker file lists (`a-b` words); unreadable words are
+/// skipped.
+fn parse_marker(text: &str) -> Vec<Slot> {
+    let mut slots = Vec::new();
+    for word in text.split_whitespace() {
+        let Some((a, b)) = word.split_once('-') else {
+            continue;
+        };
+        let (Ok(a), Ok(b)) = (a.parse::<u16>(), b.parse::<u16>()) else {
+            continue;
+        };
+        slots.extend((a..=b).filter_map(Slot::new));
+    }
+    slots
+}
+
+/// At start, after the data loaded: the keys of imports a crash cut
+/// short go (in slots this node does not serve), and the marker with them.
+pub(crate) fn recover_at_start(shared: &Shared) {
+    let Some(path) = marker_path(shared) else {
+        return;
+    };
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let slots = parse_marker(&text);
+    crate::log::warning(&format!(
+        "A slot import was interrupted ({}): dropping the keys it left",
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    ));
+    delete_unowned(shared, &slots);
+    let _ = std::fs::remove_file(&path);
 }
 
 /// `CLUSTER SYNCSLOTS COMMIT` from `client`: everything it sent before was
@@ -915,15 +1051,18 @@ pub(crate) fn commit_import(shared: &Shared, client: u64) -> Result<(), String> 
     let Some(cluster) = &shared.cluster else {
         return Err("ERR This instance has cluster support disabled".to_owned());
     };
-    let Some(import) = shared.slotmig.imports.lock().remove(&client) else {
+    let mut imports = shared.slotmig.imports.lock();
+    let Some(import) = imports.remove(&client) else {
         return Err("ERR No slot import on this connection".to_owned());
     };
     let slots = import.slots.slots();
     let result = cluster.node().claim_slots(&slots, unix_ms());
     match result {
         Ok(actions) => {
+            // The claim is saved (fsynced) before the marker goes.
             cluster.after_change(shared);
             cluster.run(actions);
+            let _ = write_marker(shared, &imports);
             crate::log::notice(&format!(
                 "Slots {} imported from {}",
                 ranges_text(&import.ranges),
@@ -932,8 +1071,9 @@ pub(crate) fn commit_import(shared: &Shared, client: u64) -> Result<(), String> 
             Ok(())
         }
         Err(e) => {
-            let slots: Vec<Slot> = import.slots.slots();
-            delete_unowned(shared, &slots);
+            drop(imports);
+            delete_unowned(shared, &import.slots.slots());
+            let _ = write_marker(shared, &shared.slotmig.imports.lock());
             Err(e.to_string())
         }
     }
@@ -951,6 +1091,7 @@ pub(crate) fn on_disconnect(shared: &Shared, client: u64) {
         import.source
     ));
     delete_unowned(shared, &import.slots.slots());
+    let _ = write_marker(shared, &shared.slotmig.imports.lock());
 }
 
 /// Deletes the keys of those of `slots` this node does not serve.
@@ -1043,25 +1184,51 @@ mod tests {
     #[test]
     fn groups_parse_and_bad_ones_are_refused() {
         let req = request(&[
-            "cluster", "migrateslots", "slotsrange", "0", "9", "20", "20", "node", ID,
+            "cluster",
+            "migrateslots",
+            "slotsrange",
+            "0",
+            "9",
+            "20",
+            "20",
+            "node",
+            ID,
         ]);
         let groups = parse_groups(&req, 2).unwrap();
         assert_eq!(groups.len(), 1);
         assert_eq!(ranges_text(&groups[0].0), "0-9 20-20");
         assert_eq!(groups[0].1.as_str(), ID);
         for (words, err) in [
-            (vec!["slotsrange", "5", "1", "node", ID], "ERR start slot number 5 is greater than end slot number 1"),
-            (vec!["slotsrange", "0", "16384", "node", ID], "ERR Invalid or out of range slot '16384'"),
+            (
+                vec!["slotsrange", "5", "1", "node", ID],
+                "ERR start slot number 5 is greater than end slot number 1",
+            ),
+            (
+                vec!["slotsrange", "0", "16384", "node", ID],
+                "ERR Invalid or out of range slot '16384'",
+            ),
             (vec!["slotsrange", "0", "1"], "ERR syntax error"),
             (vec!["slotsrange", "node", ID], "ERR syntax error"),
             (vec!["node", ID], "ERR syntax error"),
             (vec![], "ERR syntax error"),
-            (vec!["slotsrange", "0", "1", "node", "nope"], "ERR Unknown node nope"),
+            (
+                vec!["slotsrange", "0", "1", "node", "nope"],
+                "ERR Unknown node nope",
+            ),
         ] {
             let mut all = vec!["cluster", "migrateslots"];
             all.extend(words);
             assert_eq!(parse_groups(&request(&all), 2).unwrap_err(), err);
         }
+    }
+
+    #[test]
+    fn marker_words() {
+        let s = |n| Slot::new(n).unwrap();
+        assert_eq!(
+            parse_marker("0-2 9-9\n16383-16383 x 5-z 7-3\n"),
+            vec![s(0), s(1), s(2), s(9), s(16383)]
+        );
     }
 
     #[test]

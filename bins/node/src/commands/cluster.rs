@@ -11,8 +11,8 @@ use ferrodis_slots::{key_slot, NodeId, Slot};
 use super::flags::*;
 use super::{arg, int_arg, spec, Ctx, Spec};
 use crate::cluster::reply::{self, EndpointType};
-use crate::cluster::Cluster;
 use crate::cluster::slotmig;
+use crate::cluster::Cluster;
 use crate::shared::unix_ms;
 
 const DISABLED: &str = "ERR This instance has cluster support disabled";
@@ -281,7 +281,9 @@ fn cluster(ctx: &mut Ctx<'_>, req: &Request) {
             let id = ctx.client.id();
             let step = arg(req, 2).to_ascii_lowercase();
             let result = match (&step[..], n) {
-                (b"begin", n) if n >= 6 => slotmig::begin_import(ctx.shared, id, req).map(|()| true),
+                (b"begin", n) if n >= 6 => {
+                    slotmig::begin_import(ctx.shared, id, req).map(|()| true)
+                }
                 (b"commit", 3) => slotmig::commit_import(ctx.shared, id).map(|()| false),
                 _ => Err("ERR syntax error".to_owned()),
             };

@@ -27,8 +27,8 @@ mod strings;
 mod subcommands;
 mod zsets;
 
-pub(crate) use server::{apply_encoding_settings, apply_memory_settings, key_positions};
 pub(crate) use dump::options_of as dump_options;
+pub(crate) use server::{apply_encoding_settings, apply_memory_settings, key_positions};
 pub(crate) use sort::key_positions as sort_key_positions;
 
 use std::collections::HashMap;

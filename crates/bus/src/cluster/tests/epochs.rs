@@ -404,7 +404,9 @@ fn ceding_every_slot_makes_the_source_a_replica_of_the_target() {
     h.node.cede_slots(&slots(2..=3), &b.id(), h.now).unwrap();
     assert_eq!(h.node.myself().replica_of, Some(id(2)));
     assert_eq!(
-        h.node.cede_slots(&slots(2..=3), &id(77), h.now).unwrap_err(),
+        h.node
+            .cede_slots(&slots(2..=3), &id(77), h.now)
+            .unwrap_err(),
         ClusterError::SetSlotOnReplica
     );
 }
