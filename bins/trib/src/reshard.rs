@@ -3,7 +3,9 @@
 //! and the slot move they share (`clusterManagerMoveSlot`): `SETSLOT
 //! IMPORTING` on the target, `MIGRATING` on the source, `GETKEYSINSLOT` and
 //! `MIGRATE ... KEYS` in batches of `--pipeline` keys, then `SETSLOT NODE`
-//! on the target, the source and every other master.
+//! on the target, the source and every other master. Between Ferrodis
+//! nodes, `reshard` and `rebalance` move slots by atomic slot migration
+//! instead ([`crate::atomic`]).
 
 use std::io::Read;
 use std::net::ToSocketAddrs;
