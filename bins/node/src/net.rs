@@ -30,6 +30,9 @@ const WAKER: Token = Token(usize::MAX - 1);
 const LISTENER_BASE: usize = usize::MAX - 2;
 /// How much to read at once.
 const READ_CHUNK: usize = 16 * 1024;
+/// Commands a connection streaming a slot import runs before the worker
+/// serves its other clients again.
+const IMPORT_BUDGET: usize = 32;
 
 /// Binds the configured addresses, with an accept queue of `backlog`
 /// (`tcp-backlog`). A `-` before an address makes it optional (as
@@ -134,6 +137,7 @@ pub(crate) fn start_workers(
                     free: Vec::new(),
                     timers: Timers::default(),
                     deferred: Vec::new(),
+                    yielded: Vec::new(),
                 };
                 if let Err(e) = worker.run() {
                     log::warning(&format!("worker {index} stopped: {e}"));
@@ -163,6 +167,10 @@ struct Worker {
     /// Clients with input left unread while the dataset loads and the
     /// loader does not yet let clients in (see `Loading::lets_clients_in`).
     deferred: Vec<usize>,
+    /// Connections that stopped running commands to let others run (a
+    /// slot import's stream): they go on after the next poll, which then
+    /// does not wait.
+    yielded: Vec<usize>,
 }
 
 impl Worker {
@@ -172,7 +180,12 @@ impl Worker {
         loop {
             let hz = self.shared.config.read().hz().clamp(1, 500);
             let period = Duration::from_millis(1000 / u64::from(hz));
-            match self.poll.poll(&mut events, Some(self.timers.wait(period))) {
+            let wait = if self.yielded.is_empty() {
+                self.timers.wait(period)
+            } else {
+                Duration::ZERO
+            };
+            match self.poll.poll(&mut events, Some(wait)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -192,6 +205,9 @@ impl Worker {
                         }
                     }
                 }
+            }
+            for t in std::mem::take(&mut self.yielded) {
+                self.on_readable(t);
             }
             if !self.deferred.is_empty() && !self.shared.persist.loading.holds_clients() {
                 for t in std::mem::take(&mut self.deferred) {
@@ -222,6 +238,13 @@ impl Worker {
             .collect();
         for t in held {
             if let Some(Some(c)) = self.clients.get_mut(t) {
+                if c.importer {
+                    // Its socket may hold more than its buffer: read on.
+                    if !self.yielded.contains(&t) {
+                        self.yielded.push(t);
+                    }
+                    continue;
+                }
                 process(&self.shared, c);
             }
             self.flush(t);
@@ -461,7 +484,14 @@ impl Worker {
             return;
         };
         let mut closed = false;
+        // A slot import's stream shares the worker: one read and a budget
+        // of commands a turn, so that other clients wait for that at most.
+        let importer = client.importer;
+        let mut drained = !importer;
         loop {
+            if importer && client.rbuf.len() >= READ_CHUNK {
+                break;
+            }
             if let Some(need) = client.decoder.bytes_needed(client.rbuf.len()) {
                 client.rbuf.reserve(need.min(64 * 1024 * 1024));
             }
@@ -487,6 +517,7 @@ impl Worker {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     client.rbuf.truncate(len);
+                    drained = true;
                     break;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
@@ -500,14 +531,24 @@ impl Worker {
             }
             // Run what has arrived before reading more, so a fast writer
             // cannot grow the buffer without bound.
-            if client.rbuf.len() >= READ_CHUNK * 4 {
+            if !importer && client.rbuf.len() >= READ_CHUNK * 4 {
                 process(&shared, client);
                 if client.close_after_reply {
                     break;
                 }
             }
         }
-        process(&shared, client);
+        let more = if importer {
+            process_some(&shared, client, IMPORT_BUDGET)
+        } else {
+            process(&shared, client);
+            false
+        };
+        // (A stream held by a pause goes on from `retry_held`.)
+        if (more || !drained) && !closed && client.held.is_none() && !self.yielded.contains(&token)
+        {
+            self.yielded.push(token);
+        }
         if client.handoff.is_some() && !closed {
             self.hand_to_replication(token);
             return;
@@ -655,9 +696,22 @@ impl Worker {
 
 /// Runs every complete request in the client's read buffer.
 fn process(shared: &Shared, client: &mut Client) {
+    process_some(shared, client, usize::MAX);
+}
+
+/// [`process`], running at most `budget` commands; whether it stopped
+/// with a complete command left in the buffer.
+fn process_some(shared: &Shared, client: &mut Client, budget: usize) -> bool {
     let mut rbuf = std::mem::take(&mut client.rbuf);
     let mut req = std::mem::take(&mut client.request);
+    let mut ran = 0usize;
+    let mut more = false;
     loop {
+        if ran >= budget {
+            more = !rbuf.is_empty();
+            break;
+        }
+        ran += 1;
         if client.close_after_reply {
             rbuf.clear();
             break;
@@ -709,4 +763,5 @@ fn process(shared: &Shared, client: &mut Client) {
     }
     client.rbuf = rbuf;
     client.request = req;
+    more
 }

@@ -374,3 +374,17 @@ pub(crate) fn take_shutdown_signal() -> Option<ShutdownSignal> {
         _ => Some(ShutdownSignal::Term),
     }
 }
+
+/// Lowers the calling thread's scheduling priority to `nice` (Linux nice
+/// values are per thread), so that background work (a slot export) yields
+/// the cores to the threads serving clients. Best effort: an error is
+/// returned for the caller to ignore or log.
+pub(crate) fn nice_this_thread(nice: libc::c_int) -> io::Result<()> {
+    // SAFETY: gettid() takes no arguments and touches no memory.
+    let tid = unsafe { libc::gettid() };
+    // SAFETY: setpriority() takes plain integers (which, who, value) and
+    // touches no memory of ours; on Linux PRIO_PROCESS with a thread id
+    // applies to that thread alone.
+    check(unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) })?;
+    Ok(())
+}

@@ -101,6 +101,13 @@ impl Cluster {
         std::fs::rename(&tmp, &self.path)
     }
 
+    /// Publishes the routing view of the state machine's state, leaving
+    /// the config file to [`Cluster::after_change`].
+    pub(crate) fn publish_view(&self, shared: &Shared) {
+        let view = view_of(&self.node(), shared);
+        *self.view.write() = Arc::new(view);
+    }
+
     /// After the state machine ran: publishes the routing view of its
     /// state, and writes the config file if it changed.
     pub(crate) fn after_change(&self, shared: &Shared) {

@@ -20,7 +20,8 @@
 //!    (the write path's hook is [`touched_request`] and friends, called
 //!    where writes are propagated, inside the write gate).
 //! 3. It sends every key of the slots as `RESTORE key <expire-at> <payload>
-//!    REPLACE ABSTTL`, reading each from the store under its slot table's
+//!    REPLACE ABSTTL`, paced (batches of 512, then a rest half as long as
+//!    the batch took, at nice 10) so that clients keep their latency, reading each from the store under its slot table's
 //!    lock for no longer than it takes to copy it (a million-element hash
 //!    blocks its slot, not the node), serializing outside the lock.
 //!    Tracking began before the first key was read, so a key read before
@@ -66,8 +67,10 @@ use crate::shared::{unix_ms, Shared};
 
 /// Finished exports kept for `GETSLOTMIGRATIONS`.
 const KEEP_FINISHED: usize = 16;
-/// Replies the source may wait for at once.
-const WINDOW: u64 = 20_000;
+/// Commands sent before the source waits for their replies and rests.
+const PACE_BATCH: u64 = 512;
+/// How long it rests after a batch, relative to the batch's time.
+const PACE: f64 = 0.5;
 /// Rounds of resending noted keys before the flip.
 const CATCH_UP_ROUNDS: usize = 8;
 /// Noted keys few enough to send while writes are paused.
@@ -122,7 +125,7 @@ impl SlotSet {
     }
 
     fn slots(&self) -> Vec<Slot> {
-        (0..ferrodis_slots::SLOT_COUNT as u16)
+        (0..ferrodis_slots::SLOT_COUNT)
             .filter_map(Slot::new)
             .filter(|s| self.contains(*s))
             .collect()
@@ -298,9 +301,12 @@ pub(crate) fn touched_key(shared: &Shared, key: &[u8]) {
 // ---------------------------------------------------------------------
 // Source side.
 
+/// One `SLOTSRANGE ... NODE id` group: the ranges and the target.
+type Group = (Vec<(Slot, Slot)>, NodeId);
+
 /// Parses `SLOTSRANGE start end [start end ...] NODE id` groups (from
 /// argument `from` on).
-fn parse_groups(req: &Request, from: usize) -> Result<Vec<(Vec<(Slot, Slot)>, NodeId)>, String> {
+fn parse_groups(req: &Request, from: usize) -> Result<Vec<Group>, String> {
     let args: Vec<&[u8]> = req.args().skip(from).collect();
     let mut groups = Vec::new();
     let mut i = 0;
@@ -499,6 +505,8 @@ struct Link {
     cancel: Arc<Export>,
     /// How long the target may go without replying.
     timeout: Duration,
+    /// When the current batch began (see [`PACE`]).
+    batch_start: Instant,
 }
 
 impl Link {
@@ -514,26 +522,14 @@ impl Link {
             .write_all(&buf)
             .map_err(|e| format!("error writing to the target: {e}"))?;
         self.sent += 1;
-        if self.sent % 1024 == 0 {
-            self.check()?;
-            if self.sent - self.acked() > WINDOW {
-                self.wait_for(self.sent - WINDOW / 2)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn acked(&self) -> u64 {
-        self.acks.0.lock().count
-    }
-
-    fn check(&self) -> Result<(), String> {
-        let a = self.acks.0.lock();
-        if let Some(e) = &a.error {
-            return Err(format!("the target refused: {e}"));
-        }
-        if a.closed {
-            return Err("the target closed the connection".to_owned());
+        if self.sent % PACE_BATCH == 0 {
+            // Pacing: once a batch is applied, rest as long as it took, so
+            // that the target (and this node) spend at most about half
+            // their time on the stream and clients keep their latency.
+            self.wait_all()?;
+            let took = self.batch_start.elapsed();
+            std::thread::sleep(took.mul_f64(PACE));
+            self.batch_start = Instant::now();
         }
         Ok(())
     }
@@ -580,6 +576,8 @@ impl Link {
 }
 
 fn run_export(shared: &Arc<Shared>, export: &Arc<Export>, host: &str, port: u16) {
+    // The stream is background work: clients' commands come first.
+    let _ = crate::sys::nice_this_thread(10);
     let outcome = export_slots(shared, export, host, port);
     // Tracking ends either way.
     {
@@ -591,13 +589,14 @@ fn run_export(shared: &Arc<Shared>, export: &Arc<Export>, host: &str, port: u16)
     }
     match outcome {
         Ok(()) => {
+            let message = export.status.lock().message.clone();
             crate::log::notice(&format!(
-                "Slot migration {} of {} to {} done",
+                "Slot migration {} of {} to {} done ({message})",
                 export.name,
                 ranges_text(&export.ranges),
                 export.target
             ));
-            export.set_state(State::Success, "");
+            export.set_state(State::Success, &message);
         }
         Err(e) => {
             let state = if export.cancelled.load(Ordering::SeqCst) {
@@ -697,6 +696,7 @@ fn export_slots(
         acks,
         cancel: Arc::clone(export),
         timeout,
+        batch_start: Instant::now(),
     };
     let result = stream_slots(shared, export, &mut link, &cancelled);
     // Ends the connection, whatever happened: a target that did not see
@@ -787,6 +787,7 @@ fn stream_slots(
     cancelled()?;
 
     export.set_state(State::Flip, "");
+    let paused_at = Instant::now();
     let pause = PausedWrites::begin(shared, link.timeout);
     let dirty = take_dirty(export);
     for key in &dirty {
@@ -825,18 +826,24 @@ fn stream_slots(
         }
     }
     let result = cluster.node().cede_slots(&slots, &export.target, unix_ms());
-    match result {
-        Ok(actions) => {
-            cluster.after_change(shared);
-            cluster.run(actions);
-        }
+    let actions = match result {
+        Ok(actions) => actions,
         Err(e) => {
             drop(pause);
             return Err(format!("could not give the slots away: {e}"));
         }
-    }
-    // Writes held by the pause now get -MOVED.
+    };
+    // Writes held by the pause get -MOVED once the view shows the new
+    // owner; the config file (fsynced) is written after they go on: the
+    // target's claim, saved before it answered, wins anyway.
+    cluster.publish_view(shared);
     drop(pause);
+    cluster.after_change(shared);
+    cluster.run(actions);
+    export.set_state(
+        State::Flip,
+        &format!("writes paused {} us", paused_at.elapsed().as_micros()),
+    );
     delete_slots(shared, &slots);
     Ok(())
 }
