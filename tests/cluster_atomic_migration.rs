@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use ferrodis_resp::Frame;
 use ferrodis_suite::cluster::{
-    addr, assert_readable, bulk_text, create, ferrodis_nodes, load_keys, myid, slot_count, text,
-    trib, verify_keys, wait_settled, wait_slots_seen,
+    addr, assert_readable, bulk_text, create, durable_nodes, ferrodis_nodes, load_keys, myid,
+    slot_count, text, trib, verify_keys, wait_healed, wait_settled, wait_slots_seen,
 };
 use ferrodis_suite::writer::ClusterWriter;
-use ferrodis_suite::{cluster_masters_dbsize, wait_until, Client, Launch, Server, TempDir};
+use ferrodis_suite::{cluster_masters_dbsize, wait_until, Client, Server, TempDir};
 
 fn int(c: &mut Client, cmd: &str) -> i64 {
     match c.cmd(cmd) {
@@ -336,25 +336,7 @@ enum Stop {
 fn interrupted_migration(how: Stop) {
     const KEYS: usize = 60_000;
     let dir = TempDir::new("atomic-interrupted");
-    let mut nodes: Vec<Server> = (0..4)
-        .map(|i| {
-            Launch::ferrodis()
-                .args(&[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "5000",
-                    "--appendonly",
-                    "yes",
-                    "--appendfsync",
-                    "always",
-                ])
-                .dir(&dir.path().join(format!("node{i}")))
-                .start()
-        })
-        .collect();
+    let mut nodes = durable_nodes(dir.path(), 4);
     create(&nodes[..3], 0);
     load_keys(nodes[0].port, KEYS);
     let out = trib(&["add-node", &addr(&nodes[3]), &addr(&nodes[0])]);
@@ -404,7 +386,7 @@ fn interrupted_migration(how: Stop) {
     }
     if let Some(k) = killed {
         nodes[k].restart();
-        wait_settled(&nodes);
+        wait_healed(&nodes);
     }
     // The source serves the slots and has every key; the target has
     // none of them (dropped when the stream ended, or at its restart).

@@ -5,101 +5,13 @@
 //! must write the same files and the same `nodes.json` fields.
 
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use ferrodis_resp::Frame;
-use ferrodis_suite::{
-    cluster_masters_dbsize, redis_cluster_nodes, run_with_input, tool_binary, wait_until, Client,
-    Launch, Server, TempDir,
+use ferrodis_suite::cluster::{
+    addr, bulk_text, create, ferrodis_nodes, load_keys, python, redis_cli, text, trib,
 };
-
-fn run(program: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new("timeout");
-    cmd.arg("600").arg(program).args(args).env("TERM", "dumb");
-    run_with_input(cmd, b"")
-}
-
-fn trib(args: &[&str]) -> Output {
-    run(&tool_binary("ferrodis-trib"), args)
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn bulk_text(c: &mut Client, cmd: &str) -> String {
-    match c.cmd(cmd) {
-        Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
-        other => panic!("{cmd}: {other:?}"),
-    }
-}
-
-fn addr(n: &Server) -> String {
-    format!("127.0.0.1:{}", n.port)
-}
-
-fn ferrodis_nodes(dir: &Path, n: usize) -> Vec<Server> {
-    (0..n)
-        .map(|i| {
-            Launch::ferrodis()
-                .args(&[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "5000",
-                ])
-                .dir(&dir.join(format!("node{i}")))
-                .start()
-        })
-        .collect()
-}
-
-/// `ferrodis-trib create` over `nodes`, then waits for `cluster_state:ok`
-/// everywhere.
-fn create(nodes: &[Server]) {
-    let addrs: Vec<String> = nodes.iter().map(addr).collect();
-    let mut args = vec!["create"];
-    args.extend(addrs.iter().map(String::as_str));
-    args.extend(["--replicas", "0", "--yes"]);
-    let out = trib(&args);
-    assert!(out.status.success(), "{}", text(&out));
-    for n in nodes {
-        let mut c = n.client();
-        wait_until(Duration::from_secs(60), "cluster settled", || {
-            let info = bulk_text(&mut c, "CLUSTER INFO");
-            let known = bulk_text(&mut c, "CLUSTER NODES");
-            info.contains("cluster_state:ok") && known.lines().count() == nodes.len()
-        });
-    }
-}
-
-fn python(script: &str) -> String {
-    let out = Command::new("python3")
-        .args(["-c", script])
-        .output()
-        .expect("run python3");
-    let t = text(&out);
-    assert!(out.status.success(), "python failed:\n{t}");
-    t
-}
-
-fn load_keys(port: u16, n: usize) {
-    python(&format!(
-        "import redis.cluster as rc\n\
-         c = rc.RedisCluster(host='127.0.0.1', port={port})\n\
-         p = c.pipeline()\n\
-         for i in range({n}):\n    p.set(f'key:{{i}}', i)\n    \
-         if i % 1000 == 999: p.execute()\n\
-         p.execute()\n"
-    ));
-}
+use ferrodis_suite::{cluster_masters_dbsize, redis_cluster_nodes, wait_until, Launch, TempDir};
 
 /// The files of a backup directory, sorted, and `nodes.json`'s shape: per
 /// node (sorted by port), its keys in order and the values that do not
@@ -124,7 +36,7 @@ fn describe_backup(dir: &Path) -> (Vec<String>, String) {
 fn ferrodis_trib_backs_up_a_ferrodis_cluster() {
     let tmp = TempDir::new("trib-backup");
     let nodes = ferrodis_nodes(tmp.path(), 3);
-    create(&nodes);
+    create(&nodes, 0);
     load_keys(nodes[0].port, 3000);
     assert_eq!(cluster_masters_dbsize(&nodes), 3000);
     let backup = tmp.path().join("backup");
@@ -223,14 +135,14 @@ fn ferrodis_trib_and_redis_cli_back_up_redis_nodes_alike() {
     let out = trib(&["backup", &addrs[0], &ours.display().to_string()]);
     let ours_text = text(&out);
     assert!(out.status.success(), "{ours_text}");
-    let out = run(
-        Path::new("redis-cli"),
+    let out = redis_cli(
         &[
             "--cluster",
             "backup",
             &addrs[0],
             &theirs.display().to_string(),
         ],
+        b"",
     );
     let theirs_text = text(&out);
     assert!(out.status.success(), "{theirs_text}");

@@ -5,77 +5,12 @@
 //! `check`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 use ferrodis_resp::Frame;
-use ferrodis_suite::{run_with_input, tool_binary, wait_until, Client, Launch, Server, TempDir};
-
-fn trib(args: &[&str]) -> Output {
-    let mut cmd = Command::new("timeout");
-    cmd.arg("600")
-        .arg(tool_binary("ferrodis-trib"))
-        .args(args)
-        .env("TERM", "dumb");
-    run_with_input(cmd, b"")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn bulk_text(c: &mut Client, cmd: &str) -> String {
-    match c.cmd(cmd) {
-        Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
-        other => panic!("{cmd}: {other:?}"),
-    }
-}
-
-fn addr(n: &Server) -> String {
-    format!("127.0.0.1:{}", n.port)
-}
-
-/// Three cluster-enabled nodes that log every write to their AOF and
-/// fsync it at once, so a SIGKILL loses nothing acknowledged.
-fn durable_nodes(dir: &Path) -> Vec<Server> {
-    (0..3)
-        .map(|i| {
-            Launch::ferrodis()
-                .args(&[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "5000",
-                    "--appendonly",
-                    "yes",
-                    "--appendfsync",
-                    "always",
-                ])
-                .dir(&dir.join(format!("node{i}")))
-                .start()
-        })
-        .collect()
-}
-
-fn wait_settled(nodes: &[Server]) {
-    for n in nodes {
-        let mut c = n.client();
-        wait_until(Duration::from_secs(60), "cluster settled", || {
-            let info = bulk_text(&mut c, "CLUSTER INFO");
-            let known = bulk_text(&mut c, "CLUSTER NODES");
-            info.contains("cluster_state:ok")
-                && known.lines().count() == nodes.len()
-                && !known.contains("fail")
-        });
-    }
-}
+use ferrodis_suite::cluster::{addr, bulk_text, durable_nodes, text, trib, wait_healed};
+use ferrodis_suite::{tool_binary, wait_until, Server, TempDir};
 
 fn keys_of(n: &Server) -> Vec<String> {
     match n.client().cmd("KEYS *") {
@@ -110,14 +45,14 @@ enum Driver {
 
 fn crash_mid_migration_then_fix(victim: Victim, driver: Driver) {
     let tmp = TempDir::new("trib-fix-crash");
-    let mut nodes = durable_nodes(tmp.path());
+    let mut nodes = durable_nodes(tmp.path(), 3);
     let addrs: Vec<String> = nodes.iter().map(addr).collect();
     let mut args = vec!["create"];
     args.extend(addrs.iter().map(String::as_str));
     args.extend(["--replicas", "0", "--yes"]);
     let out = trib(&args);
     assert!(out.status.success(), "{}", text(&out));
-    wait_settled(&nodes);
+    wait_healed(&nodes);
 
     // Keys spread over every master, and 2000 in one slot of node 0.
     let mut written = BTreeSet::new();
@@ -250,7 +185,7 @@ fn crash_mid_migration_then_fix(victim: Victim, driver: Driver) {
     }
     std::thread::sleep(Duration::from_millis(500));
     nodes[which].restart();
-    wait_settled(&nodes);
+    wait_healed(&nodes);
 
     let out = trib(&["fix", &addrs[2], "--yes"]);
     let fix_text = text(&out);

@@ -217,3 +217,43 @@ pub fn assert_readable(port: u16, acked: &[Acked], keep: impl Fn(&Acked) -> bool
     );
     checked
 }
+
+/// `n` cluster-enabled nodes that log every write to their AOF and fsync
+/// it at once, so that a SIGKILL loses nothing acknowledged.
+pub fn durable_nodes(dir: &Path, n: usize) -> Vec<Server> {
+    (0..n)
+        .map(|i| {
+            Launch::ferrodis()
+                .args(&[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "5000",
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "always",
+                ])
+                .dir(&dir.join(format!("node{i}")))
+                .start()
+        })
+        .collect()
+}
+
+/// Waits until every node is `cluster_state:ok`, knows exactly `nodes`
+/// and flags none of them as failing (after a node was killed and
+/// restarted).
+pub fn wait_healed(nodes: &[Server]) {
+    for n in nodes {
+        let mut c = n.client();
+        wait_until(Duration::from_secs(60), "cluster healed", || {
+            let info = bulk_text(&mut c, "CLUSTER INFO");
+            let known = bulk_text(&mut c, "CLUSTER NODES");
+            info.contains("cluster_state:ok")
+                && known.lines().count() == nodes.len()
+                && !known.contains("fail")
+        });
+    }
+}

@@ -70,6 +70,8 @@ pub(crate) struct Client {
     /// This connection streams slots to import (`CLUSTER SYNCSLOTS
     /// BEGIN`): its writes skip the cluster's slot check.
     pub(crate) importer: bool,
+    /// An import stream's turn ended with commands left in its buffer.
+    pub(crate) import_backlog: bool,
     /// Whether this client is a MONITOR.
     pub(crate) monitor: bool,
     /// Blocking commands: whether the client waits, and what for.
@@ -134,6 +136,7 @@ impl Client {
             obuf_soft_since: None,
             held: None,
             importer: false,
+            import_backlog: false,
             monitor: false,
             block: crate::blocking::BlockState::default(),
             propagate_as: None,

@@ -489,7 +489,9 @@ impl Worker {
         let importer = client.importer;
         let mut drained = !importer;
         loop {
-            if importer && client.rbuf.len() >= READ_CHUNK {
+            // Commands left over from its last turn run before more is
+            // read.
+            if importer && client.import_backlog {
                 break;
             }
             if let Some(need) = client.decoder.bytes_needed(client.rbuf.len()) {
@@ -539,7 +541,9 @@ impl Worker {
             }
         }
         let more = if importer {
-            process_some(&shared, client, IMPORT_BUDGET)
+            let more = process_some(&shared, client, IMPORT_BUDGET);
+            client.import_backlog = more;
+            more
         } else {
             process(&shared, client);
             false
