@@ -400,6 +400,16 @@ impl Db<'_> {
         self.keys.slot(slot.index()).lock().dict.len()
     }
 
+    /// Removes every key of hash slot `slot` at once (what a cluster node
+    /// does with a slot another node now serves) and returns their names,
+    /// for the embedder to propagate. Watchers are told, as by FLUSHDB.
+    pub fn flush_slot(&self, slot: ferrodis_slots::Slot) -> Vec<Vec<u8>> {
+        let mut table = self.keys.lock_slot(slot.index());
+        let keys = table.dict.keys().map(|k| k.to_vec()).collect();
+        table.clear();
+        keys
+    }
+
     /// Up to `count` keys of hash slot `slot` (CLUSTER GETKEYSINSLOT).
     pub fn keys_in_slot(&self, slot: ferrodis_slots::Slot, count: usize) -> Vec<Vec<u8>> {
         let table = self.keys.slot(slot.index()).lock();

@@ -70,7 +70,7 @@ const KEEP_FINISHED: usize = 16;
 /// Commands sent before the source waits for their replies and rests.
 const PACE_BATCH: u64 = 512;
 /// How long it rests after a batch, relative to the batch's time.
-const PACE: f64 = 0.5;
+const PACE: f64 = 0.25;
 /// Rounds of resending noted keys before the flip.
 const CATCH_UP_ROUNDS: usize = 8;
 /// Noted keys few enough to send while writes are paused.
@@ -533,18 +533,21 @@ impl Link {
     }
 }
 
+/// Stops noting writes for `export`.
+fn stop_tracking(shared: &Shared, export: &Arc<Export>) {
+    let mut exports = shared.slotmig.exports.lock();
+    exports.retain(|e| !Arc::ptr_eq(e, export));
+    if exports.is_empty() {
+        shared.slotmig.tracking.store(false, Ordering::SeqCst);
+    }
+}
+
 fn run_export(shared: &Arc<Shared>, export: &Arc<Export>, host: &str, port: u16) {
     // The stream is background work: clients' commands come first.
     let _ = crate::sys::nice_this_thread(10);
     let outcome = export_slots(shared, export, host, port);
     // Tracking ends either way.
-    {
-        let mut exports = shared.slotmig.exports.lock();
-        exports.retain(|e| !Arc::ptr_eq(e, export));
-        if exports.is_empty() {
-            shared.slotmig.tracking.store(false, Ordering::SeqCst);
-        }
-    }
+    stop_tracking(shared, export);
     match outcome {
         Ok(()) => {
             let message = export.status.lock().message.clone();
@@ -795,6 +798,7 @@ fn stream_slots(
     // owner; the config file (fsynced) is written after they go on: the
     // target's claim, saved before it answered, wins anyway.
     cluster.publish_view(shared);
+    stop_tracking(shared, export);
     drop(pause);
     cluster.after_change(shared);
     cluster.run(actions);
@@ -813,17 +817,11 @@ fn delete_slots(shared: &Shared, slots: &[Slot]) {
         return;
     };
     for &slot in slots {
-        loop {
-            let keys = db.keys_in_slot(slot, 512);
-            if keys.is_empty() {
-                break;
-            }
-            let _gate = crate::repl::pass_gate(shared, false);
-            for key in &keys {
-                if db.del(&[key.as_slice()]) > 0 {
-                    crate::persist::propagate::deleted(shared, 0, key);
-                }
-            }
+        // Passed like a write, so that the DELs take their place in the
+        // AOF and the replication stream.
+        let _gate = crate::repl::pass_gate(shared, false);
+        for key in db.flush_slot(slot) {
+            crate::persist::propagate::deleted(shared, 0, &key);
         }
     }
 }
