@@ -439,8 +439,8 @@ fn with_redis_py_load(dir: &Path, port: u16, admin: impl FnOnce() -> Output) {
     assert!(report.contains("errors=0 stale=0 wrong=0"), "{report}");
 }
 
-/// Debian's `redis-cli --cluster` add-node / reshard / fix / del-node on
-/// Ferrodis nodes.
+/// Debian's `redis-cli --cluster` add-node / reshard / fix / rebalance /
+/// del-node on Ferrodis nodes.
 #[test]
 fn redis_cli_reshards_ferrodis_nodes() {
     let dir = TempDir::new("reshard-redis-cli");
@@ -515,6 +515,26 @@ fn redis_cli_reshards_ferrodis_nodes() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(cluster_masters_dbsize(&nodes), 2000);
 
+    // redis-cli's rebalance evens the four masters out.
+    let out = redis_cli(
+        &["--cluster", "rebalance", &entry, "--cluster-threshold", "1"],
+        b"",
+    );
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    assert!(
+        report.contains(">>> Rebalancing across 4 nodes."),
+        "{report}"
+    );
+    for n in &nodes {
+        wait_slots_seen(&nodes, n, slot_count(n));
+        let count = slot_count(n);
+        assert!((4000..=4200).contains(&count), "{count} slots");
+    }
+    let out = redis_cli(&["--cluster", "check", &entry], b"");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(cluster_masters_dbsize(&nodes), 2000);
+
     // Give the slots back and remove the node.
     let to = myid(&nodes[1]);
     let slots = slot_count(new).to_string();
@@ -541,8 +561,8 @@ fn redis_cli_reshards_ferrodis_nodes() {
     verify_keys(nodes[0].port, 2000);
 }
 
-/// `ferrodis-trib` add-node / reshard (with its prompts) / del-node on
-/// Debian's `redis-server` nodes.
+/// `ferrodis-trib` add-node / reshard (with its prompts) / rebalance /
+/// fix / del-node on Debian's `redis-server` nodes.
 #[test]
 fn ferrodis_trib_reshards_redis_nodes() {
     let dir = TempDir::new("reshard-redis-nodes");
@@ -580,9 +600,57 @@ fn ferrodis_trib_reshards_redis_nodes() {
     wait_slots_seen(&nodes, new, planned);
     let out = redis_cli(&["--cluster", "check", &entry], b"");
     assert!(out.status.success(), "{}", text(&out));
+
+    // rebalance evens the four Redis masters out, key by key.
+    let out = trib(&["rebalance", &entry, "--threshold", "1"]);
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    assert!(
+        report.contains(">>> Rebalancing across 4 nodes."),
+        "{report}"
+    );
+    for n in &nodes {
+        wait_slots_seen(&nodes, n, slot_count(n));
+        let count = slot_count(n);
+        assert!((4000..=4200).contains(&count), "{count} slots");
+    }
+    assert_eq!(cluster_masters_dbsize(&nodes), 2000);
+
+    // An open slot left on Redis nodes: ferrodis-trib fix closes it.
+    let slot = bulk_text(&mut nodes[1].client(), "CLUSTER NODES")
+        .lines()
+        .find(|l| l.contains("myself"))
+        .and_then(|l| l.split(' ').nth(8))
+        .and_then(|r| r.split('-').next())
+        .unwrap_or("0")
+        .to_owned();
+    let id1 = myid(&nodes[1]);
+    new.client().call(&[
+        "CLUSTER",
+        "SETSLOT",
+        slot.as_str(),
+        "IMPORTING",
+        id1.as_str(),
+    ]);
+    nodes[1].client().call(&[
+        "CLUSTER",
+        "SETSLOT",
+        slot.as_str(),
+        "MIGRATING",
+        new_id.as_str(),
+    ]);
+    let out = redis_cli(&["--cluster", "check", &entry], b"");
+    assert!(!out.status.success(), "{}", text(&out));
+    let out = trib(&["fix", &entry]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = redis_cli(&["--cluster", "check", &entry], b"");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(cluster_masters_dbsize(&nodes), 2000);
+
     let to = myid(&nodes[0]);
+    let slots = slot_count(new).to_string();
     let out = trib(&[
-        "reshard", &entry, "--from", &new_id, "--to", &to, "--slots", "299", "--yes",
+        "reshard", &entry, "--from", &new_id, "--to", &to, "--slots", &slots, "--yes",
     ]);
     assert!(out.status.success(), "{}", text(&out));
     wait_slots_seen(&nodes, new, 0);

@@ -800,13 +800,18 @@ fn stream_slots(
     cluster.publish_view(shared);
     stop_tracking(shared, export);
     drop(pause);
+    let paused = paused_at.elapsed();
     cluster.after_change(shared);
     cluster.run(actions);
     export.set_state(
         State::Flip,
-        &format!("writes paused {} us", paused_at.elapsed().as_micros()),
+        &format!("writes paused {} us", paused.as_micros()),
     );
-    delete_slots(shared, &slots);
+    // A node that turned replica (its last slots went, or the target's
+    // claim reached it first by the bus) gets its data from its master.
+    if cluster.node().myself().is_master() && !shared.repl.is_replica() {
+        delete_slots(shared, &slots);
+    }
     Ok(())
 }
 
@@ -1125,6 +1130,7 @@ pub(crate) fn rows(shared: &Shared) -> Vec<Row> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn request(words: &[&str]) -> Request {
         let mut wire = format!("*{}\r\n", words.len());
@@ -1178,6 +1184,36 @@ mod tests {
             let mut all = vec!["cluster", "migrateslots"];
             all.extend(words);
             assert_eq!(parse_groups(&request(&all), 2).unwrap_err(), err);
+        }
+    }
+
+    proptest! {
+        /// Any words after MIGRATESLOTS parse or get an error, never a
+        /// panic; what parses names only valid, ordered ranges.
+        #[test]
+        fn any_words_parse_or_are_refused(words in proptest::collection::vec(
+            prop_oneof![
+                Just("slotsrange".to_owned()),
+                Just("node".to_owned()),
+                Just(ID.to_owned()),
+                (0u32..17000).prop_map(|n| n.to_string()),
+                "[a-z0-9-]{0,6}",
+            ],
+            0..12,
+        )) {
+            let mut all = vec!["cluster".to_owned(), "migrateslots".to_owned()];
+            all.extend(words);
+            let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+            if let Ok(groups) = parse_groups(&request(&refs), 2) {
+                for (ranges, _) in groups {
+                    prop_assert!(!ranges.is_empty());
+                    for (a, b) in ranges {
+                        prop_assert!(a <= b);
+                    }
+                }
+            }
+            // The marker parser takes any text as well.
+            let _ = parse_marker(&refs.join(" "));
         }
     }
 

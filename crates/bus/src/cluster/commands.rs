@@ -291,7 +291,9 @@ impl ClusterNode {
     /// Atomic slot migration, source side: `to` serves `slots` from now on
     /// (it has claimed them with [`ClusterNode::claim_slots`]). A master
     /// left without slots becomes a replica of `to`, as after `SETSLOT
-    /// NODE` (with replica migration allowed).
+    /// NODE` (with replica migration allowed). Nothing to do, and no
+    /// error, when the target's claim arrived first by the bus (this node
+    /// may then already be its replica).
     pub fn cede_slots(
         &mut self,
         slots: &[Slot],
@@ -299,6 +301,9 @@ impl ClusterNode {
         now: u64,
     ) -> Result<Vec<Action>, ClusterError> {
         self.observe(now);
+        if slots.iter().all(|s| self.slot_map.owner(*s) == Some(to)) {
+            return Ok(Vec::new());
+        }
         self.check_setslot()?;
         let target = self
             .get(to)

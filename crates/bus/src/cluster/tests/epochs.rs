@@ -403,6 +403,8 @@ fn ceding_every_slot_makes_the_source_a_replica_of_the_target() {
     assert!(h.node.myself().is_master(), "slots left: still a master");
     h.node.cede_slots(&slots(2..=3), &b.id(), h.now).unwrap();
     assert_eq!(h.node.myself().replica_of, Some(id(2)));
+    // Again (the target's claim came first by the bus): nothing to do.
+    assert_eq!(h.node.cede_slots(&slots(0..=3), &b.id(), h.now), Ok(vec![]));
     assert_eq!(
         h.node
             .cede_slots(&slots(2..=3), &id(77), h.now)
