@@ -47,6 +47,16 @@ pub fn bulk_text(c: &mut Client, cmd: &str) -> String {
     }
 }
 
+/// The bulk reply to `cmd`, as text; empty for anything else (a replica
+/// answering `-LOADING` while it loads its master's data, say), for
+/// waits that try again.
+pub fn try_bulk_text(c: &mut Client, cmd: &str) -> String {
+    match c.cmd(cmd) {
+        Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+        _ => String::new(),
+    }
+}
+
 /// `127.0.0.1:<port>` of `n`.
 pub fn addr(n: &Server) -> String {
     format!("127.0.0.1:{}", n.port)
@@ -54,7 +64,13 @@ pub fn addr(n: &Server) -> String {
 
 /// `n`'s node id (CLUSTER MYID).
 pub fn myid(n: &Server) -> String {
-    bulk_text(&mut n.client(), "CLUSTER MYID")
+    let mut c = n.client();
+    let mut id = String::new();
+    wait_until(Duration::from_secs(60), "CLUSTER MYID", || {
+        id = try_bulk_text(&mut c, "CLUSTER MYID");
+        !id.is_empty()
+    });
+    id
 }
 
 /// How many slots `n` serves, by its own line of CLUSTER NODES.
@@ -111,8 +127,8 @@ pub fn wait_settled(nodes: &[Server]) {
     for n in nodes {
         let mut c = n.client();
         wait_until(Duration::from_secs(60), "cluster settled", || {
-            let info = bulk_text(&mut c, "CLUSTER INFO");
-            let known = bulk_text(&mut c, "CLUSTER NODES");
+            let info = try_bulk_text(&mut c, "CLUSTER INFO");
+            let known = try_bulk_text(&mut c, "CLUSTER NODES");
             info.contains("cluster_state:ok") && ids.iter().all(|id| known.contains(id.as_str()))
         });
     }
@@ -157,7 +173,7 @@ pub fn wait_slots_seen(nodes: &[Server], n: &Server, slots: usize) {
     for other in nodes {
         let mut c = other.client();
         wait_until(Duration::from_secs(30), "slot ownership spread", || {
-            let text = bulk_text(&mut c, "CLUSTER NODES");
+            let text = try_bulk_text(&mut c, "CLUSTER NODES");
             text.lines()
                 .find(|l| l.starts_with(id.as_str()))
                 .is_some_and(|l| {
@@ -249,8 +265,8 @@ pub fn wait_healed(nodes: &[Server]) {
     for n in nodes {
         let mut c = n.client();
         wait_until(Duration::from_secs(60), "cluster healed", || {
-            let info = bulk_text(&mut c, "CLUSTER INFO");
-            let known = bulk_text(&mut c, "CLUSTER NODES");
+            let info = try_bulk_text(&mut c, "CLUSTER INFO");
+            let known = try_bulk_text(&mut c, "CLUSTER NODES");
             info.contains("cluster_state:ok")
                 && known.lines().count() == nodes.len()
                 && !known.contains("fail")
