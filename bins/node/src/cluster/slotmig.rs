@@ -30,8 +30,8 @@
 //! 4. It resends noted keys (or `DEL`s those now gone) a few rounds, until
 //!    few are left.
 //! 5. The flip: the source pauses writes (as `CLIENT PAUSE WRITE` would)
-//!    and waits until no write is half done, sends the last noted keys,
-//!    then `CLUSTER SYNCSLOTS COMMIT`. The target, once it has applied
+//!    and waits until no write is half done, sends the last noted keys and,
+//!    once the target applied them all, `CLUSTER SYNCSLOTS COMMIT`. The target, once it has applied
 //!    everything before it on that connection, takes the slots with a new
 //!    config epoch (no vote, as the end of an import with `SETSLOT NODE`)
 //!    and tells every node at once. On `+OK` the source gives the slots to
@@ -756,6 +756,9 @@ fn stream_slots(
     }
     sent += dirty.len() as u64;
     export.keys_sent.store(sent, Ordering::Relaxed);
+    // Every key applied before COMMIT goes: a key the target refused
+    // must not be left behind by a commit that succeeds.
+    link.wait_all()?;
     cancelled()?;
     link.command(&[b"CLUSTER", b"SYNCSLOTS", b"COMMIT"])?;
     let committed = link.wait_all();
