@@ -484,8 +484,8 @@ impl Worker {
             return;
         };
         let mut closed = false;
-        // A slot import's stream shares the worker: one read and a budget
-        // of commands a turn, so that other clients wait for that at most.
+        // A slot import's stream shares the worker: a budget of commands a
+        // turn, so that other clients wait for that at most.
         let importer = client.importer;
         let mut drained = !importer;
         loop {
