@@ -319,51 +319,39 @@ fn walkthrough_add_reshard_and_remove_nodes() {
 /// lost or stale value.
 #[test]
 fn redis_py_works_through_a_reshard() {
-    let dir = TempDir::new("reshard-redis-py");
-    let nodes = ferrodis_nodes(dir.path(), 3);
-    create(&nodes, 0);
-    let to = myid(&nodes[2]);
-    with_redis_py_load(dir.path(), nodes[0].port, || {
-        trib(&[
-            "reshard",
-            &addr(&nodes[0]),
-            "--from",
-            "all",
-            "--to",
-            &to,
-            "--slots",
-            "1000",
-            "--yes",
-            "--pipeline",
-            "5",
-        ])
-    });
+    redis_py_through_a_reshard("reshard-redis-py", &[]);
 }
 
 /// The same while the slots move key by key (`--legacy`: SETSLOT,
 /// MIGRATE, clients following `-ASK`), as between Redis nodes.
 #[test]
 fn redis_py_works_through_a_legacy_reshard() {
-    let dir = TempDir::new("reshard-redis-py-legacy");
+    redis_py_through_a_reshard("reshard-redis-py-legacy", &["--legacy"]);
+}
+
+/// Three masters; 1000 slots resharded to the third with `extra`
+/// options while redis-py works (see [`with_redis_py_load`]).
+fn redis_py_through_a_reshard(tag: &str, extra: &[&str]) {
+    let dir = TempDir::new(tag);
     let nodes = ferrodis_nodes(dir.path(), 3);
     create(&nodes, 0);
     let to = myid(&nodes[2]);
-    with_redis_py_load(dir.path(), nodes[0].port, || {
-        trib(&[
-            "reshard",
-            &addr(&nodes[0]),
-            "--from",
-            "all",
-            "--to",
-            &to,
-            "--slots",
-            "1000",
-            "--yes",
-            "--pipeline",
-            "5",
-            "--legacy",
-        ])
-    });
+    let entry = addr(&nodes[0]);
+    let mut args = vec![
+        "reshard",
+        &entry,
+        "--from",
+        "all",
+        "--to",
+        &to,
+        "--slots",
+        "1000",
+        "--yes",
+        "--pipeline",
+        "5",
+    ];
+    args.extend_from_slice(extra);
+    with_redis_py_load(dir.path(), nodes[0].port, || trib(&args));
 }
 
 /// The same client check while `ferrodis-trib rebalance

@@ -91,17 +91,24 @@ pub fn slot_count(n: &Server) -> usize {
 
 /// `n` cluster-enabled `ferrodis-node`s, not yet joined.
 pub fn ferrodis_nodes(dir: &Path, n: usize) -> Vec<Server> {
+    ferrodis_nodes_with(dir, n, &[])
+}
+
+/// [`ferrodis_nodes`] with `extra` options on every node.
+fn ferrodis_nodes_with(dir: &Path, n: usize, extra: &[&str]) -> Vec<Server> {
+    let mut args = vec![
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        "nodes.conf",
+        "--cluster-node-timeout",
+        "5000",
+    ];
+    args.extend_from_slice(extra);
     (0..n)
         .map(|i| {
             Launch::ferrodis()
-                .args(&[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "5000",
-                ])
+                .args(&args)
                 .dir(&dir.join(format!("node{i}")))
                 .start()
         })
@@ -237,25 +244,7 @@ pub fn assert_readable(port: u16, acked: &[Acked], keep: impl Fn(&Acked) -> bool
 /// `n` cluster-enabled nodes that log every write to their AOF and fsync
 /// it at once, so that a SIGKILL loses nothing acknowledged.
 pub fn durable_nodes(dir: &Path, n: usize) -> Vec<Server> {
-    (0..n)
-        .map(|i| {
-            Launch::ferrodis()
-                .args(&[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "5000",
-                    "--appendonly",
-                    "yes",
-                    "--appendfsync",
-                    "always",
-                ])
-                .dir(&dir.join(format!("node{i}")))
-                .start()
-        })
-        .collect()
+    ferrodis_nodes_with(dir, n, &["--appendonly", "yes", "--appendfsync", "always"])
 }
 
 /// Waits until every node is `cluster_state:ok`, knows exactly `nodes`

@@ -41,10 +41,11 @@ pub(crate) fn key_positions(spec: &Spec, req: &Request) -> Vec<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::commands::lookup;
 
+    /// A decoded request of `words` (for tests here and elsewhere).
     pub(crate) fn request(words: &[&str]) -> Request {
         let mut wire = format!("*{}\r\n", words.len());
         for w in words {

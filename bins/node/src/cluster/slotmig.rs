@@ -1135,17 +1135,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn request(words: &[&str]) -> Request {
-        let mut wire = format!("*{}\r\n", words.len());
-        for w in words {
-            wire.push_str(&format!("${}\r\n{w}\r\n", w.len()));
-        }
-        let mut buf = bytes::BytesMut::from(wire.as_bytes());
-        let mut req = Request::default();
-        let mut decoder = ferrodis_resp::RequestDecoder::default();
-        assert_eq!(decoder.decode_into(&mut buf, &mut req), Ok(true));
-        req
-    }
+    use crate::cluster::keys::tests::request;
 
     const ID: &str = "0123456789abcdef0123456789abcdef01234567";
 

@@ -448,17 +448,7 @@ fn is_timeout(e: &std::io::Error) -> bool {
 mod tests {
     use super::*;
 
-    fn request(words: &[&str]) -> Request {
-        let mut wire = format!("*{}\r\n", words.len());
-        for w in words {
-            wire.push_str(&format!("${}\r\n{w}\r\n", w.len()));
-        }
-        let mut buf = bytes::BytesMut::from(wire.as_bytes());
-        let mut req = Request::default();
-        let mut decoder = ferrodis_resp::RequestDecoder::default();
-        assert_eq!(decoder.decode_into(&mut buf, &mut req), Ok(true));
-        req
-    }
+    use crate::cluster::keys::tests::request;
 
     #[test]
     fn keys_option_gives_the_keys_after_it() {
