@@ -21,9 +21,25 @@ use std::time::{Duration, Instant};
 pub const WAIT: Duration = Duration::from_secs(20);
 
 /// A port nothing listens on right now.
+///
+/// Ports come from a sequence private to this process, below Linux's
+/// ephemeral range (32768+): a port the kernel picked (`bind :0`) could be
+/// handed out again as the local end of an outgoing connection before the
+/// server binds it, and parallel tests would then talk to the wrong peer.
+/// The range (8000-14999) is apart from the workspace suite's.
 pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
+    use std::sync::atomic::AtomicU32;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = (std::process::id() % 700) * 10;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let Ok(port) = u16::try_from(8000 + (base + n) % 7000) else {
+            continue;
+        };
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A `redis-server` with `cluster-enabled yes`, in a directory of its own,
